@@ -1,0 +1,1 @@
+"""The outside world behind the ports: SQL storage, buses, webhooks, SMTP, files."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy Core storage shared by SQLite (embedded) and PostgreSQL (scale-out)."""

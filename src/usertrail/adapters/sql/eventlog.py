@@ -1,0 +1,107 @@
+"""The raw event log on SQL: append with dedupe on (project, uuid), read in log order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
+
+from usertrail.adapters.sql.tables import raw_events
+from usertrail.adapters.sql.writer import GroupCommitWriter
+from usertrail.core.envelope import encode_body
+from usertrail.errors import StorageUnavailable
+from usertrail.model.raw import LoggedEvent, RawEvent
+from usertrail.ports import AppendResult
+
+
+def to_us(ts: datetime) -> int:
+    """Aware datetime -> integer microseconds since the epoch (exact, no float rounding)."""
+    delta = ts - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def raw_row(e: RawEvent) -> dict[str, Any]:
+    return {
+        "project_id": e.project_id,
+        "uuid": e.uuid,
+        "event": e.event,
+        "distinct_id": e.distinct_id,
+        "ts_us": to_us(e.timestamp),
+        "received_us": to_us(e.received_at),
+        "source": e.source,
+        "ip": e.ip,
+        "body": encode_body(e.body),
+    }
+
+
+def insert_raw(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert rows, skipping (project, uuid) already present; returns how many were new."""
+    if not rows:
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(raw_events).on_conflict_do_nothing(
+        index_elements=["project_id", "uuid"]
+    ).returning(raw_events.c.seq)
+    return len(conn.execute(stmt, rows).all())
+
+
+class SqlEventLog:
+    def __init__(self, writer: GroupCommitWriter, reader: Engine) -> None:
+        self._writer = writer
+        self._reader = reader
+
+    async def append(self, events: Sequence[RawEvent]) -> AppendResult:
+        rows = [raw_row(e) for e in events]
+        try:
+            inserted = await self._writer.submit(lambda conn: insert_raw(conn, rows),
+                                                 weight=len(rows))
+        except OperationalError as exc:  # locked, disk full, I/O error: nothing was stored
+            raise StorageUnavailable(f"event log unavailable: {exc.orig}") from exc
+        return AppendResult(accepted=inserted, duplicates=len(rows) - inserted)
+
+    async def read_after(self, seq: int, limit: int) -> list[LoggedEvent]:
+        return await asyncio.to_thread(self.read_after_sync, seq, limit)
+
+    def read_after_sync(self, seq: int, limit: int) -> list[LoggedEvent]:
+        query = select(raw_events).where(raw_events.c.seq > seq).order_by(raw_events.c.seq).limit(limit)
+        with self._reader.connect() as conn:
+            return [logged_event(row._mapping) for row in conn.execute(query)]
+
+    async def count(self, project_id: str) -> int:
+        query = select(func.count()).select_from(raw_events).where(raw_events.c.project_id == project_id)
+
+        def run() -> int:
+            with self._reader.connect() as conn:
+                return int(conn.execute(query).scalar_one())
+
+        return await asyncio.to_thread(run)
+
+
+def logged_event(row: Any) -> LoggedEvent:
+    return LoggedEvent(
+        seq=row["seq"],
+        raw=RawEvent(
+            project_id=row["project_id"],
+            uuid=row["uuid"],
+            event=row["event"],
+            distinct_id=row["distinct_id"],
+            timestamp=from_us(row["ts_us"]),
+            received_at=from_us(row["received_us"]),
+            source=row["source"],
+            ip=row["ip"],
+            body=orjson.loads(row["body"]),
+        ),
+    )

@@ -1,0 +1,82 @@
+"""Projects (tenants) on SQL: looked up by public token, secret key or id."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, insert, select, update
+
+from usertrail.adapters.sql.eventlog import to_us
+from usertrail.adapters.sql.tables import projects
+from usertrail.model.project import Project
+
+DEFAULT_PROJECT_ID = "default"
+
+
+def new_credentials() -> dict[str, str]:
+    return {
+        "token": "phc_" + secrets.token_urlsafe(32),
+        "api_key": "utk_" + secrets.token_urlsafe(32),
+        "webhook_secret": "whs_" + secrets.token_urlsafe(32),
+    }
+
+
+class SqlProjects:
+    """Projects change rarely, so lookups are served from memory after a load."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._by_token: dict[str, Project] = {}
+        self._by_key: dict[str, Project] = {}
+        self._by_id: dict[str, Project] = {}
+
+    def load(self) -> list[Project]:
+        with self._engine.connect() as conn:
+            found = [Project(**row._mapping) for row in conn.execute(select(
+                projects.c.id, projects.c.name, projects.c.token, projects.c.api_key,
+                projects.c.webhook_secret))]
+        self._by_token = {p.token: p for p in found}
+        self._by_key = {p.api_key: p for p in found}
+        self._by_id = {p.id: p for p in found}
+        return found
+
+    def ensure(self, project_id: str, name: str, **fixed: str | None) -> tuple[Project, bool]:
+        """Create the project if missing; credentials given in `fixed` override stored ones."""
+        overrides = {k: v for k, v in fixed.items() if v}
+        with self._engine.begin() as conn:
+            row = conn.execute(select(projects.c.id).where(projects.c.id == project_id)).first()
+            created = row is None
+            if created:
+                values = {**new_credentials(), **overrides}
+                conn.execute(insert(projects).values(
+                    id=project_id, name=name, created_us=to_us(datetime.now(UTC)), **values))
+            elif overrides:
+                conn.execute(update(projects).where(projects.c.id == project_id).values(**overrides))
+        self.load()
+        return self._by_id[project_id], created
+
+    async def by_token(self, token: str) -> Project | None:
+        return self._by_token.get(token)
+
+    async def by_api_key(self, api_key: str) -> Project | None:
+        return self._by_key.get(api_key)
+
+    async def by_id(self, project_id: str) -> Project | None:
+        return self._by_id.get(project_id)
+
+    async def by_webhook_secret(self, secret: str) -> Project | None:
+        given = secret.encode()
+        found = None
+        for project in self._by_id.values():
+            if hmac.compare_digest(given, project.webhook_secret.encode()):
+                found = project
+        return found
+
+    async def refresh(self) -> None:
+        await asyncio.to_thread(self.load)
+
+    def all(self) -> list[Project]:
+        return list(self._by_id.values())

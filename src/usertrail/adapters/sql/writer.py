@@ -1,0 +1,111 @@
+"""One writer thread, many requests per transaction (group commit).
+
+SQLite allows one writer at a time, and each durable commit costs an fsync. Requests hand their
+rows to this thread; it drains everything queued, writes it in one transaction, commits once
+and wakes every waiting request. Throughput then grows with load instead of queueing on fsync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+T = TypeVar("T")
+Job = Callable[[Connection], Any]
+
+
+class _Pending(Generic[T]):
+    __slots__ = ("future", "job", "loop", "weight")
+
+    def __init__(self, job: Callable[[Connection], T], weight: int, loop: asyncio.AbstractEventLoop):
+        self.job = job
+        self.weight = weight
+        self.loop = loop
+        self.future: asyncio.Future[T] = loop.create_future()
+
+
+class GroupCommitWriter:
+    def __init__(self, engine: Engine, *, max_weight: int = 20_000) -> None:
+        self._engine = engine
+        self._max_weight = max_weight
+        self._queue: queue.SimpleQueue[_Pending[Any] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="usertrail-writer", daemon=True)
+        self._thread.start()
+        self.commits = 0
+
+    async def submit(self, job: Callable[[Connection], T], weight: int = 1) -> T:
+        """Run `job` inside the next group transaction; resolve after the commit."""
+        pending = _Pending(job, weight, asyncio.get_running_loop())
+        self._queue.put(pending)
+        return await pending.future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group, stop = self._drain(first)
+            self._commit(group)
+            if stop:
+                return
+
+    def _drain(self, first: _Pending[Any]) -> tuple[list[_Pending[Any]], bool]:
+        group, weight = [first], first.weight
+        while weight < self._max_weight:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                return group, True
+            group.append(item)
+            weight += item.weight
+        return group, False
+
+    def _commit(self, group: list[_Pending[Any]]) -> None:
+        try:
+            with self._engine.begin() as conn:
+                results = [(p, _attempt(p.job, conn)) for p in group]
+        except Exception as exc:  # the commit itself failed: nobody's rows are durable
+            for p in group:
+                _resolve(p, exc, failed=True)
+            return
+        self.commits += 1
+        for p, (value, failed) in results:
+            _resolve(p, value, failed=failed)
+
+
+def _attempt(job: Job, conn: Connection) -> tuple[Any, bool]:
+    """Run one request's job in a savepoint, so a bad request cannot sink the whole group."""
+    savepoint = conn.begin_nested()
+    try:
+        value = job(conn)
+    except Exception as exc:
+        savepoint.rollback()
+        return exc, True
+    savepoint.commit()
+    return value, False
+
+
+def _resolve(p: _Pending[Any], value: Any, *, failed: bool) -> None:
+    def settle() -> None:
+        if p.future.done():
+            return
+        if failed:
+            p.future.set_exception(value)
+        else:
+            p.future.set_result(value)
+
+    try:
+        p.loop.call_soon_threadsafe(settle)
+    except RuntimeError:  # the requester's loop is gone (shutdown); nothing to wake
+        pass

@@ -1,0 +1,94 @@
+"""The `usertrail` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from usertrail.settings import Settings
+
+app = typer.Typer(help="usertrail: PostHog events in, LLM-ready user context out.",
+                  no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _settings(**flags: object) -> Settings:
+    """CLI flags win over USERTRAIL_* env, which wins over defaults."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    return Settings(**given)  # type: ignore[arg-type]
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address [env USERTRAIL_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [env USERTRAIL_PORT]")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory [env USERTRAIL_DATA_DIR]")] = None,
+    project_file: Annotated[Path | None, typer.Option(help="Project YAML [env USERTRAIL_PROJECT_FILE]")] = None,
+) -> None:
+    """Run the service (embedded: SQLite under the data dir, no external server)."""
+    import uvicorn
+
+    from usertrail.observability import configure_logging
+    from usertrail.web.app import create_app
+    from usertrail.wiring import build_runtime
+
+    settings = _settings(host=host, port=port, data_dir=data_dir, project_file=project_file)
+    configure_logging(settings.log_level, settings.log_json)
+    runtime = build_runtime(settings)
+    _announce(runtime.default_project.token, runtime.default_project.api_key,
+              runtime.default_project.webhook_secret, settings, first=runtime.default_created)
+    uvicorn.run(create_app(settings, runtime), host=settings.host, port=settings.port,
+                log_level="warning", access_log=False, lifespan="on")
+
+
+def _announce(token: str, api_key: str, secret: str, settings: Settings, *, first: bool) -> None:
+    url = f"http://{settings.host}:{settings.port}"
+    console.print(f"[bold]usertrail[/] on {url}  (data: {settings.sqlalchemy_url()})")
+    console.print(f"  project token (public, for posthog-js / posthog-python): [green]{token}[/]")
+    if first:
+        console.print(f"  API key (secret, for GET /context/...):            [yellow]{api_key}[/]")
+        console.print(f"  webhook secret (PostHog HTTP Webhook destination):   [yellow]{secret}[/]")
+    else:
+        console.print("  secrets: `usertrail projects list --show-secrets`")
+    console.print(f"  posthog.init('{token}', {{api_host: '{url}'}})")
+
+
+projects_app = typer.Typer(help="Manage projects (tenants).", no_args_is_help=True)
+app.add_typer(projects_app, name="projects")
+
+
+@projects_app.command("list")
+def projects_list(
+    data_dir: Annotated[Path | None, typer.Option()] = None,
+    show_secrets: Annotated[bool, typer.Option(help="Also print API keys and webhook secrets")] = False,
+) -> None:
+    """List projects and their public tokens."""
+    from usertrail.adapters.sql.engine import create_schema, make_engine
+    from usertrail.adapters.sql.projects import SqlProjects
+
+    engine = make_engine(_settings(data_dir=data_dir).sqlalchemy_url())
+    create_schema(engine)
+    for p in SqlProjects(engine).load():
+        secrets = f"  api_key={p.api_key}  webhook_secret={p.webhook_secret}" if show_secrets else ""
+        typer.echo(f"{p.id}  {p.name!r}  token={p.token}{secrets}")
+
+
+@projects_app.command("create")
+def projects_create(
+    project_id: Annotated[str, typer.Argument(help="Short id, e.g. 'acme'")],
+    name: Annotated[str | None, typer.Option(help="Display name")] = None,
+    data_dir: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Create a project and print its credentials."""
+    from usertrail.adapters.sql.engine import create_schema, make_engine
+    from usertrail.adapters.sql.projects import SqlProjects
+
+    engine = make_engine(_settings(data_dir=data_dir).sqlalchemy_url(), writer=True)
+    create_schema(engine)
+    project, created = SqlProjects(engine).ensure(project_id, name or project_id)
+    if not created:
+        raise typer.BadParameter(f"project {project_id!r} exists already")
+    typer.echo(f"token={project.token}\napi_key={project.api_key}\nwebhook_secret={project.webhook_secret}")

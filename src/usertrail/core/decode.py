@@ -1,0 +1,112 @@
+"""Turn a capture request body into JSON, whatever encoding the PostHog SDKs chose.
+
+posthog-js sends gzip as `text/plain` to `/e/` (`compression=gzip-js`), older versions send a
+form-encoded `data=` field holding base64 or lz-string base64 (`compression=base64|lz64`), and
+posthog-python sends JSON, optionally with `Content-Encoding: gzip`. Like PostHog's own capture
+service we trust the bytes over the hints: gzip is recognised by its magic number.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import zlib
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs
+
+import lzstring
+import orjson
+
+from usertrail.errors import BadPayload, PayloadTooLarge
+
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_DECOMPRESSED_BYTES = 20 * 1024 * 1024  # PostHog's batch limit
+
+
+def decode_body(
+    body: bytes,
+    *,
+    content_type: str = "",
+    content_encoding: str = "",
+    compression: str = "",
+    max_bytes: int = MAX_DECOMPRESSED_BYTES,
+) -> Any:
+    """Decode `body` to a JSON value; raise BadPayload / PayloadTooLarge with the reason."""
+    if not body:
+        raise BadPayload("empty request body")
+    hint = compression.lower()
+    if "x-www-form-urlencoded" in content_type.lower() and not body.startswith(GZIP_MAGIC):
+        body, hint = _unwrap_form(body, hint)
+    if body.startswith(GZIP_MAGIC) or "gzip" in content_encoding.lower():
+        body = gunzip(body, max_bytes)
+    elif hint in ("base64", "b64"):
+        body = _b64decode(body)
+    elif hint == "lz64":
+        body = _lz64decode(body)
+    elif len(body) > max_bytes:
+        raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {max_bytes}")
+    return parse_json(body)
+
+
+def gunzip(data: bytes, max_bytes: int) -> bytes:
+    """Inflate gzip without ever holding more than `max_bytes`: a gzip bomb is a 413."""
+    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    try:
+        out = inflater.decompress(data, max_bytes + 1)
+    except zlib.error as exc:
+        raise BadPayload(f"invalid gzip body: {exc}") from exc
+    if len(out) > max_bytes or inflater.unconsumed_tail:
+        raise PayloadTooLarge(f"decompressed body exceeds {max_bytes} bytes")
+    if not inflater.eof:
+        raise BadPayload("truncated gzip body")
+    return out
+
+
+def parse_json(data: bytes | str) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise BadPayload(f"invalid JSON: {exc}") from exc
+
+
+def _unwrap_form(body: bytes, hint: str) -> tuple[bytes, str]:
+    """`data=<payload>&compression=<hint>` as posthog-js's sendBeacon/XHR fallback sends it."""
+    try:
+        fields = parse_qs(body.decode("ascii"), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError as exc:
+        raise BadPayload("form body is not ASCII url-encoded") from exc
+    data = _first(fields, "data")
+    if data is None:
+        raise BadPayload("form body has no 'data' field")
+    return data.encode("utf-8"), (_first(fields, "compression") or hint).lower()
+
+
+def _first(fields: Mapping[str, list[str]], key: str) -> str | None:
+    values = fields.get(key)
+    return values[0] if values else None
+
+
+def _b64decode(data: bytes) -> bytes:
+    stripped = data.strip()
+    padded = stripped + b"=" * (-len(stripped) % 4)
+    try:
+        return base64.b64decode(padded, altchars=b"-_" if b"-" in padded or b"_" in padded else None,
+                                validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise BadPayload(f"invalid base64 body: {exc}") from exc
+
+
+def _lz64decode(data: bytes) -> bytes:
+    try:
+        text = lzstring.LZString().decompressFromBase64(data.decode("ascii").strip())
+    except Exception as exc:  # the lzstring package raises bare errors on garbage
+        raise BadPayload("invalid lz64 body") from exc
+    if not text:
+        raise BadPayload("invalid lz64 body")
+    if not isinstance(text, str):
+        raise BadPayload("invalid lz64 body")
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadPayload("lz64 body holds invalid unicode") from exc

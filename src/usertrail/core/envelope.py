@@ -1,0 +1,102 @@
+"""Checked capture events -> RawEvent: distinct id, dedupe uuid and corrected timestamp."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from usertrail.core.capture import CaptureBatch
+from usertrail.core.timestamps import corrected_timestamp
+from usertrail.errors import BadPayload, PayloadTooLarge
+from usertrail.model.raw import RawEvent
+
+MAX_EVENT_BYTES = 1024 * 1024  # PostHog's per-event limit
+MAX_ID_CHARS = 200  # PostHog truncates distinct ids and event names here
+_DERIVED_NAMESPACE = uuidlib.UUID("6b1a3f0e-5d1c-4c8e-9a57-1f0e4a2b7c10")
+
+
+def to_raw_events(
+    batch: CaptureBatch,
+    *,
+    project_id: str,
+    now: datetime,
+    source: str,
+    ip: str | None = None,
+) -> list[RawEvent]:
+    return [
+        to_raw_event(e, project_id=project_id, sent_at=batch.sent_at, now=now, source=source, ip=ip)
+        for e in batch.events
+    ]
+
+
+def to_raw_event(
+    event: dict[str, Any],
+    *,
+    project_id: str,
+    sent_at: datetime | None,
+    now: datetime,
+    source: str,
+    ip: str | None = None,
+) -> RawEvent:
+    name = event.get("event")
+    if not isinstance(name, str) or not name:
+        raise BadPayload("event has no 'event' name")
+    distinct_id = find_distinct_id(event)
+    if distinct_id is None:
+        raise BadPayload(f"event {name[:40]!r} has no distinct_id")
+    return RawEvent(
+        project_id=project_id,
+        uuid=event_uuid(event),
+        event=name[:MAX_ID_CHARS],
+        distinct_id=distinct_id,
+        timestamp=corrected_timestamp(event, sent_at=sent_at, now=now),
+        received_at=now,
+        source=source,
+        body=event,
+        ip=ip,
+    )
+
+
+def find_distinct_id(event: dict[str, Any]) -> str | None:
+    props = event.get("properties")
+    candidates = [event.get("distinct_id"), event.get("$distinct_id")]
+    if isinstance(props, dict):
+        candidates += [props.get("distinct_id"), props.get("$distinct_id")]
+    for value in candidates:
+        text = _id_text(value)
+        if text:
+            return text[:MAX_ID_CHARS]
+    return None
+
+
+def _id_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def event_uuid(event: dict[str, Any]) -> str:
+    """The dedupe key: the SDK's uuid, or one derived from the content so retries still dedupe."""
+    given = event.get("uuid")
+    if isinstance(given, str):
+        try:
+            return str(uuidlib.UUID(given))
+        except ValueError:
+            pass
+    return str(uuidlib.uuid5(_DERIVED_NAMESPACE, encode_body(event).decode("utf-8")))
+
+
+def encode_body(event: dict[str, Any]) -> bytes:
+    """Canonical JSON of an event (sorted keys); rejects what cannot be stored faithfully."""
+    try:
+        data = orjson.dumps(event, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        raise BadPayload(f"event cannot be stored: {exc}") from exc
+    if len(data) > MAX_EVENT_BYTES:
+        raise PayloadTooLarge(f"an event is {len(data)} bytes; the limit is {MAX_EVENT_BYTES}")
+    return data

@@ -1,0 +1,42 @@
+"""The roles the services talk to. Adapters implement them; wiring picks one per role.
+
+Semantics, stated once:
+- EventLog.append is durable when it returns: each event is either newly stored or was already
+  there (same project and uuid). It never stores an event twice.
+- EventLog.read_after returns events in log order (`seq` ascending), for processor cursors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import msgspec
+
+from usertrail.model.project import Project
+from usertrail.model.raw import LoggedEvent, RawEvent
+
+
+class AppendResult(msgspec.Struct, frozen=True, kw_only=True):
+    accepted: int  # newly stored
+    duplicates: int  # already in the log (same project and uuid)
+
+
+class EventLog(Protocol):
+    async def append(self, events: Sequence[RawEvent]) -> AppendResult: ...
+
+    async def read_after(self, seq: int, limit: int) -> list[LoggedEvent]: ...
+
+    async def count(self, project_id: str) -> int: ...
+
+
+class ProjectRegistry(Protocol):
+    async def by_token(self, token: str) -> Project | None: ...
+
+    async def by_api_key(self, api_key: str) -> Project | None: ...
+
+    async def by_id(self, project_id: str) -> Project | None: ...
+
+    async def by_webhook_secret(self, secret: str) -> Project | None:
+        """Constant-time per project: timing must not reveal a secret's prefix."""
+        ...

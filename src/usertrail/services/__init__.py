@@ -1,0 +1,1 @@
+"""The async shell, one module per stage. No SQL, no HTTP types."""

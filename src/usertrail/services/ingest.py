@@ -1,0 +1,86 @@
+"""Ingest: decode, authenticate, make raw events, store durably, then acknowledge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+import msgspec
+
+from usertrail.core.capture import split_request
+from usertrail.core.decode import decode_body
+from usertrail.core.envelope import to_raw_events
+from usertrail.core.webhook import webhook_events
+from usertrail.errors import BadCredentials, BadPayload
+from usertrail.model.raw import RawEvent
+from usertrail.observability import Metrics
+from usertrail.ports import AppendResult, EventLog, ProjectRegistry
+
+Clock = Callable[[], datetime]
+
+
+class CaptureRequest(msgspec.Struct, frozen=True, kw_only=True):
+    body: bytes
+    content_type: str = ""
+    content_encoding: str = ""
+    query: Mapping[str, str] = msgspec.field(default_factory=dict)
+    engage: bool = False
+    ip: str | None = None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class IngestService:
+    def __init__(
+        self,
+        log: EventLog,
+        projects: ProjectRegistry,
+        metrics: Metrics,
+        *,
+        clock: Clock = utc_now,
+        on_stored: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._log = log
+        self._projects = projects
+        self._metrics = metrics
+        self._clock = clock
+        self._on_stored = on_stored
+
+    async def capture(self, req: CaptureRequest) -> AppendResult:
+        payload = decode_body(
+            req.body,
+            content_type=req.content_type,
+            content_encoding=req.content_encoding,
+            compression=req.query.get("compression", ""),
+        )
+        batch = split_request(payload, query=req.query, engage=req.engage)
+        if not batch.token:
+            raise BadCredentials("no project token in request (api_key, token or properties.token)")
+        project = await self._projects.by_token(batch.token)
+        if project is None:
+            raise BadCredentials("unknown project token")
+        events = to_raw_events(batch, project_id=project.id, now=self._clock(), source="capture",
+                               ip=req.ip)
+        return await self._store(events, "capture")
+
+    async def webhook(self, secret: str | None, req: CaptureRequest) -> AppendResult:
+        """PostHog's HTTP Webhook destination: the shared secret names the project."""
+        project = await self._projects.by_webhook_secret(secret) if secret else None
+        if project is None:
+            raise BadCredentials("missing or wrong webhook secret")
+        payload = decode_body(req.body, content_type=req.content_type,
+                              content_encoding=req.content_encoding)
+        events = webhook_events(payload, project_id=project.id, now=self._clock())
+        return await self._store(events, "webhook")
+
+    async def _store(self, events: list[RawEvent], source: str) -> AppendResult:
+        if not events:
+            raise BadPayload("no events in request")
+        result = await self._log.append(events)
+        self._metrics.events.labels("accepted", source).inc(result.accepted)
+        self._metrics.events.labels("duplicate", source).inc(result.duplicates)
+        if result.accepted:
+            self._on_stored()
+        return result

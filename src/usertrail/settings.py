@@ -1,0 +1,30 @@
+"""Settings. Precedence, stated once: CLI flag -> USERTRAIL_* env -> project file -> default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="USERTRAIL_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    data_dir: Path = Path(".usertrail")
+    database_url: str | None = None  # default: SQLite (WAL) under data_dir
+    project_file: Path | None = None
+    project_token: str | None = None  # fixes the default project's public token
+    api_key: str | None = None  # fixes the default project's secret read key
+    webhook_secret: str | None = None  # fixes the default project's webhook secret
+    log_level: str = "info"
+    log_json: bool = False
+    # Group commit: at most this many events in one transaction of the raw log.
+    max_commit_events: int = Field(default=20_000, ge=1)
+
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'usertrail.db').resolve()}"

@@ -1,0 +1,92 @@
+"""create_app(settings): what the CLI serves and what the tests drive."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from usertrail import __version__
+from usertrail.errors import UsertrailError
+from usertrail.settings import Settings
+from usertrail.web import capture, ops, remote_config, webhook
+from usertrail.web.deps import runtime_of
+from usertrail.web.responses import error_response
+from usertrail.wiring import Runtime, build_runtime
+
+log = structlog.get_logger("usertrail.web")
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or build_runtime(settings)
+        app.state.runtime = rt
+        try:
+            yield
+        finally:
+            await rt.close()
+
+    app = FastAPI(title="usertrail", version=__version__, lifespan=lifespan)
+    _add_capture_routes(app)
+    app.add_route("/webhooks/posthog", webhook.posthog_webhook, methods=["POST"])
+    app.add_route("/healthz", ops.healthz, methods=["GET"])
+    app.add_route("/readyz", ops.readyz, methods=["GET"])
+    app.add_route("/metrics", ops.metrics, methods=["GET"])
+    app.add_exception_handler(UsertrailError, _usertrail_error)  # type: ignore[arg-type]
+    app.add_middleware(TimingMiddleware)
+    # posthog-js sends credentials, so the origin must be echoed, never "*".
+    app.add_middleware(CORSMiddleware, allow_origin_regex=".*", allow_credentials=True,
+                       allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"])
+    return app
+
+
+def _add_capture_routes(app: FastAPI) -> None:
+    for path in capture.CAPTURE_PATHS:
+        for variant in (path, path + "/"):
+            app.add_route(variant, capture.capture, methods=["POST", "GET"])
+    for path in ("/flags", "/decide"):
+        for variant in (path, path + "/"):
+            app.add_route(variant, remote_config.flags, methods=["POST", "GET"])
+    app.add_route("/array/{token}/config", remote_config.config_json, methods=["GET"])
+    app.add_route("/array/{token}/config.js", remote_config.config_js, methods=["GET"])
+
+
+async def _usertrail_error(request: Request, exc: UsertrailError) -> Response:
+    runtime_of(request).metrics.rejected.labels(exc.kind).inc()
+    log.info("request_rejected", path=request.url.path, reason=exc.kind, detail=exc.detail)
+    return error_response(exc)
+
+
+class TimingMiddleware:
+    """Request latency by route group; plain ASGI, so it costs next to nothing per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
+            if runtime is not None:
+                runtime.metrics.request_seconds.labels(_route_group(scope["path"])).observe(
+                    time.perf_counter() - started)
+
+
+def _route_group(path: str) -> str:
+    first = path.strip("/").split("/", 1)[0]
+    if first in ("e", "i", "batch", "capture", "track", "engage", "s"):
+        return "capture"
+    return first or "root"

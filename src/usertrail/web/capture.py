@@ -1,0 +1,50 @@
+"""The PostHog capture endpoints, and the config/flags endpoints posthog-js needs first."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from usertrail.errors import PayloadTooLarge
+from usertrail.services.ingest import CaptureRequest
+from usertrail.web.deps import runtime_of
+from usertrail.web.responses import CAPTURE_OK
+
+CAPTURE_PATHS = ("/e", "/i/v0/e", "/batch", "/capture", "/track", "/engage", "/s")
+MAX_BODY_BYTES = 20 * 1024 * 1024
+
+
+async def capture(request: Request) -> Response:
+    req = await capture_request(request)
+    await runtime_of(request).ingest.capture(req)
+    return Response(CAPTURE_OK, media_type="application/json")
+
+
+async def capture_request(request: Request) -> CaptureRequest:
+    query = dict(request.query_params)
+    body = await read_body(request)
+    if request.method == "GET" and not body and "data" in query:
+        body = query["data"].encode()
+        query.setdefault("compression", "base64")
+    return CaptureRequest(
+        body=body,
+        content_type=request.headers.get("content-type", ""),
+        content_encoding=request.headers.get("content-encoding", ""),
+        query=query,
+        engage=request.url.path.rstrip("/").endswith("/engage"),
+        ip=request.client.host if request.client else None,
+    )
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """Read at most `limit` bytes: a huge upload is refused without being buffered."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

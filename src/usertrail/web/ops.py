@@ -1,0 +1,27 @@
+"""/healthz (process is up), /readyz (storage answers), /metrics (Prometheus)."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+
+from usertrail.web.deps import runtime_of
+from usertrail.web.responses import json_response
+
+
+async def healthz(request: Request) -> Response:
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    problems = await runtime_of(request).readiness()
+    if problems:
+        return json_response({"status": "unavailable", "problems": problems}, 503,
+                             {"Retry-After": "5"})
+    return json_response({"status": "ready"})
+
+
+async def metrics(request: Request) -> Response:
+    registry = runtime_of(request).metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

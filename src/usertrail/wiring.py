@@ -1,0 +1,72 @@
+"""The one composition root: settings -> adapters -> Runtime. Only this module imports adapters."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy import Engine, text
+
+from usertrail.adapters.sql.engine import create_schema, make_engine
+from usertrail.adapters.sql.eventlog import SqlEventLog
+from usertrail.adapters.sql.projects import DEFAULT_PROJECT_ID, SqlProjects
+from usertrail.adapters.sql.writer import GroupCommitWriter
+from usertrail.model.project import Project
+from usertrail.observability import Metrics
+from usertrail.services.ingest import IngestService
+from usertrail.settings import Settings
+
+log = structlog.get_logger("usertrail")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    writer: GroupCommitWriter
+    event_log: SqlEventLog
+    projects: SqlProjects
+    metrics: Metrics
+    ingest: IngestService
+    default_project: Project
+    default_created: bool
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def readiness(self) -> list[str]:
+        def ping() -> None:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await asyncio.wait_for(asyncio.to_thread(ping), timeout=2)
+        except Exception as exc:
+            return [f"database: {type(exc).__name__}: {exc}"]
+        return []
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.to_thread(self.writer.close)
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Open storage, create the schema and the default project; start nothing yet."""
+    url = settings.sqlalchemy_url()
+    engine = make_engine(url)
+    write_engine = make_engine(url, writer=True)
+    create_schema(write_engine)
+    writer = GroupCommitWriter(write_engine, max_weight=settings.max_commit_events)
+    projects = SqlProjects(engine)
+    default, created = projects.ensure(
+        DEFAULT_PROJECT_ID, "Default project",
+        token=settings.project_token, api_key=settings.api_key,
+        webhook_secret=settings.webhook_secret)
+    metrics = Metrics()
+    event_log = SqlEventLog(writer, engine)
+    ingest = IngestService(event_log, projects, metrics)
+    return Runtime(settings=settings, engine=engine, writer=writer, event_log=event_log,
+                   projects=projects, metrics=metrics, ingest=ingest, default_project=default,
+                   default_created=created)
