@@ -1,0 +1,3 @@
+from usertrail.cli import app
+
+app()

@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from usertrail.core.capture import split_request
+from usertrail.core.envelope import encode_body, event_uuid, find_distinct_id, to_raw_events
+from usertrail.errors import BadPayload, PayloadTooLarge
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+def event(**kw: Any) -> dict[str, Any]:
+    return {"event": "clicked", "distinct_id": "u1", **kw}
+
+
+def test_batch_envelope_gives_token_and_sent_at() -> None:
+    batch = split_request(
+        {"api_key": "phc_a", "batch": [event()], "sent_at": "2026-11-24T11:00:00+00:00"}, query={}
+    )
+    assert batch.token == "phc_a"
+    assert batch.sent_at == datetime(2026, 11, 24, 11, 0, tzinfo=UTC)
+
+
+def test_array_of_events_is_accepted() -> None:
+    batch = split_request([event(), event(event="other")], query={})
+    assert [e["event"] for e in batch.events] == ["clicked", "other"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"token": "phc_t", "batch": [event()]},
+        event(api_key="phc_t"),
+        event(token="phc_t"),
+        event(**{"$token": "phc_t"}),
+        event(properties={"token": "phc_t"}),
+    ],
+    ids=["batch-token", "api_key", "token", "$token", "properties.token"],
+)
+def test_token_is_found_where_posthog_finds_it(payload: Any) -> None:
+    assert split_request(payload, query={}).token == "phc_t"
+
+
+def test_sent_at_comes_from_the_underscore_query_param_for_posthog_js() -> None:
+    batch = split_request(event(), query={"_": "1795000000000"})
+    assert batch.sent_at == datetime.fromtimestamp(1795000000, tz=UTC)
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({"distinct_id": "top"}, "top"),
+        ({"$distinct_id": "dollar"}, "dollar"),
+        ({"properties": {"distinct_id": "props"}}, "props"),
+        ({"distinct_id": 42}, "42"),
+        ({"distinct_id": "x" * 500}, "x" * 200),
+    ],
+)
+def test_distinct_id_is_found_where_posthog_finds_it(payload: Any, expected: str) -> None:
+    assert find_distinct_id(payload) == expected
+
+
+def test_engage_payload_becomes_an_identify_event() -> None:
+    batch = split_request({"$distinct_id": "u1", "$set": {"plan": "pro"}}, query={}, engage=True)
+    assert batch.events[0]["event"] == "$identify"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [42, "text", [], {"batch": "nope"}, [1, 2], {"event": "x", "properties": []}],
+    ids=["number", "string", "empty", "batch-not-list", "non-object-events", "props-list"],
+)
+def test_malformed_shapes_are_bad_payloads(payload: Any) -> None:
+    with pytest.raises(BadPayload):
+        split_request(payload, query={})
+
+
+def test_event_without_distinct_id_is_a_bad_payload() -> None:
+    batch = split_request({"event": "x"}, query={})
+    with pytest.raises(BadPayload, match="distinct_id"):
+        to_raw_events(batch, project_id="p", now=NOW, source="capture")
+
+
+def test_missing_uuid_is_derived_stably_from_content() -> None:
+    assert event_uuid(event(timestamp="t1")) == event_uuid(event(timestamp="t1"))
+    assert event_uuid(event(timestamp="t1")) != event_uuid(event(timestamp="t2"))
+
+
+def test_given_uuid_is_kept_in_canonical_form() -> None:
+    given = "0190F6C2-1B2B-7C3D-8E4F-A1B2C3D4E5F6"
+    assert event_uuid(event(uuid=given)) == given.lower()
+
+
+def test_clock_skew_is_corrected_with_sent_at() -> None:
+    # The client's clock runs an hour fast: the event happened 5 s before it was sent.
+    batch = split_request(
+        {"api_key": "k", "sent_at": "2026-11-24T13:00:05+00:00",
+         "batch": [event(timestamp="2026-11-24T13:00:00+00:00")]},
+        query={},
+    )
+    raw = to_raw_events(batch, project_id="p", now=NOW, source="capture")[0]
+    assert raw.timestamp == NOW - timedelta(seconds=5)
+
+
+def test_offset_is_used_when_there_is_no_sent_at() -> None:
+    batch = split_request(event(offset=2500), query={})
+    raw = to_raw_events(batch, project_id="p", now=NOW, source="capture")[0]
+    assert raw.timestamp == NOW - timedelta(milliseconds=2500)
+
+
+def test_timestamps_far_in_the_future_are_replaced_by_now() -> None:
+    batch = split_request(event(timestamp="2099-01-01T00:00:00Z"), query={})
+    assert to_raw_events(batch, project_id="p", now=NOW, source="capture")[0].timestamp == NOW
+
+
+def test_event_larger_than_one_megabyte_is_too_large() -> None:
+    with pytest.raises(PayloadTooLarge):
+        encode_body(event(properties={"blob": "x" * (1024 * 1024)}))
