@@ -9,12 +9,16 @@ Semantics, stated once:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
+from usertrail.model.event import Event
 from usertrail.model.project import Project
 from usertrail.model.raw import LoggedEvent, RawEvent
+
+if TYPE_CHECKING:
+    from usertrail.core.process import Derived
 
 
 class AppendResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,6 +32,15 @@ class EventLog(Protocol):
     async def read_after(self, seq: int, limit: int) -> list[LoggedEvent]: ...
 
     async def count(self, project_id: str) -> int: ...
+
+
+class DerivedStore(Protocol):
+    """Derived state. `apply` stores a processed slice and moves the named cursor atomically,
+    and returns the events that were new (not already stored)."""
+
+    async def apply(self, derived: Derived, cursor: str) -> list[Event]: ...
+
+    async def cursor(self, name: str) -> int: ...
 
 
 class ProjectRegistry(Protocol):

@@ -1,0 +1,153 @@
+"""Writes the processor's derived rows; every statement is idempotent and commutative."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+from sqlalchemy import Connection, delete, or_, select, update
+
+from usertrail.adapters.sql.dialect import greatest, insert_for, least
+from usertrail.adapters.sql.eventlog import from_us, to_us
+from usertrail.adapters.sql.tables import (
+    cursors,
+    events,
+    identity_edges,
+    person_updates,
+    persons,
+)
+from usertrail.core.identity import resolve
+from usertrail.core.process import Derived
+from usertrail.model.event import Event
+from usertrail.model.identity import MergeEdge
+
+_encode = msgspec.json.Encoder().encode
+DERIVED_TABLES = (events, persons, identity_edges, person_updates)
+
+
+def apply_derived(conn: Connection, derived: Derived, cursor: str) -> list[Event]:
+    """Store one processed slice and advance `cursor`, atomically. Returns the new events."""
+    new_uuids = _insert_events(conn, derived.events)
+    _upsert_seen(conn, derived)
+    _insert_updates(conn, derived)
+    new_edges = _insert_edges(conn, derived)
+    for project_id, edge_ids in _by_project(new_edges).items():
+        recompute_identity(conn, project_id, edge_ids)
+    _set_cursor(conn, cursor, derived.last_seq)
+    return [e for e in derived.events if (e.project_id, e.uuid) in new_uuids]
+
+
+def _insert_events(conn: Connection, items: Iterable[Event]) -> set[tuple[str, str]]:
+    rows = [{
+        "project_id": e.project_id, "uuid": e.uuid, "distinct_id": e.distinct_id,
+        "ts_us": to_us(e.timestamp), "name": e.name, "kind": e.kind,
+        "session_id": e.session_id, "feature": e.feature, "data": _encode(e),
+    } for e in items]
+    if not rows:
+        return set()
+    stmt = insert_for(conn, events).on_conflict_do_nothing().returning(
+        events.c.project_id, events.c.uuid)
+    return {(r[0], r[1]) for r in conn.execute(stmt, rows)}
+
+
+def _upsert_seen(conn: Connection, derived: Derived) -> None:
+    rows = [{"project_id": s.project_id, "distinct_id": s.distinct_id, "person_key": s.distinct_id,
+             "first_us": to_us(s.first), "last_us": to_us(s.last)} for s in derived.seen]
+    if rows:
+        _upsert_persons(conn, rows)
+
+
+def _upsert_persons(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """New ids start as their own person; known ids only widen their first/last seen."""
+    stmt = insert_for(conn, persons)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["project_id", "distinct_id"],
+        set_={"first_us": least(conn, persons.c.first_us, stmt.excluded.first_us),
+              "last_us": greatest(conn, persons.c.last_us, stmt.excluded.last_us)},
+    )
+    conn.execute(stmt, rows)
+
+
+def _insert_updates(conn: Connection, derived: Derived) -> None:
+    rows = [{"project_id": p, "uuid": u.uuid, "distinct_id": d, "data": _encode(u)}
+            for p, d, u in derived.updates]
+    if rows:
+        conn.execute(insert_for(conn, person_updates).on_conflict_do_nothing(), rows)
+
+
+def _insert_edges(conn: Connection, derived: Derived) -> list[tuple[str, MergeEdge]]:
+    new = []
+    for project_id, edge in derived.edges:
+        stmt = insert_for(conn, identity_edges).values(
+            project_id=project_id, uuid=edge.uuid, ts_us=to_us(edge.timestamp), kind=edge.kind,
+            distinct_id=edge.distinct_id, other_id=edge.other_id,
+        ).on_conflict_do_nothing().returning(identity_edges.c.uuid)
+        if conn.execute(stmt).first() is not None:
+            new.append((project_id, edge))
+    return new
+
+
+def _by_project(edges: list[tuple[str, MergeEdge]]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for project_id, edge in edges:
+        out.setdefault(project_id, set()).update((edge.distinct_id, edge.other_id))
+    return out
+
+
+def recompute_identity(conn: Connection, project_id: str, start_ids: set[str]) -> None:
+    """Re-resolve the identity components touching `start_ids` from all their edges.
+
+    Edges are rare (one per login), so recomputing a component from its edges in canonical
+    order is cheap, and it makes the person mapping independent of arrival order.
+    """
+    ids, edges = _component(conn, project_id, start_ids)
+    mapping = resolve(edges, seen_ids=ids)
+    first = min((e.timestamp for e in edges), default=None)
+    seed = [{"project_id": project_id, "distinct_id": d, "person_key": d,
+             "first_us": to_us(first), "last_us": to_us(first)} for d in ids] if first else []
+    if seed:
+        # Ids known only from an edge (an $anon_distinct_id with no events yet) get a row too.
+        conn.execute(insert_for(conn, persons).on_conflict_do_nothing(), seed)
+    for distinct_id, key in mapping.items():
+        conn.execute(update(persons).where(
+            persons.c.project_id == project_id, persons.c.distinct_id == distinct_id,
+        ).values(person_key=key))
+
+
+def _component(conn: Connection, project_id: str, start: set[str]) -> tuple[set[str], list[MergeEdge]]:
+    ids, frontier, edges = set(start), set(start), {}
+    while frontier:
+        query = select(identity_edges).where(
+            identity_edges.c.project_id == project_id,
+            or_(identity_edges.c.distinct_id.in_(frontier), identity_edges.c.other_id.in_(frontier)),
+        )
+        found = [_edge(row._mapping) for row in conn.execute(query)]
+        edges.update({e.uuid: e for e in found})
+        reached = {i for e in found for i in (e.distinct_id, e.other_id)}
+        frontier = reached - ids
+        ids |= reached
+    return ids, list(edges.values())
+
+
+def _edge(row: Any) -> MergeEdge:
+    return MergeEdge(uuid=row["uuid"], timestamp=from_us(row["ts_us"]), kind=row["kind"],
+                     distinct_id=row["distinct_id"], other_id=row["other_id"])
+
+
+def _set_cursor(conn: Connection, name: str, seq: int) -> None:
+    stmt = insert_for(conn, cursors).values(name=name, seq=seq)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["name"], set_={"seq": greatest(conn, cursors.c.seq, stmt.excluded.seq)}))
+
+
+def read_cursor(conn: Connection, name: str) -> int:
+    value = conn.execute(select(cursors.c.seq).where(cursors.c.name == name)).scalar()
+    return int(value or 0)
+
+
+def clear_derived(conn: Connection) -> None:
+    """For replay: derived state is disposable; the raw log is the truth."""
+    for table in DERIVED_TABLES:
+        conn.execute(delete(table))
+    conn.execute(delete(cursors))

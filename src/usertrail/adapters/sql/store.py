@@ -1,0 +1,88 @@
+"""The derived store on SQL: writes go through the group-commit writer, reads use a pool."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+import msgspec
+from sqlalchemy import Connection, Engine, func, select
+
+from usertrail.adapters.sql.derived import apply_derived, read_cursor
+from usertrail.adapters.sql.eventlog import from_us, to_us
+from usertrail.adapters.sql.tables import events, person_updates, persons
+from usertrail.adapters.sql.writer import GroupCommitWriter
+from usertrail.core.process import Derived
+from usertrail.model.event import Event
+from usertrail.model.identity import PersonUpdate
+from usertrail.model.person import PersonRef
+
+T = TypeVar("T")
+_decode_event = msgspec.json.Decoder(Event).decode
+_decode_update = msgspec.json.Decoder(PersonUpdate).decode
+
+
+class SqlDerivedStore:
+    def __init__(self, writer: GroupCommitWriter, reader: Engine) -> None:
+        self._writer = writer
+        self._reader = reader
+
+    async def apply(self, derived: Derived, cursor: str) -> list[Event]:
+        return await self._writer.submit(lambda conn: apply_derived(conn, derived, cursor),
+                                         weight=len(derived.events))
+
+    async def cursor(self, name: str) -> int:
+        return await self._read(lambda conn: read_cursor(conn, name))
+
+    async def person(self, project_id: str, distinct_id: str) -> PersonRef | None:
+        return await self._read(lambda conn: find_person(conn, project_id, distinct_id))
+
+    async def recent_events(self, person: PersonRef, limit: int) -> list[Event]:
+        return await self._read(lambda conn: recent_events(conn, person, limit))
+
+    async def updates(self, person: PersonRef) -> list[PersonUpdate]:
+        return await self._read(lambda conn: updates_of(conn, person))
+
+    async def _read(self, fn: Callable[[Connection], T]) -> T:
+        def run() -> T:
+            with self._reader.connect() as conn:
+                return fn(conn)
+
+        return await asyncio.to_thread(run)
+
+
+def find_person(conn: Connection, project_id: str, distinct_id: str) -> PersonRef | None:
+    key = conn.execute(select(persons.c.person_key).where(
+        persons.c.project_id == project_id, persons.c.distinct_id == distinct_id)).scalar()
+    if key is None:
+        return None
+    rows = conn.execute(select(persons.c.distinct_id, persons.c.first_us, persons.c.last_us).where(
+        persons.c.project_id == project_id, persons.c.person_key == key,
+    ).order_by(persons.c.first_us, persons.c.distinct_id)).all()
+    return PersonRef(
+        project_id=project_id, key=key, distinct_ids=tuple(r[0] for r in rows),
+        first_seen=from_us(min(r[1] for r in rows)), last_seen=from_us(max(r[2] for r in rows)),
+    )
+
+
+def recent_events(conn: Connection, person: PersonRef, limit: int) -> list[Event]:
+    query = select(events.c.data).where(
+        events.c.project_id == person.project_id, events.c.distinct_id.in_(person.distinct_ids),
+    ).order_by(events.c.ts_us.desc(), events.c.uuid.desc()).limit(limit)
+    return [_decode_event(row[0]) for row in conn.execute(query)][::-1]
+
+
+def updates_of(conn: Connection, person: PersonRef) -> list[PersonUpdate]:
+    query = select(person_updates.c.data).where(
+        person_updates.c.project_id == person.project_id,
+        person_updates.c.distinct_id.in_(person.distinct_ids))
+    return [_decode_update(row[0]) for row in conn.execute(query)]
+
+
+def count_events(conn: Connection, project_id: str) -> int:
+    query = select(func.count()).select_from(events).where(events.c.project_id == project_id)
+    return int(conn.execute(query).scalar_one())
+
+
+__all__ = ["SqlDerivedStore", "count_events", "to_us"]

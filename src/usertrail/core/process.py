@@ -1,0 +1,69 @@
+"""One processor step as a pure function: a slice of the raw log -> the derived rows it implies.
+
+Every output is keyed by event uuid, and every update it implies downstream is commutative
+(insert-if-absent, min/max), so applying slices in any order, any number of times, converges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import msgspec
+
+from usertrail.core.identity import merge_edge, person_update
+from usertrail.core.normalize import normalize
+from usertrail.model.config import ProjectConfig
+from usertrail.model.event import Event
+from usertrail.model.identity import MergeEdge, PersonUpdate
+from usertrail.model.raw import LoggedEvent
+
+
+class SeenId(msgspec.Struct, frozen=True, kw_only=True):
+    project_id: str
+    distinct_id: str
+    first: datetime
+    last: datetime
+
+
+class Derived(msgspec.Struct, frozen=True, kw_only=True):
+    events: tuple[Event, ...]
+    edges: tuple[tuple[str, MergeEdge], ...]  # (project_id, edge)
+    updates: tuple[tuple[str, str, PersonUpdate], ...]  # (project_id, distinct_id, update)
+    seen: tuple[SeenId, ...]
+    last_seq: int
+    received: tuple[datetime, ...]  # receipt times, for the ingest -> processed lag metric
+
+
+def derive(
+    logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectConfig]
+) -> Derived:
+    events, edges, updates = [], [], []
+    seen: dict[tuple[str, str], SeenId] = {}
+    for item in logged:
+        raw = item.raw
+        events.append(normalize(raw, config_for(raw.project_id)))
+        if (edge := merge_edge(raw)) is not None:
+            edges.append((raw.project_id, edge))
+        if (update := person_update(raw)) is not None:
+            updates.append((raw.project_id, raw.distinct_id, update))
+        _see(seen, raw.project_id, raw.distinct_id, raw.timestamp)
+    return Derived(
+        events=tuple(events),
+        edges=tuple(edges),
+        updates=tuple(updates),
+        seen=tuple(seen.values()),
+        last_seq=logged[-1].seq if logged else 0,
+        received=tuple(item.raw.received_at for item in logged),
+    )
+
+
+def _see(seen: dict[tuple[str, str], SeenId], project_id: str, distinct_id: str,
+         ts: datetime) -> None:
+    key = (project_id, distinct_id)
+    old = seen.get(key)
+    if old is None:
+        seen[key] = SeenId(project_id=project_id, distinct_id=distinct_id, first=ts, last=ts)
+    else:
+        seen[key] = SeenId(project_id=project_id, distinct_id=distinct_id,
+                           first=min(old.first, ts), last=max(old.last, ts))

@@ -1,0 +1,87 @@
+"""The processor: follow the raw log, derive, store, and tell listeners what is new.
+
+In embedded mode it runs in-process, woken by ingest after each commit. The derive step is
+pure (core.process); storing a slice and advancing the cursor happen in one transaction, so a
+crash anywhere replays at most the uncommitted slice, which the idempotent writes absorb.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import structlog
+
+from usertrail.core.process import Derived, derive
+from usertrail.model.config import ProjectConfig
+from usertrail.model.event import Event
+from usertrail.observability import Metrics
+from usertrail.ports import DerivedStore, EventLog
+
+log = structlog.get_logger("usertrail.processor")
+Listener = Callable[[Sequence[Event]], None]
+
+
+class Processor:
+    def __init__(
+        self,
+        event_log: EventLog,
+        store: DerivedStore,
+        config_for: Callable[[str], ProjectConfig],
+        metrics: Metrics,
+        *,
+        cursor: str = "processor",
+        batch_size: int = 2000,
+    ) -> None:
+        self._log = event_log
+        self._store = store
+        self._config_for = config_for
+        self._metrics = metrics
+        self._cursor_name = cursor
+        self._batch_size = batch_size
+        self._wake = asyncio.Event()
+        self.listeners: list[Listener] = []
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_forever(self, idle_poll: float = 1.0) -> None:
+        """Process whenever woken (or every `idle_poll` s, for writers in other processes)."""
+        while True:
+            try:
+                await self.drain()
+            except Exception:  # keep following the log; the failing slice is retried
+                self._metrics.errors.labels("processor").inc()
+                log.exception("processor_step_failed")
+                await asyncio.sleep(idle_poll)
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=idle_poll)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def drain(self) -> int:
+        """Process everything in the log after the cursor; returns how many events."""
+        total = 0
+        cursor = await self._store.cursor(self._cursor_name)
+        while batch := await self._log.read_after(cursor, self._batch_size):
+            derived = derive(batch, self._config_for)
+            new_events = await self._store.apply(derived, self._cursor_name)
+            self._observe(derived)
+            self._notify(new_events)
+            cursor = derived.last_seq
+            total += len(batch)
+        return total
+
+    def _observe(self, derived: Derived) -> None:
+        now = datetime.now(UTC)
+        self._metrics.processed.inc(len(derived.events))
+        for received in derived.received:
+            self._metrics.lag_seconds.observe((now - received).total_seconds())
+
+    def _notify(self, new_events: Sequence[Event]) -> None:
+        if not new_events:
+            return
+        for listener in self.listeners:
+            listener(new_events)
