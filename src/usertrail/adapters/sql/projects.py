@@ -1,11 +1,13 @@
-"""Projects (tenants) on SQL: looked up by public token, secret key or id."""
+"""Projects (tenants) on SQL: looked up by public token, secret key, webhook secret or id."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
 import secrets
+import time
 from datetime import UTC, datetime
+from typing import Literal
 
 from sqlalchemy import Engine, insert, select, update
 
@@ -14,6 +16,8 @@ from usertrail.adapters.sql.tables import projects
 from usertrail.model.project import Project
 
 DEFAULT_PROJECT_ID = "default"
+RELOAD_INTERVAL_S = 1.0
+Field = Literal["token", "api_key", "id"]
 
 
 def new_credentials() -> dict[str, str]:
@@ -25,22 +29,21 @@ def new_credentials() -> dict[str, str]:
 
 
 class SqlProjects:
-    """Projects change rarely, so lookups are served from memory after a load."""
+    """Projects change rarely, so lookups are served from memory, reloaded on a miss."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._by_token: dict[str, Project] = {}
-        self._by_key: dict[str, Project] = {}
-        self._by_id: dict[str, Project] = {}
+        self._index: dict[Field, dict[str, Project]] = {"token": {}, "api_key": {}, "id": {}}
+        self._loaded_at = 0.0
 
     def load(self) -> list[Project]:
+        columns = (projects.c.id, projects.c.name, projects.c.token, projects.c.api_key,
+                   projects.c.webhook_secret)
         with self._engine.connect() as conn:
-            found = [Project(**row._mapping) for row in conn.execute(select(
-                projects.c.id, projects.c.name, projects.c.token, projects.c.api_key,
-                projects.c.webhook_secret))]
-        self._by_token = {p.token: p for p in found}
-        self._by_key = {p.api_key: p for p in found}
-        self._by_id = {p.id: p for p in found}
+            found = [Project(**row._mapping) for row in conn.execute(select(*columns))]
+        self._index = {"token": {p.token: p for p in found},
+                       "api_key": {p.api_key: p for p in found},
+                       "id": {p.id: p for p in found}}
         return found
 
     def ensure(self, project_id: str, name: str, **fixed: str | None) -> tuple[Project, bool]:
@@ -56,27 +59,35 @@ class SqlProjects:
             elif overrides:
                 conn.execute(update(projects).where(projects.c.id == project_id).values(**overrides))
         self.load()
-        return self._by_id[project_id], created
+        return self._index["id"][project_id], created
 
     async def by_token(self, token: str) -> Project | None:
-        return self._by_token.get(token)
+        return await self._find("token", token)
 
     async def by_api_key(self, api_key: str) -> Project | None:
-        return self._by_key.get(api_key)
+        return await self._find("api_key", api_key)
 
     async def by_id(self, project_id: str) -> Project | None:
-        return self._by_id.get(project_id)
+        return await self._find("id", project_id)
 
     async def by_webhook_secret(self, secret: str) -> Project | None:
         given = secret.encode()
         found = None
-        for project in self._by_id.values():
+        for project in self._index["id"].values():
             if hmac.compare_digest(given, project.webhook_secret.encode()):
                 found = project
         return found
 
-    async def refresh(self) -> None:
-        await asyncio.to_thread(self.load)
+    async def _find(self, field: Field, key: str) -> Project | None:
+        """A miss may be a project created since (`usertrail projects create`, another
+        process): reload, at most once a second so bad tokens cannot hammer the database."""
+        found = self._index[field].get(key)
+        now = time.monotonic()
+        if found is None and now - self._loaded_at >= RELOAD_INTERVAL_S:
+            self._loaded_at = now
+            await asyncio.to_thread(self.load)
+            found = self._index[field].get(key)
+        return found
 
     def all(self) -> list[Project]:
-        return list(self._by_id.values())
+        return list(self._index["id"].values())
