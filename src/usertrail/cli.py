@@ -92,3 +92,53 @@ def projects_create(
     if not created:
         raise typer.BadParameter(f"project {project_id!r} exists already")
     typer.echo(f"token={project.token}\napi_key={project.api_key}\nwebhook_secret={project.webhook_secret}")
+
+
+@app.command()
+def replay(
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory [env USERTRAIL_DATA_DIR]")] = None,
+    project_file: Annotated[Path | None, typer.Option(help="Project YAML")] = None,
+) -> None:
+    """Rebuild all derived state (events, persons, sessions, counters) from the raw log.
+
+    Stop the server first: replay drops derived state before rebuilding it.
+    """
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from usertrail.services.replay import replay as run_replay
+    from usertrail.wiring import build_runtime
+
+    runtime = build_runtime(_settings(data_dir=data_dir, project_file=project_file))
+    columns = (*Progress.get_default_columns()[:2], BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+
+    async def main() -> int:
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("replaying raw log", total=None)
+            try:
+                return await run_replay(
+                    runtime.store, runtime.processor,
+                    on_start=lambda total: progress.update(task, total=total),
+                    on_batch=lambda n: progress.advance(task, n))
+            finally:
+                await runtime.close()
+
+    done = asyncio.run(main())
+    console.print(f"replayed {done:,} events")
+
+
+@app.command("check-config")
+def check_config(path: Annotated[Path, typer.Argument(help="Project YAML file")]) -> None:
+    """Validate a project file; list every error with its path."""
+    from usertrail.errors import ConfigError
+    from usertrail.project_file import load_project_file
+
+    try:
+        config = load_project_file(path)
+    except ConfigError as exc:
+        console.print(f"[red]{path}: invalid[/]\n{exc.detail}")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]{path}: ok[/] ({len(config.pages)} pages, {len(config.features)} "
+                  f"features, {len(config.funnels)} funnels)")

@@ -11,10 +11,15 @@ from sqlalchemy import Engine, text
 from usertrail.adapters.sql.engine import create_schema, make_engine
 from usertrail.adapters.sql.eventlog import SqlEventLog
 from usertrail.adapters.sql.projects import DEFAULT_PROJECT_ID, SqlProjects
+from usertrail.adapters.sql.store import SqlDerivedStore
 from usertrail.adapters.sql.writer import GroupCommitWriter
+from usertrail.model.config import ProjectConfig
 from usertrail.model.project import Project
 from usertrail.observability import Metrics
-from usertrail.services.ingest import IngestService
+from usertrail.project_file import load_project_file
+from usertrail.services.context import ContextService
+from usertrail.services.ingest import IngestService, utc_now
+from usertrail.services.processor import Processor
 from usertrail.settings import Settings
 
 log = structlog.get_logger("usertrail")
@@ -28,10 +33,22 @@ class Runtime:
     event_log: SqlEventLog
     projects: SqlProjects
     metrics: Metrics
+    config: ProjectConfig
+    store: SqlDerivedStore
     ingest: IngestService
+    processor: Processor
+    context: ContextService
     default_project: Project
     default_created: bool
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def config_for(self, project_id: str) -> ProjectConfig:
+        """One project file serves every project of this deployment (for now)."""
+        return self.config
+
+    def start(self) -> None:
+        """Start background work on the running loop (the in-process processor)."""
+        self._tasks.append(asyncio.create_task(self.processor.run_forever(), name="processor"))
 
     async def readiness(self) -> list[str]:
         def ping() -> None:
@@ -64,9 +81,14 @@ def build_runtime(settings: Settings) -> Runtime:
         DEFAULT_PROJECT_ID, "Default project",
         token=settings.project_token, api_key=settings.api_key,
         webhook_secret=settings.webhook_secret)
+    config = load_project_file(settings.project_file) if settings.project_file else ProjectConfig()
     metrics = Metrics()
     event_log = SqlEventLog(writer, engine)
-    ingest = IngestService(event_log, projects, metrics)
+    store = SqlDerivedStore(writer, engine)
+    processor = Processor(event_log, store, lambda _project_id: config, metrics)
+    ingest = IngestService(event_log, projects, metrics, on_stored=processor.wake)
+    context = ContextService(store, projects, lambda _project_id: config, utc_now)
     return Runtime(settings=settings, engine=engine, writer=writer, event_log=event_log,
-                   projects=projects, metrics=metrics, ingest=ingest, default_project=default,
+                   projects=projects, metrics=metrics, config=config, store=store, ingest=ingest,
+                   processor=processor, context=context, default_project=default,
                    default_created=created)

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import msgspec
 
+from usertrail.core.aggregates import counter_keys
 from usertrail.core.identity import merge_edge, person_update
 from usertrail.core.normalize import normalize
 from usertrail.model.config import ProjectConfig
@@ -28,6 +29,7 @@ class SeenId(msgspec.Struct, frozen=True, kw_only=True):
 
 class Derived(msgspec.Struct, frozen=True, kw_only=True):
     events: tuple[Event, ...]
+    counter_keys: tuple[tuple[str, ...], ...]  # aligned with events: what each one counts toward
     edges: tuple[tuple[str, MergeEdge], ...]  # (project_id, edge)
     updates: tuple[tuple[str, str, PersonUpdate], ...]  # (project_id, distinct_id, update)
     seen: tuple[SeenId, ...]
@@ -38,11 +40,14 @@ class Derived(msgspec.Struct, frozen=True, kw_only=True):
 def derive(
     logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectConfig]
 ) -> Derived:
-    events, edges, updates = [], [], []
+    events, keys, edges, updates = [], [], [], []
     seen: dict[tuple[str, str], SeenId] = {}
     for item in logged:
         raw = item.raw
-        events.append(normalize(raw, config_for(raw.project_id)))
+        config = config_for(raw.project_id)
+        event = normalize(raw, config)
+        events.append(event)
+        keys.append(tuple(counter_keys(event, config)))
         if (edge := merge_edge(raw)) is not None:
             edges.append((raw.project_id, edge))
         if (update := person_update(raw)) is not None:
@@ -50,6 +55,7 @@ def derive(
         _see(seen, raw.project_id, raw.distinct_id, raw.timestamp)
     return Derived(
         events=tuple(events),
+        counter_keys=tuple(keys),
         edges=tuple(edges),
         updates=tuple(updates),
         seen=tuple(seen.values()),

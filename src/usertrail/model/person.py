@@ -6,6 +6,10 @@ from datetime import datetime
 
 import msgspec
 
+from usertrail.model.counter import Counter
+from usertrail.model.event import Event
+from usertrail.model.identity import PersonUpdate
+
 
 class PersonRef(msgspec.Struct, frozen=True, kw_only=True):
     project_id: str
@@ -13,3 +17,12 @@ class PersonRef(msgspec.Struct, frozen=True, kw_only=True):
     distinct_ids: tuple[str, ...]
     first_seen: datetime
     last_seen: datetime
+
+
+class PersonData(msgspec.Struct, frozen=True, kw_only=True):
+    """What the read side loads for one person: recent events, property updates, counters."""
+
+    person: PersonRef
+    events: tuple[Event, ...]  # most recent, chronological
+    updates: tuple[PersonUpdate, ...]
+    counters: tuple[tuple[str, Counter], ...]

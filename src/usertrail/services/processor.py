@@ -61,7 +61,7 @@ class Processor:
                 pass
             self._wake.clear()
 
-    async def drain(self) -> int:
+    async def drain(self, on_batch: Callable[[int], None] = lambda _n: None) -> int:
         """Process everything in the log after the cursor; returns how many events."""
         total = 0
         cursor = await self._store.cursor(self._cursor_name)
@@ -72,6 +72,7 @@ class Processor:
             self._notify(new_events)
             cursor = derived.last_seq
             total += len(batch)
+            on_batch(len(batch))
         return total
 
     def _observe(self, derived: Derived) -> None:

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from usertrail import __version__
 from usertrail.errors import UsertrailError
 from usertrail.settings import Settings
-from usertrail.web import capture, ops, remote_config, webhook
+from usertrail.web import capture, context_api, ops, remote_config, webhook
 from usertrail.web.deps import runtime_of
 from usertrail.web.responses import error_response
 from usertrail.wiring import Runtime, build_runtime
@@ -29,6 +29,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = runtime or build_runtime(settings)
         app.state.runtime = rt
+        rt.start()
         try:
             yield
         finally:
@@ -36,6 +37,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     app = FastAPI(title="usertrail", version=__version__, lifespan=lifespan)
     _add_capture_routes(app)
+    app.include_router(context_api.router)
     app.add_route("/webhooks/posthog", webhook.posthog_webhook, methods=["POST"])
     app.add_route("/healthz", ops.healthz, methods=["GET"])
     app.add_route("/readyz", ops.readyz, methods=["GET"])

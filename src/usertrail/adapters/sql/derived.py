@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, or_, select, update
 from usertrail.adapters.sql.dialect import greatest, insert_for, least
 from usertrail.adapters.sql.eventlog import from_us, to_us
 from usertrail.adapters.sql.tables import (
+    counters,
     cursors,
     events,
     identity_edges,
@@ -23,19 +24,44 @@ from usertrail.model.event import Event
 from usertrail.model.identity import MergeEdge
 
 _encode = msgspec.json.Encoder().encode
-DERIVED_TABLES = (events, persons, identity_edges, person_updates)
+DERIVED_TABLES = (events, persons, identity_edges, person_updates, counters)
 
 
 def apply_derived(conn: Connection, derived: Derived, cursor: str) -> list[Event]:
     """Store one processed slice and advance `cursor`, atomically. Returns the new events."""
     new_uuids = _insert_events(conn, derived.events)
+    new = [(e, keys) for e, keys in zip(derived.events, derived.counter_keys, strict=True)
+           if (e.project_id, e.uuid) in new_uuids]
+    _add_counters(conn, new)
     _upsert_seen(conn, derived)
     _insert_updates(conn, derived)
     new_edges = _insert_edges(conn, derived)
     for project_id, edge_ids in _by_project(new_edges).items():
         recompute_identity(conn, project_id, edge_ids)
     _set_cursor(conn, cursor, derived.last_seq)
-    return [e for e in derived.events if (e.project_id, e.uuid) in new_uuids]
+    return [e for e, _ in new]
+
+
+def _add_counters(conn: Connection, new: list[tuple[Event, tuple[str, ...]]]) -> None:
+    """Only events stored for the first time count, so every count is exact."""
+    totals: dict[tuple[str, str, str], list[int]] = {}
+    for e, keys in new:
+        ts = to_us(e.timestamp)
+        for key in keys:
+            slot = totals.setdefault((e.project_id, e.distinct_id, key), [0, ts, ts])
+            slot[0] += 1
+            slot[1], slot[2] = min(slot[1], ts), max(slot[2], ts)
+    if not totals:
+        return
+    rows = [{"project_id": p, "distinct_id": d, "key": k, "count": c, "first_us": f, "last_us": la}
+            for (p, d, k), (c, f, la) in totals.items()]
+    stmt = insert_for(conn, counters)
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=["project_id", "distinct_id", "key"],
+        set_={"count": counters.c.count + stmt.excluded.count,
+              "first_us": least(conn, counters.c.first_us, stmt.excluded.first_us),
+              "last_us": greatest(conn, counters.c.last_us, stmt.excluded.last_us)},
+    ), rows)
 
 
 def _insert_events(conn: Connection, items: Iterable[Event]) -> set[tuple[str, str]]:

@@ -9,14 +9,15 @@ from typing import TypeVar
 import msgspec
 from sqlalchemy import Connection, Engine, func, select
 
-from usertrail.adapters.sql.derived import apply_derived, read_cursor
-from usertrail.adapters.sql.eventlog import from_us, to_us
-from usertrail.adapters.sql.tables import events, person_updates, persons
+from usertrail.adapters.sql.derived import apply_derived, clear_derived, read_cursor
+from usertrail.adapters.sql.eventlog import from_us
+from usertrail.adapters.sql.tables import counters, events, person_updates, persons, raw_events
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.core.process import Derived
 from usertrail.model.event import Event
 from usertrail.model.identity import PersonUpdate
-from usertrail.model.person import PersonRef
+from usertrail.model.counter import Counter
+from usertrail.model.person import PersonData, PersonRef
 
 T = TypeVar("T")
 _decode_event = msgspec.json.Decoder(Event).decode
@@ -32,17 +33,19 @@ class SqlDerivedStore:
         return await self._writer.submit(lambda conn: apply_derived(conn, derived, cursor),
                                          weight=len(derived.events))
 
+    async def clear(self) -> None:
+        await self._writer.submit(clear_derived)
+
+    async def total_raw(self) -> int:
+        return await self._read(
+            lambda conn: int(conn.execute(select(func.count()).select_from(raw_events)).scalar_one()))
+
     async def cursor(self, name: str) -> int:
         return await self._read(lambda conn: read_cursor(conn, name))
 
-    async def person(self, project_id: str, distinct_id: str) -> PersonRef | None:
-        return await self._read(lambda conn: find_person(conn, project_id, distinct_id))
-
-    async def recent_events(self, person: PersonRef, limit: int) -> list[Event]:
-        return await self._read(lambda conn: recent_events(conn, person, limit))
-
-    async def updates(self, person: PersonRef) -> list[PersonUpdate]:
-        return await self._read(lambda conn: updates_of(conn, person))
+    async def person_data(self, project_id: str, distinct_id: str, limit: int) -> PersonData | None:
+        """Everything the context builder needs, read in one connection (one thread hop)."""
+        return await self._read(lambda conn: person_data(conn, project_id, distinct_id, limit))
 
     async def _read(self, fn: Callable[[Connection], T]) -> T:
         def run() -> T:
@@ -50,6 +53,22 @@ class SqlDerivedStore:
                 return fn(conn)
 
         return await asyncio.to_thread(run)
+
+
+def person_data(conn: Connection, project_id: str, distinct_id: str, limit: int) -> PersonData | None:
+    person = find_person(conn, project_id, distinct_id)
+    if person is None:
+        return None
+    return PersonData(person=person, events=tuple(recent_events(conn, person, limit)),
+                      updates=tuple(updates_of(conn, person)),
+                      counters=tuple(counters_of(conn, person)))
+
+
+def counters_of(conn: Connection, person: PersonRef) -> list[tuple[str, Counter]]:
+    query = select(counters.c.key, counters.c.count, counters.c.first_us, counters.c.last_us).where(
+        counters.c.project_id == person.project_id, counters.c.distinct_id.in_(person.distinct_ids))
+    return [(r[0], Counter(count=r[1], first=from_us(r[2]), last=from_us(r[3])))
+            for r in conn.execute(query)]
 
 
 def find_person(conn: Connection, project_id: str, distinct_id: str) -> PersonRef | None:
@@ -84,5 +103,3 @@ def count_events(conn: Connection, project_id: str) -> int:
     query = select(func.count()).select_from(events).where(events.c.project_id == project_id)
     return int(conn.execute(query).scalar_one())
 
-
-__all__ = ["SqlDerivedStore", "count_events", "to_us"]

@@ -108,3 +108,15 @@ cursors = Table(
     Column("name", String(64), primary_key=True),
     Column("seq", BigInteger, nullable=False),
 )
+
+# Per-person counters (core.aggregates): incremented once per newly stored event.
+counters = Table(
+    "counters",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("distinct_id", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("first_us", BigInteger, nullable=False),
+    Column("last_us", BigInteger, nullable=False),
+)

@@ -1,0 +1,67 @@
+"""Per-person counters, the memory that patterns read across sessions.
+
+Each new event adds 1 to a few named counters (and widens their first/last seen). Adding is
+commutative and each event is counted once (only events newly stored are counted, in the same
+transaction), so the counters are exact under retries and reordering. They are kept per distinct
+id and summed over a person's ids at read time, so identity merges need no rewrite.
+
+Key grammar: `kind:value[:more]`, e.g. `page:Billing`, `page_session:Billing:s_1`,
+`feature:Report export`, `event:feature_used`, `error:<label>`, `rage:<element>@<page>`,
+`funnel:plan_selection:0`, `day:2026-11-24`.
+"""
+
+from __future__ import annotations
+
+from usertrail.model.config import ProjectConfig
+from usertrail.model.counter import Counter
+from usertrail.model.event import Event
+
+MAX_KEY_CHARS = 200
+
+
+def counter_keys(event: Event, config: ProjectConfig) -> list[str]:
+    """The counters one event increments."""
+    keys = [f"event:{event.name}", f"day:{event.timestamp.date().isoformat()}"]
+    session = event.session_id or f"day-{event.timestamp.date().isoformat()}"
+    if event.kind == "pageview" and event.page:
+        keys += [f"page:{event.page}", f"page_session:{event.page}:{session}"]
+    if event.feature:
+        keys += [f"feature:{event.feature}", f"feature_session:{event.feature}:{session}"]
+    if event.kind in ("rageclick", "deadclick") and event.element:
+        keys.append(f"{event.kind}:{event.element}@{event.page or '?'}")
+    if event.kind == "error":
+        keys.append(f"error:{event.label}")
+    keys += [f"funnel:{name}:{i}" for name, i in funnel_steps(event, config)]
+    return [k[:MAX_KEY_CHARS] for k in keys]
+
+
+def funnel_steps(event: Event, config: ProjectConfig) -> list[tuple[str, int]]:
+    """Which configured funnel steps this event is (a step matches a page view, an event name,
+    or a click on a component/element)."""
+    hits = []
+    for name, funnel in config.funnels.items():
+        for index, step in enumerate(funnel.steps):
+            if _step_matches(step, event):
+                hits.append((name, index))
+    return hits
+
+
+def _step_matches(step: object, event: Event) -> bool:
+    page = getattr(step, "page", None)
+    name = getattr(step, "event", None)
+    click = getattr(step, "click", None)
+    if page is not None:
+        return event.kind == "pageview" and event.page == page
+    if name is not None:
+        return event.name == name
+    if click is not None:
+        return event.kind == "click" and click in (event.component, event.element, event.label)
+    return False
+
+
+def merge_counters(rows: list[tuple[str, Counter]]) -> dict[str, Counter]:
+    """Sum one person's counters over all their distinct ids."""
+    out: dict[str, Counter] = {}
+    for key, counter in rows:
+        out[key] = out[key].merged(counter) if key in out else counter
+    return out

@@ -1,0 +1,1 @@
+"""Building and rendering the context object: pure functions over stored, normalized data."""

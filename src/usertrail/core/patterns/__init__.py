@@ -1,0 +1,29 @@
+"""Pattern detectors, one module each, all listed here. Each is pure: counters in, patterns out."""
+
+from __future__ import annotations
+
+from usertrail.core.patterns import (
+    activity,
+    feature_adoption,
+    feature_dropped,
+    frustration,
+    funnel_abandonment,
+    repeated_errors,
+)
+from usertrail.core.patterns.base import Detector, PatternInput
+from usertrail.model.context import Pattern
+
+DETECTORS: tuple[Detector, ...] = (
+    funnel_abandonment.detect,
+    repeated_errors.detect,
+    frustration.detect,
+    feature_adoption.detect,
+    feature_dropped.detect,
+    activity.detect,
+)
+
+
+def detect_patterns(data: PatternInput) -> list[Pattern]:
+    """Every detector's hits, most confident and most recent first."""
+    found = [p for detector in DETECTORS for p in detector(data)]
+    return sorted(found, key=lambda p: (-p.confidence, -p.last_seen.timestamp(), p.id))

@@ -1,0 +1,66 @@
+"""The context object the chatbot receives (DESIGN.md, "The context object")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+
+class UserInfo(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    distinct_ids: tuple[str, ...]
+    properties: dict[str, Any]
+    first_seen: datetime
+    last_seen: datetime
+
+
+class ContextEvent(msgspec.Struct, frozen=True, kw_only=True):
+    ts: datetime
+    type: str
+    label: str
+    page: str | None = None
+    path: str | None = None
+    component: str | None = None
+    element: str | None = None
+    session_id: str | None = None
+
+
+class SessionSnapshot(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    start: datetime
+    end: datetime
+    duration_s: int
+    event_count: int
+    device: str | None
+    pages: tuple[str, ...]
+    key_actions: tuple[str, ...]
+    errors: tuple[str, ...]
+
+
+class Pattern(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    summary: str
+    evidence: dict[str, Any]
+    since: datetime
+    last_seen: datetime
+    confidence: float
+
+
+class Recommendation(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    message: str
+    because: str
+
+
+class UserContext(msgspec.Struct, frozen=True, kw_only=True):
+    user: UserInfo
+    recent_events: tuple[ContextEvent, ...]
+    last_session_summary: str | None
+    last_session: SessionSnapshot | None
+    patterns: tuple[Pattern, ...]
+    recommendations: tuple[Recommendation, ...]
+    prompt: str = ""
+    generated_at: datetime | None = None
+    truncated: bool = False

@@ -1,0 +1,59 @@
+"""Context: authenticate the reader, load one person's data, build the context object."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from usertrail.core.aggregates import merge_counters
+from usertrail.core.context.build import ContextInputs, ContextOptions, build_context
+from usertrail.core.identity import apply_person_updates
+from usertrail.errors import BadCredentials, NotFound
+from usertrail.model.config import ProjectConfig
+from usertrail.model.context import UserContext
+from usertrail.model.person import PersonData
+from usertrail.model.project import Project
+from usertrail.ports import ProjectRegistry
+
+# Enough history for the last session and its summary, whatever `n` the caller asked for.
+MIN_EVENTS_LOADED = 200
+
+
+class PersonReader(Protocol):
+    async def person_data(self, project_id: str, distinct_id: str, limit: int) -> PersonData | None: ...
+
+
+class ContextService:
+    def __init__(
+        self,
+        store: PersonReader,
+        projects: ProjectRegistry,
+        config_for: Callable[[str], ProjectConfig],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._projects = projects
+        self._config_for = config_for
+        self._clock = clock
+
+    async def project_for_key(self, api_key: str | None) -> Project:
+        project = await self._projects.by_api_key(api_key) if api_key else None
+        if project is None:
+            raise BadCredentials("missing or wrong API key (send 'Authorization: Bearer <key>')")
+        return project
+
+    async def for_user(self, project: Project, user_id: str, options: ContextOptions) -> UserContext:
+        """The project comes from the key, never from the request: no cross-tenant reads."""
+        data = await self._store.person_data(project.id, user_id, max(options.n, MIN_EVENTS_LOADED))
+        if data is None:
+            raise NotFound(f"no user {user_id!r} in this project")
+        inputs = ContextInputs(
+            person=data.person,
+            user_id=user_id,
+            properties=apply_person_updates(data.updates),
+            events=data.events,
+            counters=merge_counters(list(data.counters)),
+            config=self._config_for(project.id),
+        )
+        return build_context(inputs, options, self._clock())
