@@ -17,7 +17,6 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-
 from tests.live import TOKEN, LiveServer
 
 LUA = Path(__file__).with_name("capture.lua")
@@ -55,12 +54,31 @@ class Result:
 def run_wrk(url: str, s: Scenario, seconds: int) -> Result:
     env = {**os.environ, "UT_TOKEN": TOKEN, "UT_PATH": s.path, "UT_BATCH": str(s.batch)}
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{s.connections}", f"-d{seconds}s", "--timeout", "10s", "--latency",
-         "-s", str(LUA), url],
-        env=env, capture_output=True, text=True, check=True, timeout=seconds + 60,
+        [
+            "wrk",
+            "-t1",
+            f"-c{s.connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            "-s",
+            str(LUA),
+            url,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
     ).stdout
-    return Result(s, _number(out, r"Requests/sec:\s+([\d.]+)"), _latency(out, "50%"),
-                  _latency(out, "99%"), _errors(out))
+    return Result(
+        s,
+        _number(out, r"Requests/sec:\s+([\d.]+)"),
+        _latency(out, "50%"),
+        _latency(out, "99%"),
+        _errors(out),
+    )
 
 
 def _number(text: str, pattern: str) -> float:
@@ -79,9 +97,12 @@ def _latency(text: str, percentile: str) -> float:
 
 def _errors(text: str) -> int:
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    socket = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
+    )
     return (int(non2xx.group(1)) if non2xx else 0) + (
-        sum(int(g) for g in socket.groups()) if socket else 0)
+        sum(int(g) for g in socket.groups()) if socket else 0
+    )
 
 
 def main() -> None:
@@ -102,13 +123,30 @@ def main() -> None:
 
 
 def show(results: list[Result], seconds: int) -> None:
-    table = Table(title=f"usertrail ingest, embedded SQLite (WAL, synchronous=FULL), {seconds} s each, "
-                        f"{os.cpu_count()} cores")
-    for column in ("events per request", "conns", "requests/s", "events/s", "p50 ms", "p99 ms", "errors"):
+    table = Table(
+        title=f"usertrail ingest, embedded SQLite (WAL, synchronous=FULL), {seconds} s each, "
+        f"{os.cpu_count()} cores"
+    )
+    for column in (
+        "events per request",
+        "conns",
+        "requests/s",
+        "events/s",
+        "p50 ms",
+        "p99 ms",
+        "errors",
+    ):
         table.add_column(column, justify="left" if column == "events per request" else "right")
     for r in results:
-        table.add_row(r.scenario.name, str(r.scenario.connections), f"{r.requests_per_s:,.0f}",
-                      f"{r.events_per_s:,.0f}", f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", str(r.errors))
+        table.add_row(
+            r.scenario.name,
+            str(r.scenario.connections),
+            f"{r.requests_per_s:,.0f}",
+            f"{r.events_per_s:,.0f}",
+            f"{r.p50_ms:.1f}",
+            f"{r.p99_ms:.1f}",
+            str(r.errors),
+        )
     Console().print(table)
 
 

@@ -44,10 +44,23 @@ class LiveServer:
         return self.data_dir / "usertrail.db"
 
     def start(self, timeout: float = 20) -> LiveServer:
-        env = {**os.environ, "USERTRAIL_PROJECT_TOKEN": TOKEN, "USERTRAIL_API_KEY": API_KEY,
-               "USERTRAIL_WEBHOOK_SECRET": WEBHOOK_SECRET, **self.env}
-        cmd = [sys.executable, "-m", "usertrail", "serve", "--port", str(self.port),
-               "--data-dir", str(self.data_dir)]
+        env = {
+            **os.environ,
+            "USERTRAIL_PROJECT_TOKEN": TOKEN,
+            "USERTRAIL_API_KEY": API_KEY,
+            "USERTRAIL_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            **self.env,
+        }
+        cmd = [
+            sys.executable,
+            "-m",
+            "usertrail",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+        ]
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:  # a file, not a pipe: a full pipe would block
             self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)

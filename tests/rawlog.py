@@ -9,7 +9,9 @@ from typing import Any
 import orjson
 
 
-def raw_rows(db_path: Path, where: str = "1=1", params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+def raw_rows(
+    db_path: Path, where: str = "1=1", params: tuple[Any, ...] = ()
+) -> list[dict[str, Any]]:
     with sqlite3.connect(db_path) as conn:
         conn.row_factory = sqlite3.Row
         rows = conn.execute(f"SELECT * FROM raw_events WHERE {where} ORDER BY seq", params)

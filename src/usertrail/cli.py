@@ -10,8 +10,9 @@ from rich.console import Console
 
 from usertrail.settings import Settings
 
-app = typer.Typer(help="usertrail: PostHog events in, LLM-ready user context out.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="usertrail: PostHog events in, LLM-ready user context out.", no_args_is_help=True
+)
 console = Console(stderr=True)
 
 
@@ -25,8 +26,12 @@ def _settings(**flags: object) -> Settings:
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address [env USERTRAIL_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="Port [env USERTRAIL_PORT]")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory [env USERTRAIL_DATA_DIR]")] = None,
-    project_file: Annotated[Path | None, typer.Option(help="Project YAML [env USERTRAIL_PROJECT_FILE]")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data directory [env USERTRAIL_DATA_DIR]")
+    ] = None,
+    project_file: Annotated[
+        Path | None, typer.Option(help="Project YAML [env USERTRAIL_PROJECT_FILE]")
+    ] = None,
 ) -> None:
     """Run the service (embedded: SQLite under the data dir, no external server)."""
     import uvicorn
@@ -38,10 +43,21 @@ def serve(
     settings = _settings(host=host, port=port, data_dir=data_dir, project_file=project_file)
     configure_logging(settings.log_level, settings.log_json)
     runtime = build_runtime(settings)
-    _announce(runtime.default_project.token, runtime.default_project.api_key,
-              runtime.default_project.webhook_secret, settings, first=runtime.default_created)
-    uvicorn.run(create_app(settings, runtime), host=settings.host, port=settings.port,
-                log_level="warning", access_log=False, lifespan="on")
+    _announce(
+        runtime.default_project.token,
+        runtime.default_project.api_key,
+        runtime.default_project.webhook_secret,
+        settings,
+        first=runtime.default_created,
+    )
+    uvicorn.run(
+        create_app(settings, runtime),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
 
 
 def _announce(token: str, api_key: str, secret: str, settings: Settings, *, first: bool) -> None:
@@ -63,7 +79,9 @@ app.add_typer(projects_app, name="projects")
 @projects_app.command("list")
 def projects_list(
     data_dir: Annotated[Path | None, typer.Option()] = None,
-    show_secrets: Annotated[bool, typer.Option(help="Also print API keys and webhook secrets")] = False,
+    show_secrets: Annotated[
+        bool, typer.Option(help="Also print API keys and webhook secrets")
+    ] = False,
 ) -> None:
     """List projects and their public tokens."""
     from usertrail.adapters.sql.engine import create_schema, make_engine
@@ -72,7 +90,9 @@ def projects_list(
     engine = make_engine(_settings(data_dir=data_dir).sqlalchemy_url())
     create_schema(engine)
     for p in SqlProjects(engine).load():
-        secrets = f"  api_key={p.api_key}  webhook_secret={p.webhook_secret}" if show_secrets else ""
+        secrets = (
+            f"  api_key={p.api_key}  webhook_secret={p.webhook_secret}" if show_secrets else ""
+        )
         typer.echo(f"{p.id}  {p.name!r}  token={p.token}{secrets}")
 
 
@@ -91,12 +111,16 @@ def projects_create(
     project, created = SqlProjects(engine).ensure(project_id, name or project_id)
     if not created:
         raise typer.BadParameter(f"project {project_id!r} exists already")
-    typer.echo(f"token={project.token}\napi_key={project.api_key}\nwebhook_secret={project.webhook_secret}")
+    typer.echo(
+        f"token={project.token}\napi_key={project.api_key}\nwebhook_secret={project.webhook_secret}"
+    )
 
 
 @app.command()
 def replay(
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory [env USERTRAIL_DATA_DIR]")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data directory [env USERTRAIL_DATA_DIR]")
+    ] = None,
     project_file: Annotated[Path | None, typer.Option(help="Project YAML")] = None,
 ) -> None:
     """Rebuild all derived state (events, persons, sessions, counters) from the raw log.
@@ -111,17 +135,23 @@ def replay(
     from usertrail.wiring import build_runtime
 
     runtime = build_runtime(_settings(data_dir=data_dir, project_file=project_file))
-    columns = (*Progress.get_default_columns()[:2], BarColumn(), MofNCompleteColumn(),
-               TimeRemainingColumn())
+    columns = (
+        *Progress.get_default_columns()[:2],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
 
     async def main() -> int:
         with Progress(*columns, console=console) as progress:
             task = progress.add_task("replaying raw log", total=None)
             try:
                 return await run_replay(
-                    runtime.store, runtime.processor,
+                    runtime.store,
+                    runtime.processor,
                     on_start=lambda total: progress.update(task, total=total),
-                    on_batch=lambda n: progress.advance(task, n))
+                    on_batch=lambda n: progress.advance(task, n),
+                )
             finally:
                 await runtime.close()
 
@@ -140,5 +170,7 @@ def check_config(path: Annotated[Path, typer.Argument(help="Project YAML file")]
     except ConfigError as exc:
         console.print(f"[red]{path}: invalid[/]\n{exc.detail}")
         raise typer.Exit(1) from exc
-    console.print(f"[green]{path}: ok[/] ({len(config.pages)} pages, {len(config.features)} "
-                  f"features, {len(config.funnels)} funnels)")
+    console.print(
+        f"[green]{path}: ok[/] ({len(config.pages)} pages, {len(config.features)} "
+        f"features, {len(config.funnels)} funnels)"
+    )

@@ -12,28 +12,44 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.events = Counter(
-            "usertrail_events_total", "Events by outcome at ingest",
-            ["outcome", "source"], registry=self.registry)
-        self.rejected = Counter(
-            "usertrail_requests_rejected_total", "Rejected ingest requests by reason",
-            ["reason"], registry=self.registry)
-        self.request_seconds = Histogram(
-            "usertrail_request_seconds", "HTTP request latency", ["route"], registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-        self.processed = Counter(
-            "usertrail_events_processed_total", "Events normalized by the processor",
-            registry=self.registry)
-        self.lag_seconds = Histogram(
-            "usertrail_processing_lag_seconds", "From receipt at ingest to normalized and stored",
+            "usertrail_events_total",
+            "Events by outcome at ingest",
+            ["outcome", "source"],
             registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30))
+        )
+        self.rejected = Counter(
+            "usertrail_requests_rejected_total",
+            "Rejected ingest requests by reason",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "usertrail_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.processed = Counter(
+            "usertrail_events_processed_total",
+            "Events normalized by the processor",
+            registry=self.registry,
+        )
+        self.lag_seconds = Histogram(
+            "usertrail_processing_lag_seconds",
+            "From receipt at ingest to normalized and stored",
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30),
+        )
         self.errors = Counter(
-            "usertrail_errors_total", "Errors by kind", ["kind"], registry=self.registry)
+            "usertrail_errors_total", "Errors by kind", ["kind"], registry=self.registry
+        )
 
 
 def configure_logging(level: str = "info", json: bool = False) -> None:
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False))
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -78,9 +78,12 @@ def build_runtime(settings: Settings) -> Runtime:
     writer = GroupCommitWriter(write_engine, max_weight=settings.max_commit_events)
     projects = SqlProjects(engine)
     default, created = projects.ensure(
-        DEFAULT_PROJECT_ID, "Default project",
-        token=settings.project_token, api_key=settings.api_key,
-        webhook_secret=settings.webhook_secret)
+        DEFAULT_PROJECT_ID,
+        "Default project",
+        token=settings.project_token,
+        api_key=settings.api_key,
+        webhook_secret=settings.webhook_secret,
+    )
     config = load_project_file(settings.project_file) if settings.project_file else ProjectConfig()
     metrics = Metrics()
     event_log = SqlEventLog(writer, engine)
@@ -88,7 +91,18 @@ def build_runtime(settings: Settings) -> Runtime:
     processor = Processor(event_log, store, lambda _project_id: config, metrics)
     ingest = IngestService(event_log, projects, metrics, on_stored=processor.wake)
     context = ContextService(store, projects, lambda _project_id: config, utc_now)
-    return Runtime(settings=settings, engine=engine, writer=writer, event_log=event_log,
-                   projects=projects, metrics=metrics, config=config, store=store, ingest=ingest,
-                   processor=processor, context=context, default_project=default,
-                   default_created=created)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        writer=writer,
+        event_log=event_log,
+        projects=projects,
+        metrics=metrics,
+        config=config,
+        store=store,
+        ingest=ingest,
+        processor=processor,
+        context=context,
+        default_project=default,
+        default_created=created,
+    )

@@ -19,9 +19,16 @@ T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 def raw(project_id: str = "p1", **kw: object) -> RawEvent:
     values: dict[str, object] = {
-        "project_id": project_id, "uuid": str(uuid.uuid4()), "event": "clicked",
-        "distinct_id": "u1", "timestamp": T0, "received_at": T0 + timedelta(seconds=1),
-        "source": "capture", "body": {"event": "clicked", "properties": {"n": 1}}, **kw}
+        "project_id": project_id,
+        "uuid": str(uuid.uuid4()),
+        "event": "clicked",
+        "distinct_id": "u1",
+        "timestamp": T0,
+        "received_at": T0 + timedelta(seconds=1),
+        "source": "capture",
+        "body": {"event": "clicked", "properties": {"n": 1}},
+        **kw,
+    }
     return RawEvent(**values)  # type: ignore[arg-type]
 
 

@@ -97,8 +97,11 @@ def test_given_uuid_is_kept_in_canonical_form() -> None:
 def test_clock_skew_is_corrected_with_sent_at() -> None:
     # The client's clock runs an hour fast: the event happened 5 s before it was sent.
     batch = split_request(
-        {"api_key": "k", "sent_at": "2026-11-24T13:00:05+00:00",
-         "batch": [event(timestamp="2026-11-24T13:00:00+00:00")]},
+        {
+            "api_key": "k",
+            "sent_at": "2026-11-24T13:00:05+00:00",
+            "batch": [event(timestamp="2026-11-24T13:00:00+00:00")],
+        },
         query={},
     )
     raw = to_raw_events(batch, project_id="p", now=NOW, source="capture")[0]

@@ -35,7 +35,9 @@ def test_form_encoded_base64_data_field_is_decoded() -> None:
 def test_form_encoded_lz64_data_field_is_decoded() -> None:
     packed = lzstring.LZString().compressToBase64(RAW.decode())
     body = urlencode({"data": packed}).encode()
-    decoded = decode_body(body, content_type="application/x-www-form-urlencoded", compression="lz64")
+    decoded = decode_body(
+        body, content_type="application/x-www-form-urlencoded", compression="lz64"
+    )
     assert decoded == EVENT
 
 

@@ -15,7 +15,9 @@ from tests.rawlog import raw_rows
 
 
 @pytest.mark.parametrize("use_gzip", [False, True], ids=["json", "gzip"])
-def test_posthog_python_events_are_stored_before_the_ack(live_server: LiveServer, use_gzip: bool) -> None:
+def test_posthog_python_events_are_stored_before_the_ack(
+    live_server: LiveServer, use_gzip: bool
+) -> None:
     client = Posthog(TOKEN, host=live_server.url, sync_mode=True, gzip=use_gzip)
     client.capture("feature_used", distinct_id="user_1", properties={"feature": "export"})
     client.set(distinct_id="user_1", properties={"plan": "pro"})
@@ -34,19 +36,27 @@ def test_same_batch_sent_three_times_is_stored_once(live_server: LiveServer) -> 
     assert len(raw_rows(live_server.db_path)) == 50
 
 
-@pytest.mark.parametrize("path", ["/e", "/e/", "/i/v0/e/", "/batch", "/capture/", "/track", "/engage/"])
+@pytest.mark.parametrize(
+    "path", ["/e", "/e/", "/i/v0/e/", "/batch", "/capture/", "/track", "/engage/"]
+)
 def test_every_capture_path_accepts_events(live_server: LiveServer, path: str) -> None:
     body = gzip.compress(orjson.dumps({"event": "x", "$distinct_id": "d", "token": TOKEN}))
-    response = httpx.post(f"{live_server.url}{path}?compression=gzip-js", content=body,
-                          headers={"content-type": "text/plain"})
+    response = httpx.post(
+        f"{live_server.url}{path}?compression=gzip-js",
+        content=body,
+        headers={"content-type": "text/plain"},
+    )
     assert (response.status_code, response.json()) == (200, {"status": 1})
 
 
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        (b'{"api_key": "phc_wrong", "batch": [{"event": "e", "distinct_id": "d"}]}', 401,
-         "unauthorized"),
+        (
+            b'{"api_key": "phc_wrong", "batch": [{"event": "e", "distinct_id": "d"}]}',
+            401,
+            "unauthorized",
+        ),
         (b'{"batch": [{"event": "e", "distinct_id": "d"}]}', 401, "unauthorized"),
         (b"{broken", 400, "bad_payload"),
         (orjson.dumps({"api_key": TOKEN, "batch": [{"event": "e"}]}), 400, "bad_payload"),
@@ -66,8 +76,11 @@ def test_bad_requests_get_posthog_status_codes_and_a_reason(
 def test_cors_preflight_echoes_the_origin_and_allows_credentials(live_server: LiveServer) -> None:
     response = httpx.options(
         f"{live_server.url}/e/",
-        headers={"Origin": "http://app.example", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "content-type"},
+        headers={
+            "Origin": "http://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "http://app.example"
@@ -84,8 +97,9 @@ def test_remote_config_turns_autocapture_on(live_server: LiveServer) -> None:
 
 
 def test_metrics_count_accepted_duplicate_and_rejected_events(live_server: LiveServer) -> None:
-    body = orjson.dumps({"api_key": TOKEN, "batch": [{"event": "e", "distinct_id": "d",
-                                                     "uuid": str(uuid.uuid4())}]})
+    body = orjson.dumps(
+        {"api_key": TOKEN, "batch": [{"event": "e", "distinct_id": "d", "uuid": str(uuid.uuid4())}]}
+    )
     httpx.post(f"{live_server.url}/batch/", content=body)
     httpx.post(f"{live_server.url}/batch/", content=body)
     httpx.post(f"{live_server.url}/batch/", content=b"nope")

@@ -18,10 +18,13 @@ def _stream(url: str, acked: list[str], stop: threading.Event) -> None:
     """Send batches of 5 until the server dies; remember what it acknowledged."""
     with httpx.Client(timeout=5) as client:
         while not stop.is_set():
-            batch = [{"event": "e", "distinct_id": "d", "uuid": str(uuid.uuid4())} for _ in range(5)]
+            batch = [
+                {"event": "e", "distinct_id": "d", "uuid": str(uuid.uuid4())} for _ in range(5)
+            ]
             try:
-                response = client.post(f"{url}/batch/", content=orjson.dumps(
-                    {"api_key": TOKEN, "batch": batch}))
+                response = client.post(
+                    f"{url}/batch/", content=orjson.dumps({"api_key": TOKEN, "batch": batch})
+                )
             except httpx.TransportError:
                 return
             if response.status_code == 200:
@@ -47,8 +50,12 @@ def test_kill_9_during_a_stream_loses_no_acknowledged_event(tmp_path: Path) -> N
     restarted = LiveServer(data_dir=server.data_dir, port=server.port).start()
     try:
         assert set(acked) <= raw_uuids(restarted.db_path)
-        response = httpx.post(f"{restarted.url}/batch/", content=orjson.dumps(
-            {"api_key": TOKEN, "batch": [{"event": "after", "distinct_id": "d"}]}))
+        response = httpx.post(
+            f"{restarted.url}/batch/",
+            content=orjson.dumps(
+                {"api_key": TOKEN, "batch": [{"event": "after", "distinct_id": "d"}]}
+            ),
+        )
         assert response.status_code == 200
     finally:
         restarted.stop()

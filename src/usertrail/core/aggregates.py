@@ -12,7 +12,7 @@ Key grammar: `kind:value[:more]`, e.g. `page:Billing`, `page_session:Billing:s_1
 
 from __future__ import annotations
 
-from usertrail.model.config import ProjectConfig
+from usertrail.model.config import FunnelStep, ProjectConfig
 from usertrail.model.counter import Counter
 from usertrail.model.event import Event
 
@@ -46,17 +46,14 @@ def funnel_steps(event: Event, config: ProjectConfig) -> list[tuple[str, int]]:
     return hits
 
 
-def _step_matches(step: object, event: Event) -> bool:
-    page = getattr(step, "page", None)
-    name = getattr(step, "event", None)
-    click = getattr(step, "click", None)
-    if page is not None:
-        return event.kind == "pageview" and event.page == page
-    if name is not None:
-        return event.name == name
-    if click is not None:
-        return event.kind == "click" and click in (event.component, event.element, event.label)
-    return False
+def _step_matches(step: FunnelStep, event: Event) -> bool:
+    if step.page is not None:
+        return event.kind == "pageview" and event.page == step.page
+    if step.event is not None:
+        return event.name == step.event
+    return event.kind == "click" and (
+        step.click in event.matched or step.click in (event.component, event.element)
+    )
 
 
 def merge_counters(rows: list[tuple[str, Counter]]) -> dict[str, Counter]:

@@ -44,7 +44,9 @@ def split_request(payload: Any, *, query: Mapping[str, str], engage: bool = Fals
     if not events:
         raise BadPayload("no events in request")
     if len(events) > MAX_EVENTS_PER_REQUEST:
-        raise BadPayload(f"{len(events)} events in one request; the limit is {MAX_EVENTS_PER_REQUEST}")
+        raise BadPayload(
+            f"{len(events)} events in one request; the limit is {MAX_EVENTS_PER_REQUEST}"
+        )
     checked = tuple(_check_event(e, engage) for e in events)
     return CaptureBatch(
         token=_find_token(envelope, checked, query),
@@ -54,7 +56,7 @@ def split_request(payload: Any, *, query: Mapping[str, str], engage: bool = Fals
     )
 
 
-def _check_event(event: Any, engage: bool) -> dict[str, Any]:
+def _check_event(event: object, engage: bool) -> dict[str, Any]:
     if not isinstance(event, dict):
         raise BadPayload("every event must be a JSON object")
     if engage and "event" not in event:

@@ -91,8 +91,9 @@ def _b64decode(data: bytes) -> bytes:
     stripped = data.strip()
     padded = stripped + b"=" * (-len(stripped) % 4)
     try:
-        return base64.b64decode(padded, altchars=b"-_" if b"-" in padded or b"_" in padded else None,
-                                validate=True)
+        return base64.b64decode(
+            padded, altchars=b"-_" if b"-" in padded or b"_" in padded else None, validate=True
+        )
     except (binascii.Error, ValueError) as exc:
         raise BadPayload(f"invalid base64 body: {exc}") from exc
 

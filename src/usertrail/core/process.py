@@ -37,9 +37,7 @@ class Derived(msgspec.Struct, frozen=True, kw_only=True):
     received: tuple[datetime, ...]  # receipt times, for the ingest -> processed lag metric
 
 
-def derive(
-    logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectConfig]
-) -> Derived:
+def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectConfig]) -> Derived:
     events, keys, edges, updates = [], [], [], []
     seen: dict[tuple[str, str], SeenId] = {}
     for item in logged:
@@ -64,12 +62,17 @@ def derive(
     )
 
 
-def _see(seen: dict[tuple[str, str], SeenId], project_id: str, distinct_id: str,
-         ts: datetime) -> None:
+def _see(
+    seen: dict[tuple[str, str], SeenId], project_id: str, distinct_id: str, ts: datetime
+) -> None:
     key = (project_id, distinct_id)
     old = seen.get(key)
     if old is None:
         seen[key] = SeenId(project_id=project_id, distinct_id=distinct_id, first=ts, last=ts)
     else:
-        seen[key] = SeenId(project_id=project_id, distinct_id=distinct_id,
-                           first=min(old.first, ts), last=max(old.last, ts))
+        seen[key] = SeenId(
+            project_id=project_id,
+            distinct_id=distinct_id,
+            first=min(old.first, ts),
+            last=max(old.last, ts),
+        )

@@ -18,13 +18,17 @@ def _funnel(p: Pattern, page: str | None) -> str:
 
 
 def _error(p: Pattern, page: str | None) -> str:
-    return (f"Explain the error they hit {p.evidence.get('count')} times "
-            f"({p.evidence.get('error')}) and offer a workaround before they ask.")
+    return (
+        f"Explain the error they hit {p.evidence.get('count')} times "
+        f"({p.evidence.get('error')}) and offer a workaround before they ask."
+    )
 
 
 def _frustration(p: Pattern, page: str | None) -> str:
-    return (f"Ask whether {p.evidence.get('element')} on {p.evidence.get('page')} is working "
-            "for them; it looks unresponsive to them.")
+    return (
+        f"Ask whether {p.evidence.get('element')} on {p.evidence.get('page')} is working "
+        "for them; it looks unresponsive to them."
+    )
 
 
 def _adoption(p: Pattern, page: str | None) -> str:
@@ -60,7 +64,10 @@ def recommend(patterns: Sequence[Pattern], current_page: str | None) -> list[Rec
     for pattern in patterns:
         for marker, rec_id, rule in _RULES:
             if marker in pattern.id:
-                out.append(Recommendation(id=rec_id, message=rule(pattern, current_page),
-                                          because=pattern.id))
+                out.append(
+                    Recommendation(
+                        id=rec_id, message=rule(pattern, current_page), because=pattern.id
+                    )
+                )
                 break
     return out

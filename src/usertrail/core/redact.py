@@ -16,7 +16,9 @@ _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}
 _API_KEY = re.compile(
     r"\b(?:sk|pk|rk|phc|phx|utk|whs|ghp|gho|xox[abp]|AKIA)[-_][A-Za-z0-9_-]{12,}|\bAKIA[A-Z0-9]{16}\b"
 )
-_BEARER = re.compile(r"(?i)\b(bearer|token|api[_-]?key|secret|password)([\"']?\s*[:=]\s*[\"']?)([^\s\"',;]{6,})")
+_BEARER = re.compile(
+    r"(?i)\b(bearer|token|api[_-]?key|secret|password)([\"']?\s*[:=]\s*[\"']?)([^\s\"',;]{6,})"
+)
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
 _CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 _PHONE = re.compile(r"(?<![\w.])\+?\(?\d{1,4}\)?(?:[ .-]?\(?\d{2,4}\)?){2,5}(?![\w.])")

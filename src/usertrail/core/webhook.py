@@ -20,10 +20,13 @@ MAX_WEBHOOK_EVENTS = 1000
 def webhook_events(payload: Any, *, project_id: str, now: datetime) -> list[RawEvent]:
     items = payload if isinstance(payload, list) else [payload]
     if len(items) > MAX_WEBHOOK_EVENTS:
-        raise BadPayload(f"{len(items)} webhook events in one request; the limit is {MAX_WEBHOOK_EVENTS}")
+        raise BadPayload(
+            f"{len(items)} webhook events in one request; the limit is {MAX_WEBHOOK_EVENTS}"
+        )
     return [
-        to_raw_event(capture_shape(item), project_id=project_id, sent_at=None, now=now,
-                     source="webhook")
+        to_raw_event(
+            capture_shape(item), project_id=project_id, sent_at=None, now=now, source="webhook"
+        )
         for item in items
     ]
 

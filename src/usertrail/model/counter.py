@@ -13,5 +13,8 @@ class Counter(msgspec.Struct, frozen=True, kw_only=True):
     last: datetime
 
     def merged(self, other: Counter) -> Counter:
-        return Counter(count=self.count + other.count, first=min(self.first, other.first),
-                       last=max(self.last, other.last))
+        return Counter(
+            count=self.count + other.count,
+            first=min(self.first, other.first),
+            last=max(self.last, other.last),
+        )

@@ -47,5 +47,6 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     element: str | None = None  # e.g. "button 'Upgrade'"
     label: str  # e.g. "Clicked 'Upgrade' button in Plan picker on Billing"
     feature: str | None = None  # named feature this event counts as a use of
+    matched: tuple[str, ...] = ()  # configured click selectors (funnel steps) the chain matched
     device: Device | None = None
     properties: dict[str, object] = msgspec.field(default_factory=dict)  # kept, bounded subset

@@ -21,7 +21,9 @@ MIN_EVENTS_LOADED = 200
 
 
 class PersonReader(Protocol):
-    async def person_data(self, project_id: str, distinct_id: str, limit: int) -> PersonData | None: ...
+    async def person_data(
+        self, project_id: str, distinct_id: str, limit: int
+    ) -> PersonData | None: ...
 
 
 class ContextService:
@@ -43,7 +45,9 @@ class ContextService:
             raise BadCredentials("missing or wrong API key (send 'Authorization: Bearer <key>')")
         return project
 
-    async def for_user(self, project: Project, user_id: str, options: ContextOptions) -> UserContext:
+    async def for_user(
+        self, project: Project, user_id: str, options: ContextOptions
+    ) -> UserContext:
         """The project comes from the key, never from the request: no cross-tenant reads."""
         data = await self._store.person_data(project.id, user_id, max(options.n, MIN_EVENTS_LOADED))
         if data is None:

@@ -61,8 +61,9 @@ class IngestService:
         project = await self._projects.by_token(batch.token)
         if project is None:
             raise BadCredentials("unknown project token")
-        events = to_raw_events(batch, project_id=project.id, now=self._clock(), source="capture",
-                               ip=req.ip)
+        events = to_raw_events(
+            batch, project_id=project.id, now=self._clock(), source="capture", ip=req.ip
+        )
         return await self._store(events, "capture")
 
     async def webhook(self, secret: str | None, req: CaptureRequest) -> AppendResult:
@@ -70,8 +71,9 @@ class IngestService:
         project = await self._projects.by_webhook_secret(secret) if secret else None
         if project is None:
             raise BadCredentials("missing or wrong webhook secret")
-        payload = decode_body(req.body, content_type=req.content_type,
-                              content_encoding=req.content_encoding)
+        payload = decode_body(
+            req.body, content_type=req.content_type, content_encoding=req.content_encoding
+        )
         events = webhook_events(payload, project_id=project.id, now=self._clock())
         return await self._store(events, "webhook")
 

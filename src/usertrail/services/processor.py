@@ -8,6 +8,7 @@ crash anywhere replays at most the uncommitted slice, which the idempotent write
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -55,10 +56,8 @@ class Processor:
                 self._metrics.errors.labels("processor").inc()
                 log.exception("processor_step_failed")
                 await asyncio.sleep(idle_poll)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=idle_poll)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     async def drain(self, on_batch: Callable[[int], None] = lambda _n: None) -> int:

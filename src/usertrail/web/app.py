@@ -45,8 +45,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_exception_handler(UsertrailError, _usertrail_error)  # type: ignore[arg-type]
     app.add_middleware(TimingMiddleware)
     # posthog-js sends credentials, so the origin must be echoed, never "*".
-    app.add_middleware(CORSMiddleware, allow_origin_regex=".*", allow_credentials=True,
-                       allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"])
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origin_regex=".*",
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["*"],
+    )
     return app
 
 
@@ -84,7 +89,8 @@ class TimingMiddleware:
             runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
             if runtime is not None:
                 runtime.metrics.request_seconds.labels(_route_group(scope["path"])).observe(
-                    time.perf_counter() - started)
+                    time.perf_counter() - started
+                )
 
 
 def _route_group(path: str) -> str:

@@ -26,8 +26,9 @@ async def user_context(
     request: Request,
     user_id: str,
     n: Annotated[int, Query(ge=0, le=500, description="How many recent events")] = 20,
-    max_tokens: Annotated[int | None, Query(ge=64, le=200_000,
-                                            description="Token budget for the whole object")] = None,
+    max_tokens: Annotated[
+        int | None, Query(ge=64, le=200_000, description="Token budget for the whole object")
+    ] = None,
     format: Annotated[Literal["json", "markdown"], Query(description="json or markdown")] = "json",
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:

@@ -17,8 +17,9 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     problems = await runtime_of(request).readiness()
     if problems:
-        return json_response({"status": "unavailable", "problems": problems}, 503,
-                             {"Retry-After": "5"})
+        return json_response(
+            {"status": "unavailable", "problems": problems}, 503, {"Retry-After": "5"}
+        )
     return json_response({"status": "ready"})
 
 

@@ -56,13 +56,15 @@ async def flags(request: Request) -> Response:
     """`POST /flags/?v=2` (and the older `/decide/`): no flags, plus the remote config."""
     await read_body(request)  # the body names the person; nothing to evaluate
     token = request.query_params.get("token", "")
-    return json_response({
-        **remote_config(token),
-        "flags": {},
-        "featureFlags": {},
-        "featureFlagPayloads": {},
-        "errorsWhileComputingFlags": False,
-        "quotaLimited": [],
-        "requestId": str(uuid.uuid4()),
-        "config": {"enable_collect_everything": True},
-    })
+    return json_response(
+        {
+            **remote_config(token),
+            "flags": {},
+            "featureFlags": {},
+            "featureFlagPayloads": {},
+            "errorsWhileComputingFlags": False,
+            "quotaLimited": [],
+            "requestId": str(uuid.uuid4()),
+            "config": {"enable_collect_everything": True},
+        }
+    )

@@ -25,5 +25,6 @@ def webhook_secret(request: Request) -> str | None:
 async def posthog_webhook(request: Request) -> Response:
     req = await capture_request(request)
     result = await runtime_of(request).ingest.webhook(webhook_secret(request), req)
-    return json_response({"status": 1, "accepted": result.accepted,
-                          "duplicates": result.duplicates})
+    return json_response(
+        {"status": 1, "accepted": result.accepted, "duplicates": result.duplicates}
+    )

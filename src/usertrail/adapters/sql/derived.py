@@ -30,8 +30,11 @@ DERIVED_TABLES = (events, persons, identity_edges, person_updates, counters)
 def apply_derived(conn: Connection, derived: Derived, cursor: str) -> list[Event]:
     """Store one processed slice and advance `cursor`, atomically. Returns the new events."""
     new_uuids = _insert_events(conn, derived.events)
-    new = [(e, keys) for e, keys in zip(derived.events, derived.counter_keys, strict=True)
-           if (e.project_id, e.uuid) in new_uuids]
+    new = [
+        (e, keys)
+        for e, keys in zip(derived.events, derived.counter_keys, strict=True)
+        if (e.project_id, e.uuid) in new_uuids
+    ]
     _add_counters(conn, new)
     _upsert_seen(conn, derived)
     _insert_updates(conn, derived)
@@ -53,33 +56,60 @@ def _add_counters(conn: Connection, new: list[tuple[Event, tuple[str, ...]]]) ->
             slot[1], slot[2] = min(slot[1], ts), max(slot[2], ts)
     if not totals:
         return
-    rows = [{"project_id": p, "distinct_id": d, "key": k, "count": c, "first_us": f, "last_us": la}
-            for (p, d, k), (c, f, la) in totals.items()]
+    rows = [
+        {"project_id": p, "distinct_id": d, "key": k, "count": c, "first_us": f, "last_us": la}
+        for (p, d, k), (c, f, la) in totals.items()
+    ]
     stmt = insert_for(conn, counters)
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=["project_id", "distinct_id", "key"],
-        set_={"count": counters.c.count + stmt.excluded.count,
-              "first_us": least(conn, counters.c.first_us, stmt.excluded.first_us),
-              "last_us": greatest(conn, counters.c.last_us, stmt.excluded.last_us)},
-    ), rows)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["project_id", "distinct_id", "key"],
+            set_={
+                "count": counters.c.count + stmt.excluded.count,
+                "first_us": least(conn, counters.c.first_us, stmt.excluded.first_us),
+                "last_us": greatest(conn, counters.c.last_us, stmt.excluded.last_us),
+            },
+        ),
+        rows,
+    )
 
 
 def _insert_events(conn: Connection, items: Iterable[Event]) -> set[tuple[str, str]]:
-    rows = [{
-        "project_id": e.project_id, "uuid": e.uuid, "distinct_id": e.distinct_id,
-        "ts_us": to_us(e.timestamp), "name": e.name, "kind": e.kind,
-        "session_id": e.session_id, "feature": e.feature, "data": _encode(e),
-    } for e in items]
+    rows = [
+        {
+            "project_id": e.project_id,
+            "uuid": e.uuid,
+            "distinct_id": e.distinct_id,
+            "ts_us": to_us(e.timestamp),
+            "name": e.name,
+            "kind": e.kind,
+            "session_id": e.session_id,
+            "feature": e.feature,
+            "data": _encode(e),
+        }
+        for e in items
+    ]
     if not rows:
         return set()
-    stmt = insert_for(conn, events).on_conflict_do_nothing().returning(
-        events.c.project_id, events.c.uuid)
+    stmt = (
+        insert_for(conn, events)
+        .on_conflict_do_nothing()
+        .returning(events.c.project_id, events.c.uuid)
+    )
     return {(r[0], r[1]) for r in conn.execute(stmt, rows)}
 
 
 def _upsert_seen(conn: Connection, derived: Derived) -> None:
-    rows = [{"project_id": s.project_id, "distinct_id": s.distinct_id, "person_key": s.distinct_id,
-             "first_us": to_us(s.first), "last_us": to_us(s.last)} for s in derived.seen]
+    rows = [
+        {
+            "project_id": s.project_id,
+            "distinct_id": s.distinct_id,
+            "person_key": s.distinct_id,
+            "first_us": to_us(s.first),
+            "last_us": to_us(s.last),
+        }
+        for s in derived.seen
+    ]
     if rows:
         _upsert_persons(conn, rows)
 
@@ -89,15 +119,19 @@ def _upsert_persons(conn: Connection, rows: list[dict[str, Any]]) -> None:
     stmt = insert_for(conn, persons)
     stmt = stmt.on_conflict_do_update(
         index_elements=["project_id", "distinct_id"],
-        set_={"first_us": least(conn, persons.c.first_us, stmt.excluded.first_us),
-              "last_us": greatest(conn, persons.c.last_us, stmt.excluded.last_us)},
+        set_={
+            "first_us": least(conn, persons.c.first_us, stmt.excluded.first_us),
+            "last_us": greatest(conn, persons.c.last_us, stmt.excluded.last_us),
+        },
     )
     conn.execute(stmt, rows)
 
 
 def _insert_updates(conn: Connection, derived: Derived) -> None:
-    rows = [{"project_id": p, "uuid": u.uuid, "distinct_id": d, "data": _encode(u)}
-            for p, d, u in derived.updates]
+    rows = [
+        {"project_id": p, "uuid": u.uuid, "distinct_id": d, "data": _encode(u)}
+        for p, d, u in derived.updates
+    ]
     if rows:
         conn.execute(insert_for(conn, person_updates).on_conflict_do_nothing(), rows)
 
@@ -105,10 +139,19 @@ def _insert_updates(conn: Connection, derived: Derived) -> None:
 def _insert_edges(conn: Connection, derived: Derived) -> list[tuple[str, MergeEdge]]:
     new = []
     for project_id, edge in derived.edges:
-        stmt = insert_for(conn, identity_edges).values(
-            project_id=project_id, uuid=edge.uuid, ts_us=to_us(edge.timestamp), kind=edge.kind,
-            distinct_id=edge.distinct_id, other_id=edge.other_id,
-        ).on_conflict_do_nothing().returning(identity_edges.c.uuid)
+        stmt = (
+            insert_for(conn, identity_edges)
+            .values(
+                project_id=project_id,
+                uuid=edge.uuid,
+                ts_us=to_us(edge.timestamp),
+                kind=edge.kind,
+                distinct_id=edge.distinct_id,
+                other_id=edge.other_id,
+            )
+            .on_conflict_do_nothing()
+            .returning(identity_edges.c.uuid)
+        )
         if conn.execute(stmt).first() is not None:
             new.append((project_id, edge))
     return new
@@ -130,23 +173,44 @@ def recompute_identity(conn: Connection, project_id: str, start_ids: set[str]) -
     ids, edges = _component(conn, project_id, start_ids)
     mapping = resolve(edges, seen_ids=ids)
     first = min((e.timestamp for e in edges), default=None)
-    seed = [{"project_id": project_id, "distinct_id": d, "person_key": d,
-             "first_us": to_us(first), "last_us": to_us(first)} for d in ids] if first else []
+    seed = (
+        [
+            {
+                "project_id": project_id,
+                "distinct_id": d,
+                "person_key": d,
+                "first_us": to_us(first),
+                "last_us": to_us(first),
+            }
+            for d in ids
+        ]
+        if first
+        else []
+    )
     if seed:
         # Ids known only from an edge (an $anon_distinct_id with no events yet) get a row too.
         conn.execute(insert_for(conn, persons).on_conflict_do_nothing(), seed)
     for distinct_id, key in mapping.items():
-        conn.execute(update(persons).where(
-            persons.c.project_id == project_id, persons.c.distinct_id == distinct_id,
-        ).values(person_key=key))
+        conn.execute(
+            update(persons)
+            .where(
+                persons.c.project_id == project_id,
+                persons.c.distinct_id == distinct_id,
+            )
+            .values(person_key=key)
+        )
 
 
-def _component(conn: Connection, project_id: str, start: set[str]) -> tuple[set[str], list[MergeEdge]]:
+def _component(
+    conn: Connection, project_id: str, start: set[str]
+) -> tuple[set[str], list[MergeEdge]]:
     ids, frontier, edges = set(start), set(start), {}
     while frontier:
         query = select(identity_edges).where(
             identity_edges.c.project_id == project_id,
-            or_(identity_edges.c.distinct_id.in_(frontier), identity_edges.c.other_id.in_(frontier)),
+            or_(
+                identity_edges.c.distinct_id.in_(frontier), identity_edges.c.other_id.in_(frontier)
+            ),
         )
         found = [_edge(row._mapping) for row in conn.execute(query)]
         edges.update({e.uuid: e for e in found})
@@ -157,14 +221,22 @@ def _component(conn: Connection, project_id: str, start: set[str]) -> tuple[set[
 
 
 def _edge(row: Any) -> MergeEdge:
-    return MergeEdge(uuid=row["uuid"], timestamp=from_us(row["ts_us"]), kind=row["kind"],
-                     distinct_id=row["distinct_id"], other_id=row["other_id"])
+    return MergeEdge(
+        uuid=row["uuid"],
+        timestamp=from_us(row["ts_us"]),
+        kind=row["kind"],
+        distinct_id=row["distinct_id"],
+        other_id=row["other_id"],
+    )
 
 
 def _set_cursor(conn: Connection, name: str, seq: int) -> None:
     stmt = insert_for(conn, cursors).values(name=name, seq=seq)
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=["name"], set_={"seq": greatest(conn, cursors.c.seq, stmt.excluded.seq)}))
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["name"], set_={"seq": greatest(conn, cursors.c.seq, stmt.excluded.seq)}
+        )
+    )
 
 
 def read_cursor(conn: Connection, name: str) -> int:

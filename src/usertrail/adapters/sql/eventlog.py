@@ -52,9 +52,11 @@ def insert_raw(conn: Connection, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(raw_events).on_conflict_do_nothing(
-        index_elements=["project_id", "uuid"]
-    ).returning(raw_events.c.seq)
+    stmt = (
+        dialect.insert(raw_events)
+        .on_conflict_do_nothing(index_elements=["project_id", "uuid"])
+        .returning(raw_events.c.seq)
+    )
     return len(conn.execute(stmt, rows).all())
 
 
@@ -66,8 +68,9 @@ class SqlEventLog:
     async def append(self, events: Sequence[RawEvent]) -> AppendResult:
         rows = [raw_row(e) for e in events]
         try:
-            inserted = await self._writer.submit(lambda conn: insert_raw(conn, rows),
-                                                 weight=len(rows))
+            inserted = await self._writer.submit(
+                lambda conn: insert_raw(conn, rows), weight=len(rows)
+            )
         except OperationalError as exc:  # locked, disk full, I/O error: nothing was stored
             raise StorageUnavailable(f"event log unavailable: {exc.orig}") from exc
         return AppendResult(accepted=inserted, duplicates=len(rows) - inserted)
@@ -76,12 +79,18 @@ class SqlEventLog:
         return await asyncio.to_thread(self.read_after_sync, seq, limit)
 
     def read_after_sync(self, seq: int, limit: int) -> list[LoggedEvent]:
-        query = select(raw_events).where(raw_events.c.seq > seq).order_by(raw_events.c.seq).limit(limit)
+        query = (
+            select(raw_events).where(raw_events.c.seq > seq).order_by(raw_events.c.seq).limit(limit)
+        )
         with self._reader.connect() as conn:
             return [logged_event(row._mapping) for row in conn.execute(query)]
 
     async def count(self, project_id: str) -> int:
-        query = select(func.count()).select_from(raw_events).where(raw_events.c.project_id == project_id)
+        query = (
+            select(func.count())
+            .select_from(raw_events)
+            .where(raw_events.c.project_id == project_id)
+        )
 
         def run() -> int:
             with self._reader.connect() as conn:

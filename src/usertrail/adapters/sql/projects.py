@@ -37,13 +37,20 @@ class SqlProjects:
         self._loaded_at = 0.0
 
     def load(self) -> list[Project]:
-        columns = (projects.c.id, projects.c.name, projects.c.token, projects.c.api_key,
-                   projects.c.webhook_secret)
+        columns = (
+            projects.c.id,
+            projects.c.name,
+            projects.c.token,
+            projects.c.api_key,
+            projects.c.webhook_secret,
+        )
         with self._engine.connect() as conn:
             found = [Project(**row._mapping) for row in conn.execute(select(*columns))]
-        self._index = {"token": {p.token: p for p in found},
-                       "api_key": {p.api_key: p for p in found},
-                       "id": {p.id: p for p in found}}
+        self._index = {
+            "token": {p.token: p for p in found},
+            "api_key": {p.api_key: p for p in found},
+            "id": {p.id: p for p in found},
+        }
         return found
 
     def ensure(self, project_id: str, name: str, **fixed: str | None) -> tuple[Project, bool]:
@@ -54,10 +61,15 @@ class SqlProjects:
             created = row is None
             if created:
                 values = {**new_credentials(), **overrides}
-                conn.execute(insert(projects).values(
-                    id=project_id, name=name, created_us=to_us(datetime.now(UTC)), **values))
+                conn.execute(
+                    insert(projects).values(
+                        id=project_id, name=name, created_us=to_us(datetime.now(UTC)), **values
+                    )
+                )
             elif overrides:
-                conn.execute(update(projects).where(projects.c.id == project_id).values(**overrides))
+                conn.execute(
+                    update(projects).where(projects.c.id == project_id).values(**overrides)
+                )
         self.load()
         return self._index["id"][project_id], created
 

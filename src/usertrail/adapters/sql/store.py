@@ -14,9 +14,9 @@ from usertrail.adapters.sql.eventlog import from_us
 from usertrail.adapters.sql.tables import counters, events, person_updates, persons, raw_events
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.core.process import Derived
+from usertrail.model.counter import Counter
 from usertrail.model.event import Event
 from usertrail.model.identity import PersonUpdate
-from usertrail.model.counter import Counter
 from usertrail.model.person import PersonData, PersonRef
 
 T = TypeVar("T")
@@ -30,15 +30,19 @@ class SqlDerivedStore:
         self._reader = reader
 
     async def apply(self, derived: Derived, cursor: str) -> list[Event]:
-        return await self._writer.submit(lambda conn: apply_derived(conn, derived, cursor),
-                                         weight=len(derived.events))
+        return await self._writer.submit(
+            lambda conn: apply_derived(conn, derived, cursor), weight=len(derived.events)
+        )
 
     async def clear(self) -> None:
         await self._writer.submit(clear_derived)
 
     async def total_raw(self) -> int:
         return await self._read(
-            lambda conn: int(conn.execute(select(func.count()).select_from(raw_events)).scalar_one()))
+            lambda conn: int(
+                conn.execute(select(func.count()).select_from(raw_events)).scalar_one()
+            )
+        )
 
     async def cursor(self, name: str) -> int:
         return await self._read(lambda conn: read_cursor(conn, name))
@@ -55,51 +59,76 @@ class SqlDerivedStore:
         return await asyncio.to_thread(run)
 
 
-def person_data(conn: Connection, project_id: str, distinct_id: str, limit: int) -> PersonData | None:
+def person_data(
+    conn: Connection, project_id: str, distinct_id: str, limit: int
+) -> PersonData | None:
     person = find_person(conn, project_id, distinct_id)
     if person is None:
         return None
-    return PersonData(person=person, events=tuple(recent_events(conn, person, limit)),
-                      updates=tuple(updates_of(conn, person)),
-                      counters=tuple(counters_of(conn, person)))
+    return PersonData(
+        person=person,
+        events=tuple(recent_events(conn, person, limit)),
+        updates=tuple(updates_of(conn, person)),
+        counters=tuple(counters_of(conn, person)),
+    )
 
 
 def counters_of(conn: Connection, person: PersonRef) -> list[tuple[str, Counter]]:
     query = select(counters.c.key, counters.c.count, counters.c.first_us, counters.c.last_us).where(
-        counters.c.project_id == person.project_id, counters.c.distinct_id.in_(person.distinct_ids))
-    return [(r[0], Counter(count=r[1], first=from_us(r[2]), last=from_us(r[3])))
-            for r in conn.execute(query)]
+        counters.c.project_id == person.project_id, counters.c.distinct_id.in_(person.distinct_ids)
+    )
+    return [
+        (r[0], Counter(count=r[1], first=from_us(r[2]), last=from_us(r[3])))
+        for r in conn.execute(query)
+    ]
 
 
 def find_person(conn: Connection, project_id: str, distinct_id: str) -> PersonRef | None:
-    key = conn.execute(select(persons.c.person_key).where(
-        persons.c.project_id == project_id, persons.c.distinct_id == distinct_id)).scalar()
+    key = conn.execute(
+        select(persons.c.person_key).where(
+            persons.c.project_id == project_id, persons.c.distinct_id == distinct_id
+        )
+    ).scalar()
     if key is None:
         return None
-    rows = conn.execute(select(persons.c.distinct_id, persons.c.first_us, persons.c.last_us).where(
-        persons.c.project_id == project_id, persons.c.person_key == key,
-    ).order_by(persons.c.first_us, persons.c.distinct_id)).all()
+    rows = conn.execute(
+        select(persons.c.distinct_id, persons.c.first_us, persons.c.last_us)
+        .where(
+            persons.c.project_id == project_id,
+            persons.c.person_key == key,
+        )
+        .order_by(persons.c.first_us, persons.c.distinct_id)
+    ).all()
     return PersonRef(
-        project_id=project_id, key=key, distinct_ids=tuple(r[0] for r in rows),
-        first_seen=from_us(min(r[1] for r in rows)), last_seen=from_us(max(r[2] for r in rows)),
+        project_id=project_id,
+        key=key,
+        distinct_ids=tuple(r[0] for r in rows),
+        first_seen=from_us(min(r[1] for r in rows)),
+        last_seen=from_us(max(r[2] for r in rows)),
     )
 
 
 def recent_events(conn: Connection, person: PersonRef, limit: int) -> list[Event]:
-    query = select(events.c.data).where(
-        events.c.project_id == person.project_id, events.c.distinct_id.in_(person.distinct_ids),
-    ).order_by(events.c.ts_us.desc(), events.c.uuid.desc()).limit(limit)
+    query = (
+        select(events.c.data)
+        .where(
+            events.c.project_id == person.project_id,
+            events.c.distinct_id.in_(person.distinct_ids),
+        )
+        .order_by(events.c.ts_us.desc(), events.c.uuid.desc())
+        .limit(limit)
+    )
     return [_decode_event(row[0]) for row in conn.execute(query)][::-1]
 
 
 def updates_of(conn: Connection, person: PersonRef) -> list[PersonUpdate]:
     query = select(person_updates.c.data).where(
         person_updates.c.project_id == person.project_id,
-        person_updates.c.distinct_id.in_(person.distinct_ids))
+        person_updates.c.distinct_id.in_(person.distinct_ids),
+    )
     return [_decode_update(row[0]) for row in conn.execute(query)]
 
 
 def count_events(conn: Connection, project_id: str) -> int:
     query = select(func.count()).select_from(events).where(events.c.project_id == project_id)
     return int(conn.execute(query).scalar_one())
-

@@ -8,6 +8,7 @@ and wakes every waiting request. Throughput then grows with load instead of queu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -21,7 +22,9 @@ T = TypeVar("T")
 class _Pending(Generic[T]):
     __slots__ = ("future", "job", "loop", "weight")
 
-    def __init__(self, job: Callable[[Connection], T], weight: int, loop: asyncio.AbstractEventLoop):
+    def __init__(
+        self, job: Callable[[Connection], T], weight: int, loop: asyncio.AbstractEventLoop
+    ):
         self.job = job
         self.weight = weight
         self.loop = loop
@@ -100,7 +103,5 @@ def _resolve(p: _Pending[Any], value: Any, *, failed: bool) -> None:
         else:
             p.future.set_result(value)
 
-    try:
+    with contextlib.suppress(RuntimeError):  # the requester's loop is gone: nobody to wake
         p.loop.call_soon_threadsafe(settle)
-    except RuntimeError:  # the requester's loop is gone (shutdown); nothing to wake
-        pass

@@ -53,7 +53,9 @@ def _drop_oldest_event(ctx: UserContext) -> UserContext | None:
         return None
     # Halve rather than pop one: counting tokens is the expensive part.
     keep = len(ctx.recent_events) // 2
-    return msgspec.structs.replace(ctx, recent_events=ctx.recent_events[len(ctx.recent_events) - keep:])
+    return msgspec.structs.replace(
+        ctx, recent_events=ctx.recent_events[len(ctx.recent_events) - keep :]
+    )
 
 
 def _drop_weakest_pattern(ctx: UserContext) -> UserContext | None:
@@ -61,8 +63,10 @@ def _drop_weakest_pattern(ctx: UserContext) -> UserContext | None:
         return None
     dropped = ctx.patterns[-1].id
     return msgspec.structs.replace(
-        ctx, patterns=ctx.patterns[:-1],
-        recommendations=tuple(r for r in ctx.recommendations if r.because != dropped))
+        ctx,
+        patterns=ctx.patterns[:-1],
+        recommendations=tuple(r for r in ctx.recommendations if r.because != dropped),
+    )
 
 
 def _drop_key_actions(ctx: UserContext) -> UserContext | None:

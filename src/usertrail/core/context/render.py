@@ -29,8 +29,10 @@ def render_markdown(ctx: UserContext) -> str:
 
 def _user(ctx: UserContext) -> str:
     props = ", ".join(f"{k}: {quoted(str(v))}" for k, v in sorted(ctx.user.properties.items()))
-    lines = [f"**User** {quoted(ctx.user.id)}, first seen {_day(ctx.user.first_seen)}, "
-             f"last seen {_time(ctx.user.last_seen)}."]
+    lines = [
+        f"**User** {quoted(ctx.user.id)}, first seen {_day(ctx.user.first_seen)}, "
+        f"last seen {_time(ctx.user.last_seen)}."
+    ]
     if props:
         lines.append(f"Properties: {props}.")
     return "\n".join(lines)
@@ -45,7 +47,9 @@ def _session(ctx: UserContext) -> str:
 def _patterns(ctx: UserContext) -> str:
     if not ctx.patterns:
         return ""
-    return "### Patterns\n" + "\n".join(f"- {p.summary} (since {_day(p.since)})" for p in ctx.patterns)
+    return "### Patterns\n" + "\n".join(
+        f"- {p.summary} (since {_day(p.since)})" for p in ctx.patterns
+    )
 
 
 def _recommendations(ctx: UserContext) -> str:
@@ -58,7 +62,8 @@ def _recent(events: tuple[ContextEvent, ...]) -> str:
     if not events:
         return ""
     return "### Recent activity (oldest first)\n" + "\n".join(
-        f"- {_time(e.ts)} {e.label}" for e in events)
+        f"- {_time(e.ts)} {e.label}" for e in events
+    )
 
 
 def _day(ts: datetime) -> str:
@@ -66,4 +71,4 @@ def _day(ts: datetime) -> str:
 
 
 def _time(ts: datetime) -> str:
-    return ts.strftime("%Y-%m-%d %H:%M UTC")
+    return ts.strftime("%Y-%m-%d %H:%M:%S UTC")

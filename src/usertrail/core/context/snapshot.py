@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from usertrail.core.text import times
 from usertrail.model.context import SessionSnapshot
 from usertrail.model.event import Device, Event
 
-_TIMES = {1: "once", 2: "twice"}
 KEY_KINDS = ("click", "submit", "change", "feature", "rageclick", "deadclick", "custom")
 
 
@@ -37,7 +37,9 @@ def summarize(snap: SessionSnapshot, events: Sequence[Event]) -> str:
     where = f" on {snap.device}" if snap.device else ""
     sentence = f"{_duration(snap.duration_s)} session{where}: {body}."
     if snap.errors:
-        sentence += f" Hit {len(snap.errors)} error{'s' if len(snap.errors) > 1 else ''}: {snap.errors[0]}."
+        sentence += (
+            f" Hit {len(snap.errors)} error{'s' if len(snap.errors) > 1 else ''}: {snap.errors[0]}."
+        )
     return sentence
 
 
@@ -53,7 +55,7 @@ def _pages_phrase(events: Sequence[Event]) -> str:
     counts = Counter(e.page for e in events if e.kind == "pageview" and e.page)
     if not counts:
         return ""
-    items = [f"{page} {_times(n)}" for page, n in counts.most_common(4)]
+    items = [f"{page} {times(n)}" for page, n in counts.most_common(4)]
     return "opened " + _join(items)
 
 
@@ -61,11 +63,7 @@ def _features_phrase(events: Sequence[Event]) -> str:
     counts = Counter(e.feature for e in events if e.feature)
     if not counts:
         return ""
-    return "used " + _join([f"{name} {_times(n)}" for name, n in counts.most_common(3)])
-
-
-def _times(n: int) -> str:
-    return _TIMES.get(n, f"{n} times")
+    return "used " + _join([f"{name} {times(n)}" for name, n in counts.most_common(3)])
 
 
 def _join(items: list[str]) -> str:

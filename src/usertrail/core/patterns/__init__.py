@@ -13,6 +13,8 @@ from usertrail.core.patterns import (
 from usertrail.core.patterns.base import Detector, PatternInput
 from usertrail.model.context import Pattern
 
+__all__ = ["DETECTORS", "PatternInput", "detect_patterns"]
+
 DETECTORS: tuple[Detector, ...] = (
     funnel_abandonment.detect,
     repeated_errors.detect,

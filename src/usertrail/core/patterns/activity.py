@@ -27,9 +27,12 @@ def _returning(data: PatternInput) -> Pattern | None:
     last = data.counters[f"day:{days[-1].isoformat()}"]
     return Pattern(
         id="returning_after_absence",
-        summary=f"Returned after {gap} days away (last active before that on {days[-2].isoformat()})",
+        summary=f"Returned after {gap} days away (previously active {days[-2].isoformat()})",
         evidence={"days_away": gap, "previous_active_day": days[-2].isoformat()},
-        since=last.first, last_seen=last.last, confidence=0.95)
+        since=last.first,
+        last_seen=last.last,
+        confidence=0.95,
+    )
 
 
 def _declining(data: PatternInput) -> Pattern | None:
@@ -43,7 +46,9 @@ def _declining(data: PatternInput) -> Pattern | None:
     return Pattern(
         id="declining_activity",
         summary=f"Activity dropped: {recent} events in the last {RECENT_DAYS} days, "
-                f"down from about {round(weekly)} a week before",
+        f"down from about {round(weekly)} a week before",
         evidence={"recent_events": recent, "weekly_baseline": round(weekly, 1)},
-        since=data.now - timedelta(days=RECENT_DAYS), last_seen=data.now,
-        confidence=min(0.5 + (1 - recent / weekly) / 2, 0.95))
+        since=data.now - timedelta(days=RECENT_DAYS),
+        last_seen=data.now,
+        confidence=min(0.5 + (1 - recent / weekly) / 2, 0.95),
+    )

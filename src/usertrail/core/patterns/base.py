@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 
 import msgspec
 
-from usertrail.model.counter import Counter
 from usertrail.model.config import ProjectConfig
 from usertrail.model.context import Pattern
+from usertrail.model.counter import Counter
 
 
 class PatternInput(msgspec.Struct, frozen=True, kw_only=True):
@@ -19,7 +19,7 @@ class PatternInput(msgspec.Struct, frozen=True, kw_only=True):
     current_page: str | None = None
 
     def with_prefix(self, prefix: str) -> dict[str, Counter]:
-        return {k[len(prefix):]: v for k, v in self.counters.items() if k.startswith(prefix)}
+        return {k[len(prefix) :]: v for k, v in self.counters.items() if k.startswith(prefix)}
 
     def distinct(self, prefix: str) -> int:
         """How many counters start with `prefix` (e.g. sessions with a Billing view)."""
@@ -34,10 +34,6 @@ class PatternInput(msgspec.Struct, frozen=True, kw_only=True):
 
 
 Detector = Callable[[PatternInput], list[Pattern]]
-
-
-def times(n: int) -> str:
-    return {1: "once", 2: "twice"}.get(n, f"{n} times")
 
 
 def days_between(a: datetime, b: datetime) -> int:

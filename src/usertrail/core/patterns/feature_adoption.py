@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from usertrail.core.patterns.base import PatternInput
+from usertrail.core.text import plural
 from usertrail.model.context import Pattern
 
 MILESTONES = (5, 10, 25, 50, 100)
@@ -15,14 +16,20 @@ def detect(data: PatternInput) -> list[Pattern]:
         if not reached:
             continue
         sessions = data.distinct(f"feature_session:{feature}:")
-        found.append(Pattern(
-            id=f"feature_adoption:{feature}",
-            summary=f"Regular user of {feature}: used {counter.count} times across {sessions} "
-                    f"sessions (passed the {reached[-1]}-use milestone)",
-            evidence={"feature": feature, "uses": counter.count, "sessions": sessions,
-                      "milestone": reached[-1]},
-            since=counter.first,
-            last_seen=counter.last,
-            confidence=0.9,
-        ))
+        found.append(
+            Pattern(
+                id=f"feature_adoption:{feature}",
+                summary=f"Regular user of {feature}: used {counter.count} times across "
+                f"{plural(sessions, 'session')} (passed the {reached[-1]}-use milestone)",
+                evidence={
+                    "feature": feature,
+                    "uses": counter.count,
+                    "sessions": sessions,
+                    "milestone": reached[-1],
+                },
+                since=counter.first,
+                last_seen=counter.last,
+                confidence=0.9,
+            )
+        )
     return found

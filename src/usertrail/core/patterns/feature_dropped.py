@@ -18,14 +18,20 @@ def detect(data: PatternInput) -> list[Pattern]:
     for feature, counter in sorted(data.with_prefix("feature:").items()):
         if counter.count > 2 or last_active - counter.last < QUIET_FOR:
             continue
-        found.append(Pattern(
-            id=f"feature_dropped:{feature}",
-            summary=f"Tried {feature} {'once' if counter.count == 1 else 'twice'}, then not in the "
-                    f"{days_between(counter.last, last_active)} active days since",
-            evidence={"feature": feature, "uses": counter.count,
-                      "days_since_last_use": days_between(counter.last, data.now)},
-            since=counter.first,
-            last_seen=counter.last,
-            confidence=0.7,
-        ))
+        tried = "once" if counter.count == 1 else "twice"
+        quiet = days_between(counter.last, last_active)
+        found.append(
+            Pattern(
+                id=f"feature_dropped:{feature}",
+                summary=f"Tried {feature} {tried}, then never again in {quiet} days of activity",
+                evidence={
+                    "feature": feature,
+                    "uses": counter.count,
+                    "days_since_last_use": days_between(counter.last, data.now),
+                },
+                since=counter.first,
+                last_seen=counter.last,
+                confidence=0.7,
+            )
+        )
     return found

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from usertrail.core.patterns.base import PatternInput, times
+from usertrail.core.patterns.base import PatternInput
+from usertrail.core.text import times
 from usertrail.model.context import Pattern
 
 MIN_REPEATS = 2
@@ -16,12 +17,14 @@ def detect(data: PatternInput) -> list[Pattern]:
             if counter.count < MIN_REPEATS:
                 continue
             element, _, page = target.rpartition("@")
-            found.append(Pattern(
-                id=f"{kind}s:{target}",
-                summary=f"{verb} {element} on {page} {times(counter.count)}",
-                evidence={"element": element, "page": page, "count": counter.count},
-                since=counter.first,
-                last_seen=counter.last,
-                confidence=min(0.5 + 0.15 * counter.count, 0.95),
-            ))
+            found.append(
+                Pattern(
+                    id=f"{kind}s:{target}",
+                    summary=f"{verb} {element} on {page} {times(counter.count)}",
+                    evidence={"element": element, "page": page, "count": counter.count},
+                    since=counter.first,
+                    last_seen=counter.last,
+                    confidence=min(0.5 + 0.15 * counter.count, 0.95),
+                )
+            )
     return found

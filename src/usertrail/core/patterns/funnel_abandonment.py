@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
-from usertrail.model.counter import Counter
-from usertrail.core.patterns.base import PatternInput, times
+from usertrail.core.patterns.base import PatternInput
+from usertrail.core.text import times
 from usertrail.model.context import Pattern
+from usertrail.model.counter import Counter
 
 MIN_STARTS = 2
 
@@ -25,7 +26,9 @@ def detect(data: PatternInput) -> list[Pattern]:
     return found
 
 
-def _pattern(data: PatternInput, name: str, first: str, start: Counter, done: Counter | None) -> Pattern:
+def _pattern(
+    data: PatternInput, name: str, first: str, start: Counter, done: Counter | None
+) -> Pattern:
     title = name.replace("_", " ")
     sessions = data.distinct(f"page_session:{first}:") or None
     across = f" across {sessions} sessions" if sessions and sessions > 1 else ""
@@ -34,8 +37,13 @@ def _pattern(data: PatternInput, name: str, first: str, start: Counter, done: Co
     return Pattern(
         id=f"{name}_abandonment",
         summary=f"{verb} {first} {times(start.count)}{across}, {outcome}",
-        evidence={"funnel": name, "first_step": first, "starts": start.count,
-                  "sessions": sessions or 0, "completed": done.count if done else 0},
+        evidence={
+            "funnel": name,
+            "first_step": first,
+            "starts": start.count,
+            "sessions": sessions or 0,
+            "completed": done.count if done else 0,
+        },
         since=start.first,
         last_seen=start.last,
         confidence=min(0.5 + 0.1 * start.count, 0.95),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from usertrail.core.patterns.base import PatternInput, times
+from usertrail.core.patterns.base import PatternInput
+from usertrail.core.text import times
 from usertrail.model.context import Pattern
 
 MIN_REPEATS = 2
@@ -13,12 +14,14 @@ def detect(data: PatternInput) -> list[Pattern]:
     for label, counter in sorted(data.with_prefix("error:").items()):
         if counter.count < MIN_REPEATS:
             continue
-        found.append(Pattern(
-            id=f"repeated_error:{label}",
-            summary=f"{label.rstrip('.')} — {times(counter.count)}",
-            evidence={"error": label, "count": counter.count},
-            since=counter.first,
-            last_seen=counter.last,
-            confidence=0.9,
-        ))
+        found.append(
+            Pattern(
+                id=f"repeated_error:{label}",
+                summary=f"{label.rstrip('.')} — {times(counter.count)}",
+                evidence={"error": label, "count": counter.count},
+                since=counter.first,
+                last_seen=counter.last,
+                confidence=0.9,
+            )
+        )
     return found

@@ -1,0 +1,133 @@
+"""Page -> component -> element: where a click happened, in words a person would use."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+from usertrail.core.selectors import first_match
+from usertrail.core.text import clean_text, humanize, quote
+from usertrail.model.config import ProjectConfig
+from usertrail.model.event import Element
+
+ELEMENT_TEXT_CHARS = 80
+_ROLES = {
+    "a": "link",
+    "button": "button",
+    "select": "dropdown",
+    "textarea": "field",
+    "img": "image",
+    "svg": "icon",
+    "path": "icon",
+    "li": "list item",
+    "label": "label",
+    "option": "option",
+    "summary": "disclosure",
+}
+_INPUT_ROLES = {
+    "submit": "button",
+    "button": "button",
+    "checkbox": "checkbox",
+    "radio": "radio",
+    "reset": "button",
+    "image": "button",
+}
+_INNER_TAGS = frozenset(("svg", "path", "span", "i", "img", "strong", "em", "b", "small", "use"))
+_LANDMARKS = {
+    "nav": "Navigation",
+    "header": "Header",
+    "footer": "Footer",
+    "aside": "Sidebar",
+    "form": "Form",
+    "dialog": "Dialog",
+    "table": "Table",
+    "menu": "Menu",
+}
+_COMPONENT_ATTRS = ("data-ph-component", "data-component", "data-testid", "data-attr")
+
+
+def page_name(route: str | None, config: ProjectConfig, title: str | None = None) -> str | None:
+    """Configured name for the route (exact, then glob), else a name made from the path."""
+    if route is None:
+        return clean_text(title, 60) if title else None
+    if route in config.pages:
+        return config.pages[route]
+    for pattern, name in config.pages.items():
+        if fnmatchcase(route, pattern):
+            return name
+    segments = [s for s in route.split("/") if s and not s.startswith(":")]
+    return humanize(segments[-1]) if segments else "Home"
+
+
+def target_index(chain: tuple[Element, ...]) -> int:
+    """The element the user meant: a click on an icon inside a button is a click on the button."""
+    if chain and chain[0].tag.lower() in _INNER_TAGS:
+        for i, el in enumerate(chain[1:4], start=1):
+            if el.tag.lower() in ("a", "button") or el.attributes.get("role") == "button":
+                return i
+    return 0
+
+
+def role(el: Element) -> str:
+    explicit = el.attributes.get("role")
+    if explicit:
+        return clean_text(explicit, 20)
+    tag = el.tag.lower()
+    if tag == "input":
+        return _INPUT_ROLES.get(el.attributes.get("type", "").lower(), "field")
+    return _ROLES.get(tag, tag or "element")
+
+
+def visible_text(chain: tuple[Element, ...], index: int) -> str | None:
+    el = chain[index] if chain else None
+    if el is None:
+        return None
+    for candidate in (
+        el.text,
+        chain[0].text,
+        el.attributes.get("aria-label"),
+        el.attributes.get("title"),
+        el.attributes.get("placeholder"),
+        el.attributes.get("name"),
+        el.attributes.get("value"),
+    ):
+        if candidate and candidate.strip():
+            return clean_text(candidate, ELEMENT_TEXT_CHARS)
+    return None
+
+
+def describe_element(chain: tuple[Element, ...]) -> str | None:
+    """E.g. "button 'Upgrade to Pro'", "link 'Docs'", "field 'Email'"."""
+    if not chain:
+        return None
+    index = target_index(chain)
+    text = visible_text(chain, index)
+    kind = role(chain[index])
+    return f"{kind} {quote(text)}" if text else kind
+
+
+def component_name(chain: tuple[Element, ...], config: ProjectConfig) -> str | None:
+    """Configured selectors first, then the nearest meaningful ancestor of the target."""
+    index = target_index(chain)
+    configured = first_match(config.components, chain[index:])
+    if configured:
+        return configured
+    for el in chain[index + 1 :]:
+        name = _ancestor_name(el)
+        if name:
+            return clean_text(name, 60)
+    return None
+
+
+def _ancestor_name(el: Element) -> str | None:
+    for attr in _COMPONENT_ATTRS:
+        if value := el.attributes.get(attr):
+            return humanize(value)
+    if label := el.attributes.get("aria-label"):
+        return label
+    tag = el.tag.lower()
+    if tag in _LANDMARKS:
+        return _LANDMARKS[tag]
+    element_id = el.attr_id or el.attributes.get("id")
+    if element_id and not any(ch.isdigit() for ch in element_id):
+        return humanize(element_id)
+    return None

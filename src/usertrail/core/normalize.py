@@ -1,0 +1,125 @@
+"""RawEvent -> Event: kind, page -> component -> element, route, device, feature and label.
+
+Deterministic (same raw event and config, same Event), so replay equals the live path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from usertrail.core.devices import device_from_properties
+from usertrail.core.elements_chain import elements_from_array, parse_elements_chain
+from usertrail.core.hierarchy import (
+    component_name,
+    describe_element,
+    page_name,
+    target_index,
+    visible_text,
+)
+from usertrail.core.labels import LabelParts, classify, label
+from usertrail.core.routes import path_of, route_template
+from usertrail.core.selectors import first_match
+from usertrail.core.text import clean_text, humanize
+from usertrail.model.config import ProjectConfig
+from usertrail.model.event import Element, Event
+from usertrail.model.raw import RawEvent
+
+MAX_KEPT_PROPERTIES = 20
+KEPT_STRING_CHARS = 200
+
+
+def normalize(raw: RawEvent, config: ProjectConfig) -> Event:
+    props = raw.body.get("properties")
+    props = props if isinstance(props, dict) else {}
+    chain = elements_of(props)
+    url = _str(props.get("$current_url"))
+    path = path_of(url) or _str(props.get("$pathname"))
+    route = route_template(path, config.path_cleaning) if path else None
+    page = page_name(route, config, _str(props.get("$title")))
+    feature = feature_of(raw.event, props, chain, config)
+    kind = classify(raw.event, props, feature)
+    is_click = kind in ("click", "submit", "change", "rageclick", "deadclick")
+    component = component_name(chain, config) if is_click else None
+    element = describe_element(chain) if is_click else None
+    parts = LabelParts(
+        kind=kind,
+        name=raw.event,
+        page=page,
+        component=component,
+        element=element,
+        element_text=visible_text(chain, target_index(chain)) if chain else None,
+        feature=feature,
+        properties=props,
+        distinct_id=raw.distinct_id,
+    )
+    return Event(
+        project_id=raw.project_id,
+        uuid=raw.uuid,
+        distinct_id=raw.distinct_id,
+        name=raw.event,
+        kind=kind,
+        timestamp=raw.timestamp,
+        session_id=_str(props.get("$session_id")),
+        url=clean_text(url, 300) if url else None,
+        path=path,
+        route=route,
+        page=page,
+        component=component,
+        element=element,
+        label=label(parts),
+        feature=feature,
+        device=device_from_properties(props),
+        properties=kept_properties(props),
+    )
+
+
+def elements_of(props: dict[str, Any]) -> tuple[Element, ...]:
+    chain = props.get("$elements_chain")
+    if isinstance(chain, str) and chain:
+        return parse_elements_chain(chain)
+    return elements_from_array(props.get("$elements"))
+
+
+def feature_of(
+    name: str, props: dict[str, Any], chain: tuple[Element, ...], config: ProjectConfig
+) -> str | None:
+    """A configured feature (by event name or click selector); by default, the conventional
+    `feature_used` event names its feature in a property."""
+    for key, spec in config.features.items():
+        if name in spec.events:
+            return humanize(key)
+        if (
+            name == "$autocapture"
+            and spec.clicks
+            and first_match(dict.fromkeys(spec.clicks, key), chain)
+        ):
+            return humanize(key)
+    if name == "feature_used":
+        given = props.get("feature") or props.get("feature_name") or props.get("name")
+        return clean_text(str(given), 60) if given else "Feature"
+    return None
+
+
+def matched_selectors(chain: tuple[Element, ...], config: ProjectConfig) -> tuple[str, ...]:
+    """Funnel click steps are CSS selectors: match them here, while the chain is at hand."""
+    wanted = {s.click for f in config.funnels.values() for s in f.steps if s.click}
+    return tuple(sorted(w for w in wanted if first_match({w: w}, chain)))
+
+
+def kept_properties(props: dict[str, Any]) -> dict[str, object]:
+    """A bounded subset of custom properties, for context and sinks: scalars only."""
+    kept: dict[str, object] = {}
+    for key, value in props.items():
+        if len(kept) >= MAX_KEPT_PROPERTIES:
+            break
+        if not isinstance(key, str) or key.startswith("$") or key in ("token", "distinct_id"):
+            continue
+        if isinstance(value, str):
+            kept[clean_text(key, 60)] = clean_text(value, KEPT_STRING_CHARS)
+        elif isinstance(value, bool | int | float) or value is None:
+            kept[clean_text(key, 60)] = value
+    return kept
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

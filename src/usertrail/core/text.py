@@ -1,0 +1,42 @@
+"""Cleaning user-controlled text: bounded, single-line, no control/zero-width/bidi characters."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Cc (controls), Cf (format: zero-width, bidi overrides), Co/Cs/Cn: never useful in a label.
+_DROP = frozenset(("Cc", "Cf", "Co", "Cs", "Cn"))
+_SPACES = re.compile(r"\s+")
+
+
+def clean_text(text: str, limit: int = 120) -> str:
+    """Strip invisible characters, collapse whitespace, and cut to `limit` with an ellipsis."""
+    kept = "".join(
+        " " if ch in "\t\n\r" else ch
+        for ch in text
+        if ch in "\t\n\r" or unicodedata.category(ch) not in _DROP
+    )
+    kept = _SPACES.sub(" ", kept).strip()
+    return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
+
+
+def quote(text: str) -> str:
+    """'text' for labels; inner quotes become typographic so the quoting cannot be closed."""
+    return "'" + text.replace("'", "’") + "'"
+
+
+def humanize(identifier: str) -> str:
+    """plan-picker / plan_picker / planPicker -> "Plan picker"."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", identifier)
+    words = re.sub(r"[-_.\s]+", " ", spaced).strip().lower()
+    return words[:1].upper() + words[1:]
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def times(n: int) -> str:
+    """1 -> "once", 2 -> "twice", 5 -> "5 times"."""
+    return {1: "once", 2: "twice"}.get(n, f"{n} times")
