@@ -48,6 +48,8 @@ def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectCon
         keys.append(tuple(counter_keys(event, config)))
         if (edge := merge_edge(raw)) is not None:
             edges.append((raw.project_id, edge))
+            # The absorbed id is "seen" when it is merged, so every id in an edge has a row.
+            _see(seen, raw.project_id, edge.other_id, raw.timestamp)
         if (update := person_update(raw)) is not None:
             updates.append((raw.project_id, raw.distinct_id, update))
         _see(seen, raw.project_id, raw.distinct_id, raw.timestamp)

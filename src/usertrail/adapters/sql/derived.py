@@ -30,11 +30,12 @@ DERIVED_TABLES = (events, persons, identity_edges, person_updates, counters)
 def apply_derived(conn: Connection, derived: Derived, cursor: str) -> list[Event]:
     """Store one processed slice and advance `cursor`, atomically. Returns the new events."""
     new_uuids = _insert_events(conn, derived.events)
-    new = [
-        (e, keys)
-        for e, keys in zip(derived.events, derived.counter_keys, strict=True)
-        if (e.project_id, e.uuid) in new_uuids
-    ]
+    new = []
+    for event, keys in zip(derived.events, derived.counter_keys, strict=True):
+        key = (event.project_id, event.uuid)
+        if key in new_uuids:
+            new_uuids.discard(key)  # a duplicate within this slice counts once
+            new.append((event, keys))
     _add_counters(conn, new)
     _upsert_seen(conn, derived)
     _insert_updates(conn, derived)
@@ -171,32 +172,10 @@ def recompute_identity(conn: Connection, project_id: str, start_ids: set[str]) -
     order is cheap, and it makes the person mapping independent of arrival order.
     """
     ids, edges = _component(conn, project_id, start_ids)
-    mapping = resolve(edges, seen_ids=ids)
-    first = min((e.timestamp for e in edges), default=None)
-    seed = (
-        [
-            {
-                "project_id": project_id,
-                "distinct_id": d,
-                "person_key": d,
-                "first_us": to_us(first),
-                "last_us": to_us(first),
-            }
-            for d in ids
-        ]
-        if first
-        else []
-    )
-    if seed:
-        # Ids known only from an edge (an $anon_distinct_id with no events yet) get a row too.
-        conn.execute(insert_for(conn, persons).on_conflict_do_nothing(), seed)
-    for distinct_id, key in mapping.items():
+    for distinct_id, key in resolve(edges, seen_ids=ids).items():
         conn.execute(
             update(persons)
-            .where(
-                persons.c.project_id == project_id,
-                persons.c.distinct_id == distinct_id,
-            )
+            .where(persons.c.project_id == project_id, persons.c.distinct_id == distinct_id)
             .values(person_key=key)
         )
 

@@ -1,0 +1,170 @@
+"""Labels over realistic events: what a person would write about each one."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import click, make_event, make_raw, pageview
+from usertrail.model.config import ProjectConfig
+from usertrail.model.raw import RawEvent
+
+UPGRADE = (
+    'button.btn.hover:bg-indigo-600:text="Upgrade to Pro"nth-child="2"nth-of-type="1"'
+    'attr__data-attr="upgrade";div.plan-card.md:flex:attr__data-ph-component="plan-picker";'
+    'main:attr__id="content";body'
+)
+CONFIG = ProjectConfig.model_validate(
+    {
+        "pages": {"/settings/billing": "Billing", "/reports/:id": "Report"},
+        "features": {"report_export": {"events": ["report_exported"]}},
+    }
+)
+
+CASES: list[tuple[str, RawEvent, str]] = [
+    (
+        "click",
+        click("/settings/billing", UPGRADE),
+        "Clicked 'Upgrade to Pro' button in Plan picker on Billing",
+    ),
+    ("pageview", pageview("/settings/billing"), "Viewed Billing"),
+    ("pageview-heuristic", pageview("/projects/123/settings"), "Viewed Settings"),
+    ("pageview-root", pageview("/"), "Viewed Home"),
+    (
+        "pageleave",
+        make_raw(
+            "$pageleave",
+            properties={
+                "$current_url": "https://a.test/settings/billing",
+                "$prev_pageview_duration": 40.2,
+                "$prev_pageview_max_scroll_percentage": 0.8,
+            },
+        ),
+        "Left Billing after 40 s (scrolled 80%)",
+    ),
+    (
+        "rageclick",
+        make_raw(
+            "$rageclick",
+            properties={
+                "$current_url": "https://a.test/settings",
+                "$elements_chain": 'button:text="Save"',
+            },
+        ),
+        "Rage-clicked 'Save' on Settings",
+    ),
+    (
+        "deadclick",
+        make_raw(
+            "$dead_click",
+            properties={
+                "$current_url": "https://a.test/reports/7",
+                "$elements_chain": 'span:text="Export"',
+            },
+        ),
+        "Dead click on 'Export' on Report",
+    ),
+    (
+        "icon-in-button",
+        click("/reports/7", 'svg.icon;button:attr__aria-label="Download";div.toolbar'),
+        "Clicked 'Download' button on Report",
+    ),
+    (
+        "nav-link",
+        click("/", 'a:text="Docs"href="/docs";nav;body'),
+        "Clicked 'Docs' link in Navigation on Home",
+    ),
+    (
+        "submit",
+        make_raw(
+            "$autocapture",
+            properties={
+                "$current_url": "https://a.test/signup",
+                "$event_type": "submit",
+                "$elements_chain": 'form:attr__aria-label="Signup"',
+            },
+        ),
+        "Submitted form 'Signup' on Signup",
+    ),
+    (
+        "exception",
+        make_raw(
+            "$exception",
+            properties={"$exception_list": [{"type": "TypeError", "value": "x is undefined"}]},
+        ),
+        "Hit an error: 'TypeError: x is undefined'",
+    ),
+    (
+        "failed-event",
+        make_raw("generation_failed", properties={"failure_reason": "timeout"}),
+        "Hit an error: Generation failed ('timeout')",
+    ),
+    ("configured-feature", make_raw("report_exported"), "Used feature Report export"),
+    (
+        "feature-used",
+        make_raw("feature_used", properties={"feature": "Dark mode"}),
+        "Used feature Dark mode",
+    ),
+    ("identify", make_raw("$identify", distinct_id="user_42"), "Identified as 'user_42'"),
+    (
+        "custom",
+        make_raw("plan_selected", properties={"plan": "pro"}),
+        "Triggered Plan selected (plan 'pro')",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_label_reads_like_a_sentence(raw: RawEvent, expected: str) -> None:
+    assert make_event(raw, CONFIG).label == expected
+
+
+def test_click_has_page_component_and_element() -> None:
+    event = make_event(click("/settings/billing", UPGRADE), CONFIG)
+    assert (event.page, event.component, event.element, event.route) == (
+        "Billing",
+        "Plan picker",
+        "button 'Upgrade to Pro'",
+        "/settings/billing",
+    )
+
+
+def test_configured_component_selector_wins_over_heuristics() -> None:
+    config = ProjectConfig.model_validate({"components": {"div.plan-card": "Pricing table"}})
+    assert make_event(click("/settings/billing", UPGRADE), config).component == "Pricing table"
+
+
+def test_element_text_is_cleaned_and_bounded() -> None:
+    chain = 'button:text="Save\u202e\u200b  now' + "x" * 200 + '"'
+    event = make_event(click("/settings", chain))
+    assert "\u202e" not in event.label
+    assert "\u200b" not in event.label
+    assert event.element is not None
+    assert len(event.element) < 100
+
+
+def test_quotes_in_element_text_cannot_close_the_label_quotes() -> None:
+    event = make_event(click("/", 'button:text="it\'s"'))
+    assert event.label == "Clicked 'it’s' button on Home"
+
+
+def test_device_comes_from_posthog_properties_or_the_user_agent() -> None:
+    js = make_event(
+        make_raw(properties={"$browser": "Chrome", "$os": "Mac OS X", "$device_type": "Desktop"})
+    )
+    server = make_event(
+        make_raw(
+            properties={
+                "$raw_user_agent": (
+                    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+                    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+                )
+            }
+        )
+    )
+    assert js.device is not None
+    assert js.device.browser == "Chrome"
+    assert server.device is not None
+    assert (server.device.os, server.device.device_type) == (
+        "iOS",
+        "Mobile",
+    )
