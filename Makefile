@@ -40,7 +40,7 @@ unit:
 	$(BIN)/pytest -m "not browser"
 
 browser:
-	$(BIN)/pytest -m browser -p no:asyncio
+	$(BIN)/pytest -m browser
 
 bench: install
 	$(BIN)/python -m bench.ingest

@@ -21,8 +21,21 @@ class Settings(BaseSettings):
     webhook_secret: str | None = None  # fixes the default project's webhook secret
     log_level: str = "info"
     log_json: bool = False
+    # posthog-js's dist/ (from npm); served at /static/ so the SDK's lazy extensions load.
+    posthog_js_dir: Path | None = None
     # Group commit: at most this many events in one transaction of the raw log.
     max_commit_events: int = Field(default=20_000, ge=1)
+
+    def posthog_js_path(self) -> Path | None:
+        candidates = (
+            [self.posthog_js_dir]
+            if self.posthog_js_dir
+            else [
+                Path.cwd() / "node_modules/posthog-js/dist",
+                Path(__file__).resolve().parents[2] / "node_modules/posthog-js/dist",
+            ]
+        )
+        return next((p for p in candidates if p and (p / "module.js").is_file()), None)
 
     def sqlalchemy_url(self) -> str:
         if self.database_url:

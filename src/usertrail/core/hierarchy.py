@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from fnmatch import fnmatchcase
 
 from usertrail.core.selectors import first_match
@@ -42,6 +43,7 @@ _LANDMARKS = {
     "table": "Table",
     "menu": "Menu",
 }
+_FILE_SUFFIX = re.compile(r"\.(html?|php|aspx?|jsp)$", re.IGNORECASE)
 _COMPONENT_ATTRS = ("data-ph-component", "data-component", "data-testid", "data-attr")
 
 
@@ -55,7 +57,7 @@ def page_name(route: str | None, config: ProjectConfig, title: str | None = None
         if fnmatchcase(route, pattern):
             return name
     segments = [s for s in route.split("/") if s and not s.startswith(":")]
-    return humanize(segments[-1]) if segments else "Home"
+    return humanize(_FILE_SUFFIX.sub("", segments[-1])) if segments else "Home"
 
 
 def target_index(chain: tuple[Element, ...]) -> int:

@@ -17,6 +17,7 @@ from usertrail import __version__
 from usertrail.errors import UsertrailError
 from usertrail.settings import Settings
 from usertrail.web import capture, context_api, ops, remote_config, webhook
+from usertrail.web.assets import VersionedStaticFiles
 from usertrail.web.deps import runtime_of
 from usertrail.web.responses import error_response
 from usertrail.wiring import Runtime, build_runtime
@@ -39,6 +40,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     _add_capture_routes(app)
     app.include_router(context_api.router)
     app.add_route("/webhooks/posthog", webhook.posthog_webhook, methods=["POST"])
+    if assets := settings.posthog_js_path():
+        # posthog-js loads its extensions (dead clicks, exceptions...) from the api host.
+        app.mount("/static", VersionedStaticFiles(directory=assets), name="posthog-js")
     app.add_route("/healthz", ops.healthz, methods=["GET"])
     app.add_route("/readyz", ops.readyz, methods=["GET"])
     app.add_route("/metrics", ops.metrics, methods=["GET"])
