@@ -19,6 +19,7 @@ from usertrail.observability import Metrics
 from usertrail.project_file import load_project_file
 from usertrail.services.context import ContextService
 from usertrail.services.ingest import IngestService, utc_now
+from usertrail.services.live import LiveUpdates
 from usertrail.services.processor import Processor
 from usertrail.settings import Settings
 
@@ -38,6 +39,7 @@ class Runtime:
     ingest: IngestService
     processor: Processor
     context: ContextService
+    live: LiveUpdates
     default_project: Project
     default_created: bool
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -86,9 +88,11 @@ def build_runtime(settings: Settings) -> Runtime:
     )
     config = load_project_file(settings.project_file) if settings.project_file else ProjectConfig()
     metrics = Metrics()
-    event_log = SqlEventLog(writer, engine)
+    event_log = SqlEventLog(writer, engine, settings.append_timeout_s)
     store = SqlDerivedStore(writer, engine)
     processor = Processor(event_log, store, lambda _project_id: config, metrics)
+    live = LiveUpdates()
+    processor.listeners.append(live.publish)
     ingest = IngestService(event_log, projects, metrics, on_stored=processor.wake)
     context = ContextService(store, projects, lambda _project_id: config, utc_now)
     return Runtime(
@@ -103,6 +107,7 @@ def build_runtime(settings: Settings) -> Runtime:
         ingest=ingest,
         processor=processor,
         context=context,
+        live=live,
         default_project=default,
         default_created=created,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -143,3 +144,28 @@ def test_another_projects_key_cannot_see_this_user(server: LiveServer) -> None:
     assert response.status_code == 404
     assert "user_42" in response.json()["detail"]
     assert "Billing" not in response.text
+
+
+def test_stream_pushes_a_new_context_when_the_users_events_are_processed(
+    server: LiveServer,
+) -> None:
+    client = Posthog(TOKEN, host=server.url, sync_mode=True)
+    get(server, "user_42")  # processed already
+    url = f"{server.url}/context/user/user_42/stream"
+    with httpx.stream(
+        "GET", url, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = response.iter_lines()
+        first = _next_context(lines)
+        client.capture("report_exported", distinct_id="anon-9", properties={"format": "csv"})
+        second = _next_context(lines)
+    assert first["recent_events"][-1]["label"] != second["recent_events"][-1]["label"]
+    assert second["recent_events"][-1]["label"] == "Triggered Report exported (format 'csv')"
+
+
+def _next_context(lines: Iterator[str]) -> dict[str, Any]:
+    for line in lines:
+        if line.startswith("data: "):
+            return dict(json.loads(line[6:]))
+    raise AssertionError("stream ended")

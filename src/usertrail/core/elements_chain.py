@@ -10,6 +10,7 @@ attribute section because `key=` must follow the colon.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from usertrail.model.event import Element
@@ -23,8 +24,10 @@ _SPLIT_CLASS_ATTRIBUTES = re.compile(r"(.*?)($|:([a-zA-Z\-_0-9]*=.*))", re.DOTAL
 _ATTRIBUTES = re.compile(r'([^=":]+?)="((?:\\.|[^"\\])*)"')
 
 
+@lru_cache(maxsize=8192)
 def parse_elements_chain(chain: str) -> tuple[Element, ...]:
-    """Never raises: unparseable parts are skipped, sizes are bounded."""
+    """Never raises: unparseable parts are skipped, sizes are bounded. Cached: a product's
+    chains repeat (the same buttons are clicked again and again) and the result is frozen."""
     if not isinstance(chain, str) or not chain:
         return ()
     found = _SPLIT_CHAIN.findall(chain[:MAX_CHAIN_CHARS])[:MAX_ELEMENTS]

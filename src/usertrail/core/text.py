@@ -12,11 +12,14 @@ _SPACES = re.compile(r"\s+")
 
 def clean_text(text: str, limit: int = 120) -> str:
     """Strip invisible characters, collapse whitespace, and cut to `limit` with an ellipsis."""
-    kept = "".join(
-        " " if ch in "\t\n\r" else ch
-        for ch in text
-        if ch in "\t\n\r" or unicodedata.category(ch) not in _DROP
-    )
+    if text.isascii() and text.isprintable():  # the common case, checked in C
+        kept = text
+    else:
+        kept = "".join(
+            " " if ch in "\t\n\r" else ch
+            for ch in text
+            if ch in "\t\n\r" or unicodedata.category(ch) not in _DROP
+        )
     kept = _SPACES.sub(" ", kept).strip()
     return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
 

@@ -61,18 +61,33 @@ class Processor:
             self._wake.clear()
 
     async def drain(self, on_batch: Callable[[int], None] = lambda _n: None) -> int:
-        """Process everything in the log after the cursor; returns how many events."""
+        """Process everything in the log after the cursor; returns how many events.
+
+        Pipelined: the next slice is read and derived while the writer thread stores the
+        previous one. Slices commit in order (one writer), so the cursor only moves forward.
+        """
         total = 0
         cursor = await self._store.cursor(self._cursor_name)
+        storing: tuple[Derived, asyncio.Future[list[Event]]] | None = None
         while batch := await self._log.read_after(cursor, self._batch_size):
             derived = derive(batch, self._config_for)
-            new_events = await self._store.apply(derived, self._cursor_name)
-            self._observe(derived)
-            self._notify(new_events)
+            if storing is not None:
+                await self._finish(*storing)
+            storing = (
+                derived,
+                asyncio.ensure_future(self._store.apply(derived, self._cursor_name)),
+            )
             cursor = derived.last_seq
             total += len(batch)
             on_batch(len(batch))
+        if storing is not None:
+            await self._finish(*storing)
         return total
+
+    async def _finish(self, derived: Derived, storing: asyncio.Future[list[Event]]) -> None:
+        new_events = await storing
+        self._observe(derived)
+        self._notify(new_events)
 
     def _observe(self, derived: Derived) -> None:
         now = datetime.now(UTC)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 import msgspec
 from fastapi import APIRouter, Header, Query, Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from usertrail.core.context.build import ContextOptions
+from usertrail.model.context import UserContext
 from usertrail.web.deps import runtime_of
 
 router = APIRouter(tags=["context"])
 _encode = msgspec.json.Encoder().encode
+
+
+HEARTBEAT_S = 15.0
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -38,3 +44,39 @@ async def user_context(
     if format == "markdown":
         return Response(ctx.prompt, media_type="text/markdown; charset=utf-8")
     return Response(_encode(ctx), media_type="application/json")
+
+
+@router.get("/context/user/{user_id}/stream", summary="Server-sent events: the context, live")
+async def user_context_stream(
+    request: Request,
+    user_id: str,
+    n: Annotated[int, Query(ge=0, le=500)] = 20,
+    max_tokens: Annotated[int | None, Query(ge=64, le=200_000)] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """One `context` event now, then one each time this user's events are processed."""
+    runtime = runtime_of(request)
+    project = await runtime.context.project_for_key(bearer(authorization))
+    options = ContextOptions(n=n, max_tokens=max_tokens)
+    first = await runtime.context.for_user(project, user_id, options)  # 404 before streaming
+
+    async def events() -> AsyncIterator[bytes]:
+        ctx = first
+        async with runtime.live.subscribe(project.id) as notices:
+            yield _sse(ctx)
+            while not await request.is_disconnected():
+                try:
+                    changed = await asyncio.wait_for(notices.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                if changed & set(ctx.user.distinct_ids) or user_id in changed:
+                    ctx = await runtime.context.for_user(project, user_id, options)
+                    yield _sse(ctx)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+def _sse(ctx: UserContext) -> bytes:
+    return b"event: context\ndata: " + _encode(ctx) + b"\n\n"

@@ -21,3 +21,18 @@ def least(conn: Connection, a: Any, b: Any) -> ColumnElement[Any]:
 
 def greatest(conn: Connection, a: Any, b: Any) -> ColumnElement[Any]:
     return func.greatest(a, b) if conn.dialect.name == "postgresql" else func.max(a, b)
+
+
+def counter_upsert_sql(conn: Connection) -> str:
+    """Add to per-person counters: positional (project, distinct id, key, count, first, last)."""
+    postgres = conn.dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    low, high = ("LEAST", "GREATEST") if postgres else ("MIN", "MAX")
+    return (
+        "INSERT INTO counters (project_id, distinct_id, key, count, first_us, last_us) "
+        f"VALUES ({', '.join([mark] * 6)}) "
+        "ON CONFLICT (project_id, distinct_id, key) DO UPDATE SET "
+        "count = counters.count + excluded.count, "
+        f"first_us = {low}(counters.first_us, excluded.first_us), "
+        f"last_us = {high}(counters.last_us, excluded.last_us)"
+    )

@@ -61,18 +61,22 @@ def insert_raw(conn: Connection, rows: list[dict[str, Any]]) -> int:
 
 
 class SqlEventLog:
-    def __init__(self, writer: GroupCommitWriter, reader: Engine) -> None:
+    def __init__(self, writer: GroupCommitWriter, reader: Engine, timeout_s: float = 5.0) -> None:
         self._writer = writer
         self._reader = reader
+        self._timeout_s = timeout_s
 
     async def append(self, events: Sequence[RawEvent]) -> AppendResult:
         rows = [raw_row(e) for e in events]
+        job = self._writer.submit(lambda conn: insert_raw(conn, rows), weight=len(rows))
         try:
-            inserted = await self._writer.submit(
-                lambda conn: insert_raw(conn, rows), weight=len(rows)
-            )
+            inserted = await asyncio.wait_for(job, self._timeout_s)
         except OperationalError as exc:  # locked, disk full, I/O error: nothing was stored
             raise StorageUnavailable(f"event log unavailable: {exc.orig}") from exc
+        except TimeoutError as exc:
+            # The rows may still commit later; the client's retry is deduplicated by uuid.
+            detail = f"event log did not commit within {self._timeout_s} s"
+            raise StorageUnavailable(detail) from exc
         return AppendResult(accepted=inserted, duplicates=len(rows) - inserted)
 
     async def read_after(self, seq: int, limit: int) -> list[LoggedEvent]:

@@ -1,0 +1,58 @@
+"""Processor throughput: raw log -> normalized, enriched, stored (embedded SQLite).
+
+Fills a fresh raw log with a realistic trace, then times the in-process processor draining it
+(normalize, labels, identity, counters, one transaction per 2,000 events, fsync on commit).
+Run: `python -m bench.processing [--events 100000]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.workload import raw_events
+from usertrail.settings import Settings
+from usertrail.wiring import build_runtime
+
+
+async def measure(events: int, persons: int, data_dir: Path) -> tuple[float, float]:
+    runtime = build_runtime(Settings(data_dir=data_dir))
+    trace = raw_events(runtime.default_project.id, events, persons)
+    started = time.perf_counter()
+    for i in range(0, len(trace), 5000):
+        await runtime.event_log.append(trace[i : i + 5000])
+    append_s = time.perf_counter() - started
+    started = time.perf_counter()
+    done = await runtime.processor.drain()
+    process_s = time.perf_counter() - started
+    await runtime.close()
+    assert done == events, f"processed {done} of {events}"
+    return events / append_s, events / process_s
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--persons", type=int, default=1_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        append_rate, process_rate = asyncio.run(measure(args.events, args.persons, Path(tmp)))
+    table = Table(
+        title=f"usertrail processing, embedded SQLite, {args.events:,} events, "
+        f"{args.persons:,} persons"
+    )
+    table.add_column("stage")
+    table.add_column("events/s", justify="right")
+    table.add_row("raw log append (batches of 5,000, no HTTP)", f"{append_rate:,.0f}")
+    table.add_row("processor: normalize + enrich + store", f"{process_rate:,.0f}")
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
