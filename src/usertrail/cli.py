@@ -174,3 +174,27 @@ def check_config(path: Annotated[Path, typer.Argument(help="Project YAML file")]
         f"[green]{path}: ok[/] ({len(config.pages)} pages, {len(config.features)} "
         f"features, {len(config.funnels)} funnels)"
     )
+
+
+@app.command()
+def mcp(
+    api_key: Annotated[
+        str | None, typer.Option(envvar="USERTRAIL_API_KEY", help="The project's secret API key")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory")] = None,
+) -> None:
+    """Serve the MCP tools over stdio (for Claude Desktop, IDEs and agent frameworks)."""
+    import anyio
+
+    from usertrail.mcp_server import build_mcp
+    from usertrail.wiring import build_runtime
+
+    runtime = build_runtime(_settings(data_dir=data_dir))
+
+    async def main() -> None:
+        try:
+            await build_mcp(runtime, api_key or runtime.default_project.api_key).run_stdio_async()
+        finally:
+            await runtime.close()
+
+    anyio.run(main)

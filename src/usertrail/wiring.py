@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import structlog
 from sqlalchemy import Engine, text
@@ -43,6 +44,9 @@ class Runtime:
     default_project: Project
     default_created: bool
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def clock(self) -> datetime:
+        return utc_now()
 
     def config_for(self, project_id: str) -> ProjectConfig:
         """One project file serves every project of this deployment (for now)."""

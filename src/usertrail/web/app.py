@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from usertrail import __version__
 from usertrail.errors import UsertrailError
+from usertrail.mcp_server import build_mcp
 from usertrail.settings import Settings
 from usertrail.web import capture, context_api, ops, remote_config, webhook
 from usertrail.web.assets import VersionedStaticFiles
@@ -26,17 +27,25 @@ log = structlog.get_logger("usertrail.web")
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    rt = runtime or build_runtime(settings)
+    mcp = build_mcp(rt)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = runtime or build_runtime(settings)
-        app.state.runtime = rt
         rt.start()
         try:
-            yield
+            async with mcp.session_manager.run():
+                yield
         finally:
             await rt.close()
 
     app = FastAPI(title="usertrail", version=__version__, lifespan=lifespan)
+    app.state.runtime = rt
+    # MCP over streamable HTTP; each call carries the API key as a Bearer token.
+    app.mount(
+        "/mcp",
+        mcp.streamable_http_app(streamable_http_path="/", stateless_http=True, json_response=True),
+    )
     _add_capture_routes(app)
     app.include_router(context_api.router)
     app.add_route("/webhooks/posthog", webhook.posthog_webhook, methods=["POST"])

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 from typing import TypeVar
 
 import msgspec
 from sqlalchemy import Connection, Engine, func, select
 
 from usertrail.adapters.sql.derived import apply_derived, clear_derived, read_cursor
-from usertrail.adapters.sql.eventlog import from_us
+from usertrail.adapters.sql.eventlog import from_us, to_us
 from usertrail.adapters.sql.tables import counters, events, person_updates, persons, raw_events
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.core.process import Derived
@@ -50,6 +51,20 @@ class SqlDerivedStore:
     async def person_data(self, project_id: str, distinct_id: str, limit: int) -> PersonData | None:
         """Everything the context builder needs, read in one connection (one thread hop)."""
         return await self._read(lambda conn: person_data(conn, project_id, distinct_id, limit))
+
+    async def active_persons(
+        self, project_id: str, since: datetime, limit: int
+    ) -> list[tuple[str, datetime]]:
+        """Persons with an event since `since`, most recent first."""
+        query = (
+            select(persons.c.person_key, func.max(persons.c.last_us).label("last"))
+            .where(persons.c.project_id == project_id, persons.c.last_us >= to_us(since))
+            .group_by(persons.c.person_key)
+            .order_by(func.max(persons.c.last_us).desc())
+            .limit(limit)
+        )
+        rows = await self._read(lambda conn: conn.execute(query).all())
+        return [(r[0], from_us(r[1])) for r in rows]
 
     async def _read(self, fn: Callable[[Connection], T]) -> T:
         def run() -> T:

@@ -1,0 +1,82 @@
+"""usertrail over MCP: tools and a resource an assistant can call for user context.
+
+Served over stdio (`usertrail mcp`, the API key given at start) and over streamable HTTP at
+`/mcp` in the app (the API key as `Authorization: Bearer`, checked on every call). The project
+always comes from the key, exactly as for `GET /context/user/{id}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import msgspec
+from mcp.server import MCPServer
+from mcp.server.mcpserver.context import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from usertrail.core.context.build import ContextOptions
+from usertrail.errors import UsertrailError
+from usertrail.model.context import UserContext
+from usertrail.model.project import Project
+from usertrail.web.context_api import bearer
+from usertrail.wiring import Runtime
+
+INSTRUCTIONS = (
+    "usertrail knows what each user of this product has been doing (pages, clicks, features, "
+    "errors, patterns). Call get_user_context before answering a user's question."
+)
+
+
+def build_mcp(runtime: Runtime, api_key: str | None = None) -> MCPServer:
+    """`api_key` fixes the project (stdio); without it each HTTP request must carry one."""
+    mcp: MCPServer = MCPServer("usertrail", instructions=INSTRUCTIONS)
+
+    async def project_of(ctx: Context) -> Project:
+        key = api_key
+        request = ctx.request_context.request if key is None else None
+        if request is not None:
+            key = bearer(request.headers.get("authorization"))
+        with as_tool_error():
+            return await runtime.context.project_for_key(key)
+
+    async def context_of(project: Project, user_id: str, options: ContextOptions) -> UserContext:
+        with as_tool_error():
+            return await runtime.context.for_user(project, user_id, options)
+
+    @mcp.tool()
+    async def get_user_context(
+        user_id: str, ctx: Context, max_tokens: int | None = None, n: int = 20
+    ) -> dict[str, Any]:
+        """What this user has been doing: recent events, last session, patterns,
+        recommendations and a prompt-ready Markdown block. Any of the user's ids works."""
+        project = await project_of(ctx)
+        options = ContextOptions(n=max(0, min(n, 500)), max_tokens=max_tokens)
+        return dict(msgspec.to_builtins(await context_of(project, user_id, options)))
+
+    @mcp.tool()
+    async def list_active_users(ctx: Context, minutes: int = 30) -> list[dict[str, Any]]:
+        """Users with activity in the last `minutes`, most recent first."""
+        project = await project_of(ctx)
+        since = runtime.clock() - timedelta(minutes=max(1, min(minutes, 60 * 24 * 30)))
+        active = await runtime.store.active_persons(project.id, since, limit=200)
+        return [{"user_id": key, "last_seen": last.isoformat()} for key, last in active]
+
+    @mcp.resource("context://user/{user_id}", mime_type="text/markdown")
+    async def user_context(user_id: str, ctx: Context) -> str:
+        """The prompt-ready context block for one user."""
+        project = await project_of(ctx)
+        return (await context_of(project, user_id, ContextOptions())).prompt
+
+    return mcp
+
+
+@contextmanager
+def as_tool_error() -> Iterator[None]:
+    """Our clear errors (wrong key, unknown user) reach the model as tool errors it can read."""
+    try:
+        yield
+    except UsertrailError as exc:
+        raise ToolError(exc.detail) from exc
