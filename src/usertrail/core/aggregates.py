@@ -30,7 +30,7 @@ def counter_keys(event: Event, config: ProjectConfig) -> list[str]:
     if event.kind in ("rageclick", "deadclick") and event.element:
         keys.append(f"{event.kind}:{event.element}@{event.page or '?'}")
     if event.kind == "error":
-        keys.append(f"error:{event.label}")
+        keys.append(f"error:{event.label.removeprefix('Hit an error: ')}")
     keys += [f"funnel:{name}:{i}" for name, i in funnel_steps(event, config)]
     return [k[:MAX_KEY_CHARS] for k in keys]
 

@@ -17,7 +17,7 @@ def detect(data: PatternInput) -> list[Pattern]:
         found.append(
             Pattern(
                 id=f"repeated_error:{label}",
-                summary=f"{label.rstrip('.')} — {times(counter.count)}",
+                summary=f"Hit the same error {times(counter.count)}: {label}",
                 evidence={"error": label, "count": counter.count},
                 since=counter.first,
                 last_seen=counter.last,

@@ -1,0 +1,149 @@
+"""Personas: each trace shows one behaviour; its pattern is found with the right evidence,
+and no pattern fires on a trace that does not show it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from tests.factories import T0, click, make_event, make_raw, pageview
+from usertrail.core.aggregates import counter_keys, merge_counters
+from usertrail.core.patterns import PatternInput, detect_patterns
+from usertrail.core.recommendations import recommend
+from usertrail.model.config import ProjectConfig
+from usertrail.model.context import Pattern
+from usertrail.model.counter import Counter
+from usertrail.model.raw import RawEvent
+
+CONFIG = ProjectConfig.model_validate(
+    {
+        "pages": {"/settings/billing": "Billing"},
+        "features": {"report_export": {"events": ["report_exported"]}},
+    }
+)
+DAY = 86_400
+
+
+def patterns_of(trace: list[RawEvent], now: datetime | None = None) -> dict[str, Pattern]:
+    rows: list[tuple[str, Counter]] = []
+    for raw in trace:
+        event = make_event(raw, CONFIG)
+        rows += [
+            (k, Counter(count=1, first=event.timestamp, last=event.timestamp))
+            for k in counter_keys(event, CONFIG)
+        ]
+    last = max(r.timestamp for r in trace)
+    data = PatternInput(counters=merge_counters(rows), now=now or last, config=CONFIG)
+    return {p.id: p for p in detect_patterns(data)}
+
+
+def billing_abandoner() -> list[RawEvent]:
+    return [
+        pageview("/settings/billing", at=day * DAY + 60, properties={"$session_id": f"s{s}"})
+        for day, s in [(0, 1), (0, 1), (1, 2), (3, 3)]
+    ]
+
+
+def power_user() -> list[RawEvent]:
+    return [
+        make_raw("report_exported", at=i * 3600, properties={"$session_id": f"s{i // 3}"})
+        for i in range(12)
+    ]
+
+
+def struggling_user() -> list[RawEvent]:
+    save = 'button:text="Save"'
+    return [
+        *[
+            make_raw("generation_failed", at=i * 60, properties={"failure_reason": "timeout"})
+            for i in range(3)
+        ],
+        *[
+            make_raw(
+                "$rageclick",
+                at=300 + i,
+                properties={"$current_url": "https://a.test/settings", "$elements_chain": save},
+            )
+            for i in range(2)
+        ],
+    ]
+
+
+def new_user() -> list[RawEvent]:
+    return [
+        pageview("/", at=0),
+        pageview("/dashboard", at=30),
+        click("/dashboard", 'a:text="Reports"', at=40),
+    ]
+
+
+def test_billing_abandoner_opened_billing_across_sessions_and_never_chose_a_plan() -> None:
+    found = patterns_of(billing_abandoner())
+    pattern = found["plan_selection_abandonment"]
+    assert (
+        pattern.summary
+        == "Opened Billing 4 times across 3 sessions, never completed plan selection"
+    )
+    assert pattern.evidence == {
+        "funnel": "plan_selection",
+        "first_step": "Billing",
+        "starts": 4,
+        "sessions": 3,
+        "completed": 0,
+    }
+    assert pattern.since == T0 + timedelta(seconds=60)
+    [rec] = recommend([pattern], current_page="Billing")
+    assert rec.because == pattern.id
+    assert rec.message.startswith("The user is on Billing right now.")
+
+
+def test_choosing_a_plan_after_the_last_billing_visit_is_not_abandonment() -> None:
+    trace = [*billing_abandoner(), make_raw("plan_selected", at=3 * DAY + 120)]
+    assert "plan_selection_abandonment" not in patterns_of(trace)
+
+
+def test_power_user_passes_an_adoption_milestone() -> None:
+    pattern = patterns_of(power_user())["feature_adoption:Report export"]
+    assert pattern.evidence == {
+        "feature": "Report export",
+        "uses": 12,
+        "sessions": 4,
+        "milestone": 10,
+    }
+
+
+def test_struggling_user_has_repeated_errors_and_rage_clicks() -> None:
+    found = patterns_of(struggling_user())
+    error = found["repeated_error:Generation failed ('timeout')"]
+    assert error.summary == "Hit the same error 3 times: Generation failed ('timeout')"
+    assert (
+        found["rageclicks:button 'Save'@Settings"].summary
+        == "Rage-clicked button 'Save' on Settings twice"
+    )
+
+
+def test_new_user_shows_no_pattern() -> None:
+    assert patterns_of(new_user()) == {}
+
+
+def test_a_feature_tried_once_then_dropped_while_active() -> None:
+    trace = [make_raw("report_exported", at=0), *[pageview("/", at=d * DAY) for d in range(1, 12)]]
+    pattern = patterns_of(trace)["feature_dropped:Report export"]
+    assert pattern.summary == "Tried Report export once, then never again in 11 days of activity"
+
+
+def test_returning_after_a_long_absence() -> None:
+    trace = [pageview("/", at=0), pageview("/", at=40 * DAY)]
+    assert patterns_of(trace)["returning_after_absence"].evidence["days_away"] == 40
+
+
+def test_declining_activity_against_the_previous_weeks() -> None:
+    busy = [pageview("/", at=d * DAY + i) for d in range(21) for i in range(10)]
+    quiet = [pageview("/", at=(21 + d) * DAY) for d in range(0, 7, 3)]
+    pattern = patterns_of(busy + quiet, now=T0 + timedelta(days=27, hours=12))["declining_activity"]
+    assert pattern.evidence == {"recent_events": 3, "weekly_baseline": 70.0}
+
+
+def test_personas_do_not_trigger_each_others_patterns() -> None:
+    assert set(patterns_of(power_user())) == {"feature_adoption:Report export"}
+    assert set(patterns_of(billing_abandoner())) == {"plan_selection_abandonment"}
+    assert not any(p.startswith(("feature", "plan")) for p in patterns_of(struggling_user()))
