@@ -38,3 +38,11 @@ request = function()
   end
   return wrk.format("POST", path, {["Content-Type"] = "application/json"}, body)
 end
+
+-- Optional pacing: UT_DELAY_MS between requests on each connection (rate ~ conns * 1000 / delay).
+local delay_ms = tonumber(os.getenv("UT_DELAY_MS") or "")
+if delay_ms then
+  function delay()
+    return delay_ms
+  end
+end

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     log_json: bool = False
     # posthog-js's dist/ (from npm); served at /static/ so the SDK's lazy extensions load.
     posthog_js_dir: Path | None = None
+    # Built contexts kept hot until the person's next event (0 disables the cache).
+    context_cache_size: int = Field(default=10_000, ge=0)
     # Longest a capture request waits for its commit before answering 503 + Retry-After.
     append_timeout_s: float = Field(default=5.0, gt=0)
     # Group commit: at most this many events in one transaction of the raw log.

@@ -19,6 +19,7 @@ from usertrail.model.project import Project
 from usertrail.observability import Metrics
 from usertrail.project_file import load_project_file
 from usertrail.services.context import ContextService
+from usertrail.services.context_cache import ContextCache
 from usertrail.services.ingest import IngestService, utc_now
 from usertrail.services.live import LiveUpdates
 from usertrail.services.processor import Processor
@@ -98,7 +99,10 @@ def build_runtime(settings: Settings) -> Runtime:
     live = LiveUpdates()
     processor.listeners.append(live.publish)
     ingest = IngestService(event_log, projects, metrics, on_stored=processor.wake)
-    context = ContextService(store, projects, lambda _project_id: config, utc_now)
+    cache = ContextCache(size=settings.context_cache_size)
+    context = ContextService(store, projects, lambda _project_id: config, utc_now, cache)
+    # Invalidate before notifying streams, so a stream's rebuild never reads a stale entry.
+    processor.listeners.insert(0, cache.invalidate)
     return Runtime(
         settings=settings,
         engine=engine,

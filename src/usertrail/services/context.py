@@ -15,6 +15,7 @@ from usertrail.model.context import UserContext
 from usertrail.model.person import PersonData
 from usertrail.model.project import Project
 from usertrail.ports import ProjectRegistry
+from usertrail.services.context_cache import ContextCache
 
 # Enough history for the last session and its summary, whatever `n` the caller asked for.
 MIN_EVENTS_LOADED = 200
@@ -33,11 +34,13 @@ class ContextService:
         projects: ProjectRegistry,
         config_for: Callable[[str], ProjectConfig],
         clock: Callable[[], datetime],
+        cache: ContextCache | None = None,
     ) -> None:
         self._store = store
         self._projects = projects
         self._config_for = config_for
         self._clock = clock
+        self.cache = cache or ContextCache(size=0)
 
     async def project_for_key(self, api_key: str | None) -> Project:
         project = await self._projects.by_api_key(api_key) if api_key else None
@@ -49,6 +52,14 @@ class ContextService:
         self, project: Project, user_id: str, options: ContextOptions
     ) -> UserContext:
         """The project comes from the key, never from the request: no cross-tenant reads."""
+        key = (project.id, user_id, options)
+        if (cached := self.cache.get(key)) is not None:
+            return cached
+        ctx = await self._build(project, user_id, options)
+        self.cache.put(key, ctx)
+        return ctx
+
+    async def _build(self, project: Project, user_id: str, options: ContextOptions) -> UserContext:
         data = await self._store.person_data(project.id, user_id, max(options.n, MIN_EVENTS_LOADED))
         if data is None:
             raise NotFound(f"no user {user_id!r} in this project")

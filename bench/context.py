@@ -1,0 +1,103 @@
+"""Context latency: GET /context/user/{id} for users with 100 and 100,000 stored events, with
+1 and 64 concurrent clients (wrk on loopback, embedded SQLite).
+
+Run: `python -m bench.context [--big 100000] [--seconds 10]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from pathlib import Path
+
+import msgspec
+from rich.console import Console
+from rich.table import Table
+from tests.live import API_KEY, LiveServer
+
+from bench.ingest import Result, Scenario, _errors, _latency, _number
+from bench.workload import raw_events
+from usertrail.settings import Settings
+from usertrail.wiring import build_runtime
+
+
+async def fill(data_dir: Path, sizes: dict[str, int]) -> None:
+    """Store and process `sizes[user]` events for each user, straight through the runtime."""
+    runtime = build_runtime(Settings(data_dir=data_dir))
+    for user, n in sizes.items():
+        trace = [
+            msgspec.structs.replace(e, distinct_id=user)
+            for e in raw_events(runtime.default_project.id, n, 1)
+        ]
+        for i in range(0, len(trace), 5000):
+            await runtime.event_log.append(trace[i : i + 5000])
+    await runtime.processor.drain()
+    await runtime.close()
+
+
+def run_wrk(url: str, path: str, connections: int, seconds: int) -> Result:
+    import subprocess
+
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-H",
+            f"Authorization: Bearer {API_KEY}",
+            url + path,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
+    scenario = Scenario(path, path, 1, connections)
+    return Result(
+        scenario,
+        _number(out, r"Requests/sec:\s+([\d.]+)"),
+        _latency(out, "50%"),
+        _latency(out, "99%"),
+        _errors(out),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--big", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    args = parser.parse_args()
+    sizes = {"u_small": 100, "u_big": args.big}
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(fill(Path(tmp), sizes))
+        server = LiveServer(data_dir=Path(tmp)).start()
+        try:
+            for user in sizes:
+                for connections in (1, 64):
+                    path = f"/context/user/{user}?n=20"
+                    results.append((user, run_wrk(server.url, path, connections, args.seconds)))
+        finally:
+            server.stop()
+    table = Table(title=f"GET /context/user/{{id}}, embedded SQLite, {args.seconds} s each")
+    for column in ("user's stored events", "clients", "requests/s", "p50 ms", "p99 ms", "errors"):
+        table.add_column(column, justify="right")
+    for user, r in results:
+        table.add_row(
+            f"{sizes[user]:,}",
+            str(r.scenario.connections),
+            f"{r.requests_per_s:,.0f}",
+            f"{r.p50_ms:.1f}",
+            f"{r.p99_ms:.1f}",
+            str(r.errors),
+        )
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()

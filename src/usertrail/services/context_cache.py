@@ -1,0 +1,48 @@
+"""A hot cache of built context objects, dropped as soon as the person has new events.
+
+Reads vastly outnumber changes for any one user (a chatbot asks on every message), so a built
+context is kept until the processor reports a new event for one of the person's distinct ids,
+or until it is `ttl_s` old (patterns such as "declining activity" depend on the clock).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict, defaultdict
+from collections.abc import Hashable, Sequence
+
+from usertrail.model.context import UserContext
+from usertrail.model.event import Event
+
+Key = tuple[str, str, Hashable]  # (project id, requested user id, options)
+
+
+class ContextCache:
+    def __init__(self, size: int = 10_000, ttl_s: float = 60.0) -> None:
+        self._size = size
+        self._ttl_s = ttl_s
+        self._entries: OrderedDict[Key, tuple[UserContext, float]] = OrderedDict()
+        self._by_id: dict[tuple[str, str], set[Key]] = defaultdict(set)
+
+    def get(self, key: Key) -> UserContext | None:
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[1] > self._ttl_s:
+            return None
+        self._entries.move_to_end(key)
+        return entry[0]
+
+    def put(self, key: Key, ctx: UserContext) -> None:
+        if self._size <= 0:
+            return
+        self._entries[key] = (ctx, time.monotonic())
+        self._entries.move_to_end(key)
+        for distinct_id in ctx.user.distinct_ids:
+            self._by_id[(key[0], distinct_id)].add(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def invalidate(self, events: Sequence[Event]) -> None:
+        """Processor listener: drop every context that includes a changed distinct id."""
+        for event in events:
+            for key in self._by_id.pop((event.project_id, event.distinct_id), ()):
+                self._entries.pop(key, None)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tests.factories import make_event, make_raw
+from usertrail.model.context import UserContext, UserInfo
+from usertrail.services.context_cache import ContextCache
+
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
+
+
+def context_for(*ids: str) -> UserContext:
+    user = UserInfo(id=ids[-1], distinct_ids=ids, properties={}, first_seen=NOW, last_seen=NOW)
+    return UserContext(
+        user=user,
+        recent_events=(),
+        last_session_summary=None,
+        last_session=None,
+        patterns=(),
+        recommendations=(),
+    )
+
+
+def test_a_new_event_for_any_of_the_persons_ids_drops_the_cached_context() -> None:
+    cache = ContextCache()
+    cache.put(("p1", "user_42", 20), context_for("anon-1", "user_42"))
+    cache.invalidate([make_event(make_raw(distinct_id="someone_else", project_id="p1"))])
+    assert cache.get(("p1", "user_42", 20)) is not None
+    cache.invalidate([make_event(make_raw(distinct_id="anon-1", project_id="p1"))])
+    assert cache.get(("p1", "user_42", 20)) is None
+
+
+def test_events_of_another_project_do_not_drop_it() -> None:
+    cache = ContextCache()
+    cache.put(("p1", "user_42", 20), context_for("user_42"))
+    cache.invalidate([make_event(make_raw(distinct_id="user_42", project_id="p2"))])
+    assert cache.get(("p1", "user_42", 20)) is not None
+
+
+def test_entries_expire_after_the_ttl() -> None:
+    cache = ContextCache(ttl_s=0)
+    cache.put(("p1", "u", 20), context_for("u"))
+    assert cache.get(("p1", "u", 20)) is None
+
+
+def test_size_zero_disables_the_cache() -> None:
+    cache = ContextCache(size=0)
+    cache.put(("p1", "u", 20), context_for("u"))
+    assert cache.get(("p1", "u", 20)) is None
