@@ -42,8 +42,13 @@ unit:
 browser:
 	$(BIN)/pytest -m browser
 
+# Benchmarks print their figures; they are run by hand, never by `make test`.
 bench: install
+	@command -v wrk >/dev/null || ($(SUDO) apt-get install -y -q wrk)
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.processing
+	$(BIN)/python -m bench.freshness
+	$(BIN)/python -m bench.context
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

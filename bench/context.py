@@ -76,19 +76,25 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(fill(Path(tmp), sizes))
-        server = LiveServer(data_dir=Path(tmp)).start()
-        try:
-            for user in sizes:
-                for connections in (1, 64):
-                    path = f"/context/user/{user}?n=20"
-                    results.append((user, run_wrk(server.url, path, connections, args.seconds)))
-        finally:
-            server.stop()
+        # "cold" rebuilds the context on every request (hot cache off): the cost of a first
+        # read, or of the read right after the user's next event.
+        for cache, size in (("hot", "10000"), ("cold", "0")):
+            env = {"USERTRAIL_CONTEXT_CACHE_SIZE": size}
+            server = LiveServer(data_dir=Path(tmp), env=env).start()
+            try:
+                for user in sizes:
+                    for connections in (1, 64):
+                        path = f"/context/user/{user}?n=20"
+                        result = run_wrk(server.url, path, connections, args.seconds)
+                        results.append((cache, user, result))
+            finally:
+                server.stop()
     table = Table(title=f"GET /context/user/{{id}}, embedded SQLite, {args.seconds} s each")
-    for column in ("user's stored events", "clients", "requests/s", "p50 ms", "p99 ms", "errors"):
+    for column in ("cache", "user's events", "clients", "requests/s", "p50 ms", "p99 ms", "errors"):
         table.add_column(column, justify="right")
-    for user, r in results:
+    for cache, user, r in results:
         table.add_row(
+            cache,
             f"{sizes[user]:,}",
             str(r.scenario.connections),
             f"{r.requests_per_s:,.0f}",

@@ -32,9 +32,9 @@ class Scenario:
 
 
 SCENARIOS = (
-    Scenario("1 event, /e/", "/e/", 1, 32),
-    Scenario("50, /batch/", "/batch/", 50, 16),
-    Scenario("500, /batch/", "/batch/", 500, 8),
+    Scenario("1 (/e/)", "/e/", 1, 32),
+    Scenario("50 (/batch/)", "/batch/", 50, 16),
+    Scenario("500 (/batch/)", "/batch/", 500, 8),
 )
 
 
@@ -105,6 +105,14 @@ def _errors(text: str) -> int:
     )
 
 
+ROLES = {
+    # One process does everything: acks compete for the GIL with the in-process processor.
+    "all": "serve (all-in-one)",
+    # What a scale-out ingest process does: decode, authenticate, commit, ack.
+    "ingest": "serve --role ingest",
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
@@ -112,33 +120,37 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     results = []
-    for scenario in SCENARIOS:
-        with tempfile.TemporaryDirectory() as tmp:  # a fresh log per scenario
-            server = LiveServer(data_dir=Path(tmp)).start()
-            try:
-                results.append(run_wrk(server.url, scenario, args.seconds))
-            finally:
-                server.stop()
+    for role in ROLES:
+        for scenario in SCENARIOS:
+            with tempfile.TemporaryDirectory() as tmp:  # a fresh log per scenario
+                server = LiveServer(data_dir=Path(tmp), env={"USERTRAIL_ROLE": role}).start()
+                try:
+                    results.append((role, run_wrk(server.url, scenario, args.seconds)))
+                finally:
+                    server.stop()
     show(results, args.seconds)
 
 
-def show(results: list[Result], seconds: int) -> None:
+def show(results: list[tuple[str, Result]], seconds: int) -> None:
     table = Table(
         title=f"usertrail ingest, embedded SQLite (WAL, synchronous=FULL), {seconds} s each, "
         f"{os.cpu_count()} cores"
     )
-    for column in (
-        "events per request",
+    columns = (
+        "process",
+        "events/request",
         "conns",
         "requests/s",
         "events/s",
         "p50 ms",
         "p99 ms",
         "errors",
-    ):
-        table.add_column(column, justify="left" if column == "events per request" else "right")
-    for r in results:
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column in columns[:2] else "right")
+    for role, r in results:
         table.add_row(
+            ROLES[role],
             r.scenario.name,
             str(r.scenario.connections),
             f"{r.requests_per_s:,.0f}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +33,9 @@ def serve(
     project_file: Annotated[
         Path | None, typer.Option(help="Project YAML [env USERTRAIL_PROJECT_FILE]")
     ] = None,
+    role: Annotated[
+        str | None, typer.Option(help="all | ingest | context [env USERTRAIL_ROLE]")
+    ] = None,
 ) -> None:
     """Run the service (embedded: SQLite under the data dir, no external server)."""
     import uvicorn
@@ -40,7 +44,9 @@ def serve(
     from usertrail.web.app import create_app
     from usertrail.wiring import build_runtime
 
-    settings = _settings(host=host, port=port, data_dir=data_dir, project_file=project_file)
+    settings = _settings(
+        host=host, port=port, data_dir=data_dir, project_file=project_file, role=role
+    )
     configure_logging(settings.log_level, settings.log_json)
     runtime = build_runtime(settings)
     _announce(
@@ -84,12 +90,9 @@ def projects_list(
     ] = False,
 ) -> None:
     """List projects and their public tokens."""
-    from usertrail.adapters.sql.engine import create_schema, make_engine
-    from usertrail.adapters.sql.projects import SqlProjects
+    from usertrail.wiring import open_projects
 
-    engine = make_engine(_settings(data_dir=data_dir).sqlalchemy_url())
-    create_schema(engine)
-    for p in SqlProjects(engine).load():
+    for p in open_projects(_settings(data_dir=data_dir)).load():
         secrets = (
             f"  api_key={p.api_key}  webhook_secret={p.webhook_secret}" if show_secrets else ""
         )
@@ -103,12 +106,11 @@ def projects_create(
     data_dir: Annotated[Path | None, typer.Option()] = None,
 ) -> None:
     """Create a project and print its credentials."""
-    from usertrail.adapters.sql.engine import create_schema, make_engine
-    from usertrail.adapters.sql.projects import SqlProjects
+    from usertrail.wiring import open_projects
 
-    engine = make_engine(_settings(data_dir=data_dir).sqlalchemy_url(), writer=True)
-    create_schema(engine)
-    project, created = SqlProjects(engine).ensure(project_id, name or project_id)
+    project, created = open_projects(_settings(data_dir=data_dir)).ensure(
+        project_id, name or project_id
+    )
     if not created:
         raise typer.BadParameter(f"project {project_id!r} exists already")
     typer.echo(
@@ -198,3 +200,29 @@ def mcp(
             await runtime.close()
 
     anyio.run(main)
+
+
+@app.command()
+def worker(
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory")] = None,
+    project_file: Annotated[Path | None, typer.Option(help="Project YAML")] = None,
+    poll_ms: Annotated[int, typer.Option(help="How often to look for new raw events")] = 50,
+) -> None:
+    """Run only the processor, beside `serve --role ingest` (its own process, its own core)."""
+    import asyncio
+
+    from usertrail.observability import configure_logging
+    from usertrail.wiring import build_runtime
+
+    settings = _settings(data_dir=data_dir, project_file=project_file)
+    configure_logging(settings.log_level, settings.log_json)
+    runtime = build_runtime(settings)
+
+    async def main() -> None:
+        try:
+            await runtime.processor.run_forever(idle_poll=poll_ms / 1000)
+        finally:
+            await runtime.close()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())

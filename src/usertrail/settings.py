@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="USERTRAIL_", extra="ignore")
 
+    # all: ingest + processor + context in one process (embedded default). ingest / context:
+    # no in-process processor; run `usertrail worker` beside it (same data dir or database).
+    role: Literal["all", "ingest", "context"] = "all"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     data_dir: Path = Path(".usertrail")

@@ -55,7 +55,9 @@ class Runtime:
 
     def start(self) -> None:
         """Start background work on the running loop (the in-process processor)."""
-        self._tasks.append(asyncio.create_task(self.processor.run_forever(), name="processor"))
+        if self.settings.role == "all":
+            task = asyncio.create_task(self.processor.run_forever(), name="processor")
+            self._tasks.append(task)
 
     async def readiness(self) -> list[str]:
         def ping() -> None:
@@ -74,6 +76,13 @@ class Runtime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.to_thread(self.writer.close)
         self.engine.dispose()
+
+
+def open_projects(settings: Settings) -> SqlProjects:
+    """Just the project registry, for CLI commands that manage tenants."""
+    engine = make_engine(settings.sqlalchemy_url(), writer=True)
+    create_schema(engine)
+    return SqlProjects(engine)
 
 
 def build_runtime(settings: Settings) -> Runtime:

@@ -38,7 +38,7 @@ def test_events_of_another_project_do_not_drop_it() -> None:
 
 
 def test_entries_expire_after_the_ttl() -> None:
-    cache = ContextCache(ttl_s=0)
+    cache = ContextCache(ttl_s=-1)
     cache.put(("p1", "u", 20), context_for("u"))
     assert cache.get(("p1", "u", 20)) is None
 
