@@ -102,7 +102,7 @@ def main() -> None:
             f"{r.p99_ms:.1f}",
             str(r.errors),
         )
-    Console().print(table)
+    Console(width=120).print(table)
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ def main() -> None:
         f"{cuts[98]:.1f}",
         f"{max(latencies):.1f}",
     )
-    Console().print(table)
+    Console(width=120).print(table)
 
 
 if __name__ == "__main__":

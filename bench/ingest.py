@@ -159,7 +159,7 @@ def show(results: list[tuple[str, Result]], seconds: int) -> None:
             f"{r.p99_ms:.1f}",
             str(r.errors),
         )
-    Console().print(table)
+    Console(width=120).print(table)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def main() -> None:
     table.add_column("events/s", justify="right")
     table.add_row("raw log append (batches of 5,000, no HTTP)", f"{append_rate:,.0f}")
     table.add_row("processor: normalize + enrich + store", f"{process_rate:,.0f}")
-    Console().print(table)
+    Console(width=120).print(table)
 
 
 if __name__ == "__main__":

@@ -147,3 +147,35 @@ def test_personas_do_not_trigger_each_others_patterns() -> None:
     assert set(patterns_of(power_user())) == {"feature_adoption:Report export"}
     assert set(patterns_of(billing_abandoner())) == {"plan_selection_abandonment"}
     assert not any(p.startswith(("feature", "plan")) for p in patterns_of(struggling_user()))
+
+
+def test_onboarding_started_days_ago_and_left_half_way_is_stalled() -> None:
+    config = ProjectConfig.model_validate(
+        {
+            "funnels": {
+                "onboarding": {
+                    "steps": [
+                        {"event": "signed_up"},
+                        {"event": "project_created"},
+                        {"event": "invite_sent"},
+                    ]
+                }
+            }
+        }
+    )
+    trace = [
+        make_raw("signed_up", at=0),
+        make_raw("project_created", at=600),
+        pageview("/", at=3 * DAY),
+    ]
+    rows: list[tuple[str, Counter]] = []
+    for raw in trace:
+        event = make_event(raw, config)
+        rows += [
+            (k, Counter(count=1, first=event.timestamp, last=event.timestamp))
+            for k in counter_keys(event, config)
+        ]
+    data = PatternInput(counters=merge_counters(rows), now=T0 + timedelta(days=3), config=config)
+    [pattern] = detect_patterns(data)
+    assert pattern.summary == "Started onboarding 3 days ago and stopped after step 2 of 3"
+    assert recommend([pattern], None)[0].id == "resume_onboarding"

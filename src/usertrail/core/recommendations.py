@@ -17,6 +17,13 @@ def _funnel(p: Pattern, page: str | None) -> str:
     return here + f"Offer help finishing {str(p.evidence.get('funnel', '')).replace('_', ' ')}."
 
 
+def _onboarding(p: Pattern, page: str | None) -> str:
+    return (
+        f"Offer to walk them through step {p.evidence.get('furthest_step', 0) + 1} of "
+        f"{str(p.evidence.get('funnel', 'onboarding')).replace('_', ' ')}."
+    )
+
+
 def _error(p: Pattern, page: str | None) -> str:
     return (
         f"Explain the error they hit {p.evidence.get('count')} times "
@@ -49,6 +56,7 @@ def _declining(p: Pattern, page: str | None) -> str:
 
 _RULES: tuple[tuple[str, str, Rule], ...] = (
     ("_abandonment", "offer_funnel_help", _funnel),
+    ("stalled_onboarding:", "resume_onboarding", _onboarding),
     ("repeated_error:", "explain_error", _error),
     ("rageclicks:", "check_broken_element", _frustration),
     ("deadclicks:", "check_broken_element", _frustration),

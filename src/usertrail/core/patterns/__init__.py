@@ -9,6 +9,7 @@ from usertrail.core.patterns import (
     frustration,
     funnel_abandonment,
     repeated_errors,
+    stalled_onboarding,
 )
 from usertrail.core.patterns.base import Detector, PatternInput
 from usertrail.model.context import Pattern
@@ -17,6 +18,7 @@ __all__ = ["DETECTORS", "PatternInput", "detect_patterns"]
 
 DETECTORS: tuple[Detector, ...] = (
     funnel_abandonment.detect,
+    stalled_onboarding.detect,
     repeated_errors.detect,
     frustration.detect,
     feature_adoption.detect,

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from usertrail.core.patterns.base import PatternInput
+from usertrail.core.patterns.stalled_onboarding import is_onboarding
 from usertrail.core.text import times
 from usertrail.model.context import Pattern
 from usertrail.model.counter import Counter
@@ -16,7 +17,7 @@ MIN_STARTS = 2
 def detect(data: PatternInput) -> list[Pattern]:
     found = []
     for name, funnel in data.config.funnels.items():
-        if len(funnel.steps) < 2:
+        if len(funnel.steps) < 2 or is_onboarding(name):
             continue
         start = data.counters.get(f"funnel:{name}:0")
         done = data.counters.get(f"funnel:{name}:{len(funnel.steps) - 1}")
