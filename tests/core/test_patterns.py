@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from tests.factories import T0, click, make_event, make_raw, pageview
-from usertrail.core.aggregates import counter_keys, merge_counters
+from usertrail.core.aggregates import counter_keys, merge_counters, set_members
 from usertrail.core.patterns import PatternInput, detect_patterns
 from usertrail.core.recommendations import recommend
 from usertrail.model.config import ProjectConfig
@@ -23,16 +23,22 @@ CONFIG = ProjectConfig.model_validate(
 DAY = 86_400
 
 
-def patterns_of(trace: list[RawEvent], now: datetime | None = None) -> dict[str, Pattern]:
+def input_for(trace: list[RawEvent], config: ProjectConfig, now: datetime) -> PatternInput:
+    """What the store would hand the detectors after processing `trace`."""
     rows: list[tuple[str, Counter]] = []
+    sets: dict[str, set[str]] = {}
     for raw in trace:
-        event = make_event(raw, CONFIG)
-        rows += [
-            (k, Counter(count=1, first=event.timestamp, last=event.timestamp))
-            for k in counter_keys(event, CONFIG)
-        ]
-    last = max(r.timestamp for r in trace)
-    data = PatternInput(counters=merge_counters(rows), now=now or last, config=CONFIG)
+        event = make_event(raw, config)
+        stamp = Counter(count=1, first=event.timestamp, last=event.timestamp)
+        rows += [(k, stamp) for k in counter_keys(event, config)]
+        for key, member in set_members(event):
+            sets.setdefault(key, set()).add(member)
+    sizes = {k: len(v) for k, v in sets.items()}
+    return PatternInput(counters=merge_counters(rows), now=now, config=config, set_sizes=sizes)
+
+
+def patterns_of(trace: list[RawEvent], now: datetime | None = None) -> dict[str, Pattern]:
+    data = input_for(trace, CONFIG, now or max(r.timestamp for r in trace))
     return {p.id: p for p in detect_patterns(data)}
 
 

@@ -5,9 +5,8 @@ commutative and each event is counted once (only events newly stored are counted
 transaction), so the counters are exact under retries and reordering. They are kept per distinct
 id and summed over a person's ids at read time, so identity merges need no rewrite.
 
-Key grammar: `kind:value[:more]`, e.g. `page:Billing`, `page_session:Billing:s_1`,
-`feature:Report export`, `event:feature_used`, `error:<label>`, `rage:<element>@<page>`,
-`funnel:plan_selection:0`, `day:2026-11-24`.
+Key grammar: `kind:value`, e.g. `page:Billing`, `feature:Report export`, `event:feature_used`,
+`error:<message>`, `rageclick:<element>@<page>`, `funnel:plan_selection:0`, `day:2026-11-24`.
 """
 
 from __future__ import annotations
@@ -22,17 +21,28 @@ MAX_KEY_CHARS = 200
 def counter_keys(event: Event, config: ProjectConfig) -> list[str]:
     """The counters one event increments."""
     keys = [f"event:{event.name}", f"day:{event.timestamp.date().isoformat()}"]
-    session = event.session_id or f"day-{event.timestamp.date().isoformat()}"
     if event.kind == "pageview" and event.page:
-        keys += [f"page:{event.page}", f"page_session:{event.page}:{session}"]
+        keys.append(f"page:{event.page}")
     if event.feature:
-        keys += [f"feature:{event.feature}", f"feature_session:{event.feature}:{session}"]
+        keys.append(f"feature:{event.feature}")
     if event.kind in ("rageclick", "deadclick") and event.element:
         keys.append(f"{event.kind}:{event.element}@{event.page or '?'}")
     if event.kind == "error":
         keys.append(f"error:{event.label.removeprefix('Hit an error: ')}")
     keys += [f"funnel:{name}:{i}" for name, i in funnel_steps(event, config)]
     return [k[:MAX_KEY_CHARS] for k in keys]
+
+
+def set_members(event: Event) -> list[tuple[str, str]]:
+    """Distinct-count sets an event joins: (set, member). "Opened Billing across 3 sessions"
+    is the size of the set `page_sessions:Billing`, counted over all the person's ids."""
+    session = event.session_id or f"day-{event.timestamp.date().isoformat()}"
+    members = []
+    if event.kind == "pageview" and event.page:
+        members.append((f"page_sessions:{event.page}", session))
+    if event.feature:
+        members.append((f"feature_sessions:{event.feature}", session))
+    return [(k[:MAX_KEY_CHARS], m[:MAX_KEY_CHARS]) for k, m in members]
 
 
 def funnel_steps(event: Event, config: ProjectConfig) -> list[tuple[str, int]]:

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import msgspec
 
-from usertrail.core.aggregates import counter_keys
+from usertrail.core.aggregates import counter_keys, set_members
 from usertrail.core.identity import merge_edge, person_update
 from usertrail.core.normalize import normalize
 from usertrail.model.config import ProjectConfig
@@ -30,6 +30,7 @@ class SeenId(msgspec.Struct, frozen=True, kw_only=True):
 class Derived(msgspec.Struct, frozen=True, kw_only=True):
     events: tuple[Event, ...]
     counter_keys: tuple[tuple[str, ...], ...]  # aligned with events: what each one counts toward
+    set_members: tuple[tuple[tuple[str, str], ...], ...]  # aligned with events: (set, member)
     edges: tuple[tuple[str, MergeEdge], ...]  # (project_id, edge)
     updates: tuple[tuple[str, str, PersonUpdate], ...]  # (project_id, distinct_id, update)
     seen: tuple[SeenId, ...]
@@ -38,7 +39,7 @@ class Derived(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectConfig]) -> Derived:
-    events, keys, edges, updates = [], [], [], []
+    events, keys, members, edges, updates = [], [], [], [], []
     seen: dict[tuple[str, str], SeenId] = {}
     for item in logged:
         raw = item.raw
@@ -46,6 +47,7 @@ def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectCon
         event = normalize(raw, config)
         events.append(event)
         keys.append(tuple(counter_keys(event, config)))
+        members.append(tuple(set_members(event)))
         if (edge := merge_edge(raw)) is not None:
             edges.append((raw.project_id, edge))
             # The absorbed id is "seen" when it is merged, so every id in an edge has a row.
@@ -56,6 +58,7 @@ def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectCon
     return Derived(
         events=tuple(events),
         counter_keys=tuple(keys),
+        set_members=tuple(members),
         edges=tuple(edges),
         updates=tuple(updates),
         seen=tuple(seen.values()),

@@ -26,3 +26,4 @@ class PersonData(msgspec.Struct, frozen=True, kw_only=True):
     events: tuple[Event, ...]  # most recent, chronological
     updates: tuple[PersonUpdate, ...]
     counters: tuple[tuple[str, Counter], ...]
+    set_sizes: tuple[tuple[str, int], ...] = ()  # distinct-count sets, e.g. sessions per page

@@ -69,6 +69,7 @@ class ContextService:
             properties=apply_person_updates(data.updates),
             events=data.events,
             counters=merge_counters(list(data.counters)),
+            set_sizes=dict(data.set_sizes),
             config=self._config_for(project.id),
         )
         return build_context(inputs, options, self._clock())

@@ -8,9 +8,16 @@ from typing import Any
 import msgspec
 from sqlalchemy import Connection, delete, or_, select, update
 
-from usertrail.adapters.sql.dialect import counter_upsert_sql, greatest, insert_for, least
+from usertrail.adapters.sql.dialect import (
+    counter_upsert_sql,
+    greatest,
+    insert_for,
+    least,
+    member_insert_sql,
+)
 from usertrail.adapters.sql.eventlog import from_us, to_us
 from usertrail.adapters.sql.tables import (
+    counter_members,
     counters,
     cursors,
     events,
@@ -24,18 +31,24 @@ from usertrail.model.event import Event
 from usertrail.model.identity import MergeEdge
 
 _encode = msgspec.json.Encoder().encode
-DERIVED_TABLES = (events, persons, identity_edges, person_updates, counters)
+DERIVED_TABLES = (events, persons, identity_edges, person_updates, counters, counter_members)
 
 
 def apply_derived(conn: Connection, derived: Derived, cursor: str) -> list[Event]:
     """Store one processed slice and advance `cursor`, atomically. Returns the new events."""
     new_uuids = _insert_events(conn, derived.events)
-    new = []
-    for event, keys in zip(derived.events, derived.counter_keys, strict=True):
+    new: list[tuple[Event, tuple[str, ...]]] = []
+    members: set[tuple[str, str, str, str]] = set()
+    for event, keys, joined in zip(
+        derived.events, derived.counter_keys, derived.set_members, strict=True
+    ):
         key = (event.project_id, event.uuid)
         if key in new_uuids:
             new_uuids.discard(key)  # a duplicate within this slice counts once
             new.append((event, keys))
+            members.update((event.project_id, event.distinct_id, k, m) for k, m in joined)
+    if members:  # set membership is idempotent by itself: no need to know which are new
+        conn.exec_driver_sql(member_insert_sql(conn), sorted(members))
     _add_counters(conn, new)
     _upsert_seen(conn, derived)
     _insert_updates(conn, derived)

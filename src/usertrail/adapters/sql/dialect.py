@@ -36,3 +36,12 @@ def counter_upsert_sql(conn: Connection) -> str:
         f"first_us = {low}(counters.first_us, excluded.first_us), "
         f"last_us = {high}(counters.last_us, excluded.last_us)"
     )
+
+
+def member_insert_sql(conn: Connection) -> str:
+    """Join distinct-count sets: positional (project, distinct id, set, member)."""
+    mark = "%s" if conn.dialect.name == "postgresql" else "?"
+    return (
+        "INSERT INTO counter_members (project_id, distinct_id, set_key, member) "
+        f"VALUES ({', '.join([mark] * 4)}) ON CONFLICT DO NOTHING"
+    )

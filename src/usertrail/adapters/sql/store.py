@@ -12,7 +12,14 @@ from sqlalchemy import Connection, Engine, func, select
 
 from usertrail.adapters.sql.derived import apply_derived, clear_derived, read_cursor
 from usertrail.adapters.sql.eventlog import from_us, to_us
-from usertrail.adapters.sql.tables import counters, events, person_updates, persons, raw_events
+from usertrail.adapters.sql.tables import (
+    counter_members,
+    counters,
+    events,
+    person_updates,
+    persons,
+    raw_events,
+)
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.core.process import Derived
 from usertrail.model.counter import Counter
@@ -85,7 +92,22 @@ def person_data(
         events=tuple(recent_events(conn, person, limit)),
         updates=tuple(updates_of(conn, person)),
         counters=tuple(counters_of(conn, person)),
+        set_sizes=tuple(set_sizes_of(conn, person)),
     )
+
+
+def set_sizes_of(conn: Connection, person: PersonRef) -> list[tuple[str, int]]:
+    """Distinct members per set over all the person's ids: a session seen under the anonymous
+    id and again after login counts once."""
+    members = counter_members.c
+    query = (
+        select(members.set_key, func.count(func.distinct(members.member)))
+        .where(
+            members.project_id == person.project_id, members.distinct_id.in_(person.distinct_ids)
+        )
+        .group_by(members.set_key)
+    )
+    return [(r[0], int(r[1])) for r in conn.execute(query)]
 
 
 def counters_of(conn: Connection, person: PersonRef) -> list[tuple[str, Counter]]:

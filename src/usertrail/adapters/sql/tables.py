@@ -120,3 +120,14 @@ counters = Table(
     Column("first_us", BigInteger, nullable=False),
     Column("last_us", BigInteger, nullable=False),
 )
+
+# Members of per-person distinct-count sets (core.aggregates.set_members), e.g. the sessions in
+# which Billing was viewed; read back as COUNT(DISTINCT member) over a person's ids.
+counter_members = Table(
+    "counter_members",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("distinct_id", Text, primary_key=True),
+    Column("set_key", Text, primary_key=True),
+    Column("member", Text, primary_key=True),
+)

@@ -35,6 +35,7 @@ class ContextInputs(msgspec.Struct, frozen=True, kw_only=True):
     events: tuple[Event, ...]  # recent events, chronological
     counters: dict[str, Counter]
     config: ProjectConfig
+    set_sizes: dict[str, int] = msgspec.field(default_factory=dict)
 
 
 def build_context(inputs: ContextInputs, options: ContextOptions, now: datetime) -> UserContext:
@@ -62,7 +63,11 @@ def _patterns(
 ) -> list[Pattern]:
     found = detect_patterns(
         PatternInput(
-            counters=inputs.counters, now=now, config=inputs.config, current_page=current_page
+            counters=inputs.counters,
+            now=now,
+            config=inputs.config,
+            current_page=current_page,
+            set_sizes=inputs.set_sizes,
         )
     )
     return [

@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-
-import msgspec
 
 from usertrail.model.config import ProjectConfig
 from usertrail.model.context import Pattern
 from usertrail.model.counter import Counter
 
 
-class PatternInput(msgspec.Struct, frozen=True, kw_only=True):
-    counters: dict[str, Counter]
-    now: datetime
-    config: ProjectConfig
-    current_page: str | None = None
+class PatternInput:
+    """A person's counters, indexed once by kind (`feature:Export` -> kind "feature")."""
+
+    def __init__(
+        self,
+        *,
+        counters: dict[str, Counter],
+        now: datetime,
+        config: ProjectConfig,
+        current_page: str | None = None,
+        set_sizes: dict[str, int] | None = None,
+    ) -> None:
+        self.counters = counters
+        self.now = now
+        self.config = config
+        self.current_page = current_page
+        self.set_sizes = set_sizes or {}
+        self._by_kind: dict[str, dict[str, Counter]] = defaultdict(dict)
+        for key, counter in counters.items():
+            kind, _, rest = key.partition(":")
+            self._by_kind[kind][rest] = counter
 
     def with_prefix(self, prefix: str) -> dict[str, Counter]:
-        return {k[len(prefix) :]: v for k, v in self.counters.items() if k.startswith(prefix)}
+        """Counters of one kind, keyed by the rest: with_prefix("feature:") -> {"Export": ..}."""
+        return self._by_kind.get(prefix.rstrip(":"), {})
 
-    def distinct(self, prefix: str) -> int:
-        """How many counters start with `prefix` (e.g. sessions with a Billing view)."""
-        return sum(1 for k in self.counters if k.startswith(prefix))
+    def set_size(self, key: str) -> int:
+        """Distinct members of a set, e.g. set_size("page_sessions:Billing") sessions."""
+        return self.set_sizes.get(key, 0)
 
     def active_days(self) -> list[date]:
         return sorted(date.fromisoformat(k) for k in self.with_prefix("day:"))

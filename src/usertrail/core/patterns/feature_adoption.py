@@ -15,7 +15,7 @@ def detect(data: PatternInput) -> list[Pattern]:
         reached = [m for m in MILESTONES if counter.count >= m]
         if not reached:
             continue
-        sessions = data.distinct(f"feature_session:{feature}:")
+        sessions = data.set_size(f"feature_sessions:{feature}")
         found.append(
             Pattern(
                 id=f"feature_adoption:{feature}",

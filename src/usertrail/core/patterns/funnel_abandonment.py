@@ -31,7 +31,7 @@ def _pattern(
     data: PatternInput, name: str, first: str, start: Counter, done: Counter | None
 ) -> Pattern:
     title = name.replace("_", " ")
-    sessions = data.distinct(f"page_session:{first}:") or None
+    sessions = data.set_size(f"page_sessions:{first}") or None
     across = f" across {sessions} sessions" if sessions and sessions > 1 else ""
     outcome = f"never completed {title}" if done is None else f"has not completed {title} since"
     verb = "Opened" if not first.startswith("'") else "Started with"
