@@ -18,7 +18,14 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
         return create_engine(url, pool_pre_ping=True)
     if parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    # A pool at least as large as the reader threads: a new SQLite connection re-reads the
+    # schema on its first query, and churned overflow connections made that every request.
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=16,
+        max_overflow=16,
+    )
     event.listen(engine, "connect", _sqlite_pragmas)
     begin_sql = "BEGIN IMMEDIATE" if writer else "BEGIN"
 
