@@ -6,6 +6,8 @@ import uuid as uuidlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from usertrail.core.normalize import normalize
 from usertrail.model.config import ProjectConfig
 from usertrail.model.event import Event
@@ -59,7 +61,17 @@ def click(path: str, chain: str, **kw: Any) -> RawEvent:
     return make_raw("$autocapture", properties=props, **kw)
 
 
+_RAW_KEYWORDS = frozenset(
+    ("event", "distinct_id", "at", "uuid", "project_id", "properties", "body")
+)
+
+
 def make_event(
     raw: RawEvent | None = None, config: ProjectConfig | None = None, **kw: Any
 ) -> Event:
-    return normalize(raw or make_raw(**kw), config or ProjectConfig())
+    """`raw` (or `make_raw(**kw)`) normalized; other keywords (`session_id`, `page`, `device`...)
+    then override the Event's fields, e.g. `make_event(at=60, session_id="s1", page="Billing")`."""
+    raw_kw = {k: v for k, v in kw.items() if k in _RAW_KEYWORDS}
+    overrides = {k: v for k, v in kw.items() if k not in _RAW_KEYWORDS}
+    event = normalize(raw or make_raw(**raw_kw), config or ProjectConfig())
+    return msgspec.structs.replace(event, **overrides) if overrides else event

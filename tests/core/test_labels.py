@@ -104,6 +104,62 @@ CASES: list[tuple[str, RawEvent, str]] = [
         make_raw("feature_used", properties={"feature": "Dark mode"}),
         "Used feature Dark mode",
     ),
+    (
+        "pageleave-minutes",
+        make_raw(
+            "$pageleave",
+            properties={
+                "$current_url": "https://a.test/reports",
+                "$prev_pageview_duration": 754,
+                "$prev_pageview_max_scroll_percentage": 35,
+            },
+        ),
+        "Left Reports after 13 min (scrolled 35%)",
+    ),
+    (
+        "pageleave-infinite-duration",
+        make_raw(
+            "$pageleave",
+            properties={
+                "$current_url": "https://a.test/reports",
+                "$prev_pageview_duration": float("inf"),
+            },
+        ),
+        "Left Reports",
+    ),
+    (
+        "change",
+        make_raw(
+            "$autocapture",
+            properties={
+                "$current_url": "https://a.test/settings",
+                "$event_type": "change",
+                "$elements_chain": 'input:attr__type="email"attr__placeholder="Email"'
+                'attr__value="jane@example.com";form:attr__id="profile";body',
+            },
+        ),
+        "Changed 'Email' field in Profile on Settings",
+    ),
+    (
+        "exception-older-form",
+        make_raw(
+            "$exception",
+            properties={
+                "$current_url": "https://a.test/reports/7",
+                "$exception_type": "RangeError",
+                "$exception_message": "Invalid array length",
+            },
+        ),
+        "Hit an error: 'RangeError: Invalid array length' on Report",
+    ),
+    (
+        "custom-hides-ids-and-contacts",
+        make_raw(
+            "invite_sent",
+            properties={"invitee_email": "a@b.test", "team_id": 7, "role": "admin", "seats": 3},
+        ),
+        "Triggered Invite sent (role 'admin', seats '3')",
+    ),
     ("identify", make_raw("$identify", distinct_id="user_42"), "Identified as 'user_42'"),
     (
         "custom",
@@ -168,3 +224,34 @@ def test_device_comes_from_posthog_properties_or_the_user_agent() -> None:
         "iOS",
         "Mobile",
     )
+
+
+def test_layout_shell_ids_do_not_name_a_component() -> None:
+    event = make_event(click("/", 'button:text="Go";div:attr__id="root";body'))
+    assert event.component is None
+
+
+def test_aria_roles_name_landmark_components() -> None:
+    chain = 'button:text="Close";div:attr__role="dialog";body'
+    assert make_event(click("/", chain)).component == "Dialog"
+
+
+def test_a_typed_input_value_never_names_the_element() -> None:
+    event = make_event(click("/", 'input:attr__type="text"attr__value="secret answer"'))
+    assert event.element == "field"
+
+
+def test_a_submit_input_is_named_by_its_value() -> None:
+    event = make_event(click("/", 'input:attr__type="submit"attr__value="Sign up"'))
+    assert event.label == "Clicked 'Sign up' button on Home"
+
+
+def test_page_names_made_from_long_segments_are_bounded() -> None:
+    event = make_event(pageview("/" + "very-long-words-" * 20))
+    assert event.page is not None
+    assert len(event.page) <= 60
+
+
+def test_glob_page_names_match_route_templates() -> None:
+    config = ProjectConfig.model_validate({"pages": {"/docs/*": "Docs"}})
+    assert make_event(pageview("/docs/api/events"), config).label == "Viewed Docs"

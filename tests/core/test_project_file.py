@@ -3,9 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from usertrail.errors import ConfigError
-from usertrail.project_file import load_project_file
+from usertrail.model.config import ProjectConfig
+from usertrail.project_file import load_project_file, parse_project_file
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "acme.usertrail.yaml"
 
@@ -49,3 +51,47 @@ def test_funnel_step_must_name_exactly_one_thing(tmp_path: Path) -> None:
     path.write_text("funnels:\n  f: {steps: [{page: A, event: b}, {event: c}]}\n")
     with pytest.raises(ConfigError, match="exactly one"):
         load_project_file(path)
+
+
+def test_wrong_shapes_are_named_in_yaml_words() -> None:
+    with pytest.raises(
+        ConfigError, match=r"features\.export\.events: Input should be a valid list"
+    ):
+        parse_project_file("features:\n  export: {events: report_exported}\n")
+
+
+def test_a_duplicated_key_is_an_error_with_its_line() -> None:
+    with pytest.raises(ConfigError, match=r"(?s)'/settings' twice.*line 3"):
+        parse_project_file("pages:\n  /settings: Settings\n  /settings: Billing\n")
+
+
+def test_path_cleaning_regexes_are_checked_at_load() -> None:
+    text = "path_cleaning:\n  - {regex: '^/org/([^/]+', alias: /org/:org}\n"
+    with pytest.raises(ConfigError, match=r"path_cleaning\.0\.regex: .*regular expression"):
+        parse_project_file(text)
+
+
+def test_path_cleaning_aliases_must_fit_their_regex() -> None:
+    text = "path_cleaning:\n  - {regex: '^/org/', alias: '/org/\\2'}\n"
+    with pytest.raises(ConfigError, match="alias does not fit"):
+        parse_project_file(text)
+
+
+def test_an_empty_file_is_the_default_config() -> None:
+    assert parse_project_file("# nothing yet\n") == ProjectConfig()
+
+
+def test_the_top_level_must_be_a_mapping() -> None:
+    with pytest.raises(ConfigError, match="mapping"):
+        parse_project_file("- pages\n")
+
+
+def test_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_project_file(tmp_path / "missing.yaml")
+
+
+def test_the_loaded_config_is_frozen() -> None:
+    config = load_project_file(EXAMPLE)
+    with pytest.raises(ValidationError):
+        config.session_timeout_minutes = 5  # type: ignore[misc]

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import os
-import shutil
-import threading
 from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
-from tests.live import LiveServer
-
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).parents[2]
-POSTHOG_JS = ROOT / "node_modules" / "posthog-js" / "dist"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+from tests.e2e.browser import CHROMIUM, POSTHOG_JS, launch, serve_pages
 
 
 def _missing(what: str) -> None:
@@ -35,41 +18,19 @@ def _missing(what: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        _missing(CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        _missing(f"{CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        chromium = launch(pw)
         yield chromium
         chromium.close()
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="session")
-def page_origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def page_origin() -> Iterator[str]:
     """Test pages and posthog-js from npm, served from another origin than usertrail."""
-    if not (POSTHOG_JS / "module.js").is_file():
-        _missing("posthog-js (npm ci)")
-    root = tmp_path_factory.mktemp("pages")
-    shutil.copytree(Path(__file__).parent / "pages", root, dirs_exist_ok=True)
-    (root / "posthog-js").symlink_to(POSTHOG_JS)
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def usertrail(tmp_path: Path) -> Iterator[LiveServer]:
-    server = LiveServer(data_dir=tmp_path / "data").start()
-    yield server
-    server.stop()
+    if not (POSTHOG_JS / "array.full.js").is_file():
+        _missing("posthog-js from npm (npm ci)")
+    with serve_pages() as origin:
+        yield origin

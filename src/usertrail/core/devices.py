@@ -1,4 +1,8 @@
-"""Device, browser and OS: from PostHog's properties, else parsed from the user agent."""
+"""Device, browser and OS: from PostHog's properties, else parsed from the user agent.
+
+posthog-js sends `$browser`, `$browser_version`, `$os`, `$os_version` and `$device_type`; server
+SDKs send none of them, but an app may forward the visitor's user agent (`$raw_user_agent`).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,16 @@ from typing import Any
 
 from ua_parser import parse
 
+from usertrail.core.text import clean_text
 from usertrail.model.event import Device
 
 _UA_KEYS = ("$raw_user_agent", "$useragent", "$user_agent")
+MAX_USER_AGENT_CHARS = 1000
+_MOBILE_OS = frozenset(("Android", "iOS"))
 
 
 def device_from_properties(props: dict[str, Any]) -> Device | None:
-    if isinstance(props.get("$browser"), str) or isinstance(props.get("$os"), str):
+    if _s(props.get("$browser")) or _s(props.get("$os")):
         return Device(
             device_type=_s(props.get("$device_type")),
             browser=_s(props.get("$browser")),
@@ -22,40 +29,45 @@ def device_from_properties(props: dict[str, Any]) -> Device | None:
             os_version=_s(props.get("$os_version")),
         )
     agent = next((v for k in _UA_KEYS if isinstance(v := props.get(k), str) and v), None)
-    return device_from_user_agent(agent[:1000]) if agent else None
+    return device_from_user_agent(agent[:MAX_USER_AGENT_CHARS]) if agent else None
 
 
 @lru_cache(maxsize=4096)
 def device_from_user_agent(agent: str) -> Device | None:
+    """None when the agent names neither a browser nor an OS (`posthog-python/3.0`)."""
     result = parse(agent)
-    browser = result.user_agent
-    os = result.os
-    device = result.device
+    browser, os = result.user_agent, result.os
     if browser is None and os is None:
         return None
     return Device(
-        device_type=_device_type(device.family if device else None, os.family if os else None),
-        browser=browser.family if browser else None,
+        device_type=_device_type(agent, result.device, os.family if os else None),
+        browser=_s(browser.family) if browser else None,
         browser_version=_version(browser.major, browser.minor) if browser else None,
-        os=os.family if os else None,
+        os=_s(os.family) if os else None,
         os_version=_version(os.major, os.minor) if os else None,
     )
 
 
-def _device_type(family: str | None, os: str | None) -> str:
-    lowered = (family or "").lower()
-    if "ipad" in lowered or "tablet" in lowered:
+def _device_type(agent: str, device: Any, os: str | None) -> str | None:
+    family = f"{device.family} {device.brand}".lower() if device else ""
+    if "spider" in family:  # a crawler: no device to speak of
+        return None
+    if "ipad" in family or "tablet" in family:
         return "Tablet"
-    return "Mobile" if os in ("Android", "iOS") else "Desktop"
+    if os == "Android" and "Mobile" not in agent:  # Android's convention for tablets
+        return "Tablet"
+    if os in _MOBILE_OS:
+        return "Mobile"
+    return "Desktop" if os else None
 
 
 def _version(major: str | None, minor: str | None) -> str | None:
     if not major:
         return None
-    return f"{major}.{minor}" if minor else major
+    return _s(f"{major}.{minor}" if minor else major)
 
 
 def _s(value: Any) -> str | None:
     if isinstance(value, str | int | float) and not isinstance(value, bool) and value != "":
-        return str(value)[:100]
+        return clean_text(str(value), 100) or None
     return None

@@ -43,6 +43,25 @@ _LANDMARKS = {
     "table": "Table",
     "menu": "Menu",
 }
+_LANDMARK_ROLES = {
+    "navigation": "Navigation",
+    "banner": "Header",
+    "contentinfo": "Footer",
+    "complementary": "Sidebar",
+    "dialog": "Dialog",
+    "alertdialog": "Dialog",
+    "menu": "Menu",
+    "menubar": "Menu",
+    "tablist": "Tabs",
+    "toolbar": "Toolbar",
+    "search": "Search",
+    "form": "Form",
+}
+# Ids every app has on its layout shells: they name no component.
+_GENERIC_IDS = frozenset(
+    ("root", "app", "__next", "__nuxt", "main", "content", "container", "wrapper", "layout", "page")
+)
+_VALUE_ROLES = frozenset(("button",))  # an input's value is what the user typed, unless a button
 _FILE_SUFFIX = re.compile(r"\.(html?|php|aspx?|jsp)$", re.IGNORECASE)
 _COMPONENT_ATTRS = ("data-ph-component", "data-component", "data-testid", "data-attr")
 
@@ -57,7 +76,9 @@ def page_name(route: str | None, config: ProjectConfig, title: str | None = None
         if fnmatchcase(route, pattern):
             return name
     segments = [s for s in route.split("/") if s and not s.startswith(":")]
-    return humanize(_FILE_SUFFIX.sub("", segments[-1])) if segments else "Home"
+    if not segments:
+        return "Home"
+    return clean_text(humanize(_FILE_SUFFIX.sub("", segments[-1])), 60) or "Home"
 
 
 def target_index(chain: tuple[Element, ...]) -> int:
@@ -76,13 +97,14 @@ def role(el: Element) -> str:
     tag = el.tag.lower()
     if tag == "input":
         return _INPUT_ROLES.get(el.attributes.get("type", "").lower(), "field")
-    return _ROLES.get(tag, tag or "element")
+    return _ROLES.get(tag) or clean_text(tag, 20) or "element"
 
 
 def visible_text(chain: tuple[Element, ...], index: int) -> str | None:
     el = chain[index] if chain else None
     if el is None:
         return None
+    value = el.attributes.get("value") if role(el) in _VALUE_ROLES else None
     for candidate in (
         el.text,
         chain[0].text,
@@ -90,10 +112,10 @@ def visible_text(chain: tuple[Element, ...], index: int) -> str | None:
         el.attributes.get("title"),
         el.attributes.get("placeholder"),
         el.attributes.get("name"),
-        el.attributes.get("value"),
+        value,
     ):
-        if candidate and candidate.strip():
-            return clean_text(candidate, ELEMENT_TEXT_CHARS)
+        if candidate and (cleaned := clean_text(candidate, ELEMENT_TEXT_CHARS)):
+            return cleaned
     return None
 
 
@@ -115,8 +137,8 @@ def component_name(chain: tuple[Element, ...], config: ProjectConfig) -> str | N
         return configured
     for el in chain[index + 1 :]:
         name = _ancestor_name(el)
-        if name:
-            return clean_text(name, 60)
+        if name and (cleaned := clean_text(name, 60)):
+            return cleaned
     return None
 
 
@@ -126,10 +148,12 @@ def _ancestor_name(el: Element) -> str | None:
             return humanize(value)
     if label := el.attributes.get("aria-label"):
         return label
-    tag = el.tag.lower()
-    if tag in _LANDMARKS:
-        return _LANDMARKS[tag]
     element_id = el.attr_id or el.attributes.get("id")
-    if element_id and not any(ch.isdigit() for ch in element_id):
+    if element_id and _meaningful_id(element_id):
         return humanize(element_id)
-    return None
+    return _LANDMARKS.get(el.tag.lower()) or _LANDMARK_ROLES.get(el.attributes.get("role", ""))
+
+
+def _meaningful_id(element_id: str) -> bool:
+    """`plan-picker` is; `root`, `radix-:r3:` and `ember123` are not."""
+    return element_id.lower() not in _GENERIC_IDS and not any(ch.isdigit() for ch in element_id)

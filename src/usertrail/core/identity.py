@@ -1,137 +1,218 @@
 """Identity as PostHog does it, made independent of arrival order.
 
-PostHog merges the person of `$anon_distinct_id` into the person of the `$identify` distinct id
-(likewise `$create_alias`), refuses when the absorbed person is already identified (except for
-`$merge_dangerously`), and never merges blocklisted ids. Those rules depend on order, so here
-they are applied to a component's edges sorted by (timestamp, uuid): whatever order the edges
-arrived in, and however often, the result is the one a clean chronological pass gives.
+PostHog (plugin-server `person-merge-service.ts`) merges the person of the other id
+(`$anon_distinct_id` of `$identify`, `alias` of `$create_alias` / `$merge_dangerously`) into the
+person of the event's `distinct_id`, marks that person identified, and refuses to merge a person
+that is already identified unless the event is `$merge_dangerously`. Blocklisted ids
+(`isDistinctIdIllegal`) and an id merged with itself change nothing.
+
+Those rules depend on order, so here they are replayed over edges sorted by
+(timestamp, uuid): whatever order the edges arrived in, and however often, the result is the
+one a clean chronological pass gives. Person properties are per-key maxima and minima of
+writes, so they too come out the same in any order and can be merged incrementally.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-from usertrail.model.identity import MergeEdge, PersonUpdate
+import msgspec
+
+from usertrail.core.envelope import MAX_ID_CHARS
+from usertrail.model.identity import (
+    SET,
+    SET_ONCE,
+    UNSET,
+    MergeEdge,
+    PersonUpdate,
+    PropsState,
+    PropState,
+    PropWrite,
+)
 from usertrail.model.raw import RawEvent
 
-# PostHog's isDistinctIdIllegal: case-insensitive words, and case-sensitive values.
-_ILLEGAL_WORDS = frozenset(
-    (
-        "anonymous",
-        "guest",
-        "distinctid",
-        "distinct_id",
-        "id",
-        "not_authenticated",
-        "email",
-        "undefined",
-        "true",
-        "false",
-    )
+# PostHog's isDistinctIdIllegal: words in any case, values in exactly this case, each also
+# wrapped in single or double quotes (SDK bugs send them quoted).
+_ILLEGAL_WORDS = (
+    "anonymous",
+    "guest",
+    "distinctid",
+    "distinct_id",
+    "id",
+    "not_authenticated",
+    "email",
+    "undefined",
+    "true",
+    "false",
 )
-_ILLEGAL_VALUES = frozenset(("[object Object]", "NaN", "None", "none", "null", "0"))
-_EDGE_KINDS = {
-    "$identify": "identify",
-    "$create_alias": "alias",
-    "$merge_dangerously": "merge_dangerously",
+_ILLEGAL_VALUES = ("[object Object]", "NaN", "None", "none", "null", "0", "undefined")
+
+
+def _quoted(ids: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(ids + tuple(f"'{i}'" for i in ids) + tuple(f'"{i}"' for i in ids))
+
+
+_CASE_INSENSITIVE = _quoted(_ILLEGAL_WORDS)
+_CASE_SENSITIVE = _quoted(_ILLEGAL_VALUES)
+
+# event -> (edge kind, the property naming the other id)
+_EDGE_EVENTS = {
+    "$identify": ("identify", "$anon_distinct_id"),
+    "$create_alias": ("alias", "alias"),
+    "$merge_dangerously": ("merge_dangerously", "alias"),
 }
+EDGE_KINDS = frozenset(kind for kind, _ in _EDGE_EVENTS.values())
+# Processed outside PostHog's person pipeline, so they never touch person properties.
+_NO_PERSON_UPDATE_EVENTS = frozenset(("$exception", "$$heatmap"))
 
 
 def is_illegal_id(distinct_id: str) -> bool:
-    stripped = distinct_id.strip()
-    return not stripped or stripped.lower() in _ILLEGAL_WORDS or stripped in _ILLEGAL_VALUES
+    """A placeholder id (`anonymous`, `null`, `0`...) that would merge strangers together."""
+    return (
+        not distinct_id.strip()
+        or distinct_id.lower() in _CASE_INSENSITIVE
+        or distinct_id in _CASE_SENSITIVE
+    )
+
+
+def mergeable(edge: MergeEdge) -> bool:
+    """Whether PostHog would act on the edge at all: two different, legal ids."""
+    return (
+        edge.kind in EDGE_KINDS
+        and edge.distinct_id != edge.other_id
+        and not is_illegal_id(edge.distinct_id)
+        and not is_illegal_id(edge.other_id)
+    )
 
 
 def merge_edge(raw: RawEvent) -> MergeEdge | None:
-    kind = _EDGE_KINDS.get(raw.event)
-    props = raw.body.get("properties")
-    if kind is None or not isinstance(props, dict):
+    """The merge an `$identify` / `$create_alias` / `$merge_dangerously` event asks for.
+
+    None when PostHog would ignore it, so stored edges never join ids through a placeholder.
+    """
+    spec = _EDGE_EVENTS.get(raw.event)
+    props = _properties(raw)
+    if spec is None or props.get("$process_person_profile") is False:
+        return None  # PostHog drops merge events that opt out of person processing
+    kind, other_key = spec
+    other = _as_id(props.get(other_key))
+    if other is None:
         return None
-    other = props.get("$anon_distinct_id") if kind == "identify" else props.get("alias")
-    if isinstance(other, int | float) and not isinstance(other, bool):
-        other = str(other)
-    if not isinstance(other, str) or not other.strip():
-        return None
-    return MergeEdge(
+    edge = MergeEdge(
         uuid=raw.uuid,
         timestamp=raw.timestamp,
         kind=kind,
         distinct_id=raw.distinct_id,
-        other_id=other.strip()[:200],
+        other_id=other,
+    )
+    return edge if mergeable(edge) else None
+
+
+def _as_id(value: Any) -> str | None:
+    """The other id as ingest spells distinct ids (stripped, numbers as text, 200 chars)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()[:MAX_ID_CHARS]
+
+
+def canonical_edges(edges: Iterable[MergeEdge]) -> list[MergeEdge]:
+    """Distinct edges in the one order every replay uses: (timestamp, uuid), then content."""
+    return sorted(
+        set(edges), key=lambda e: (e.timestamp, e.uuid, e.kind, e.distinct_id, e.other_id)
     )
 
 
 class _People:
-    """Union of ids into persons while replaying edges in canonical order."""
+    """Persons built by replaying edges; a person is named by the id that created it.
+
+    A person exists here only once an edge made it, and PostHog marks the target of every
+    merge identified, so every person here is identified: two of them merge only by
+    `$merge_dangerously`, while an id without a person simply joins one. (PostHog also has
+    unidentified persons made by ordinary events; one of those as the target of a merge with
+    an identified person is refused there and joins here. SDKs send `$anon_distinct_id` only
+    while anonymous, so that needs a hand-made `$identify`.)
+    """
 
     def __init__(self) -> None:
-        self.person_of: dict[str, int] = {}
-        self.members: dict[int, list[str]] = {}
-        self.identified: set[int] = set()
-        self._next = 0
+        self.person_of: dict[str, str] = {}  # distinct id -> person key
+        self.members: dict[str, list[str]] = {}  # person key -> its ids, key first
 
-    def new(self, *ids: str) -> int:
-        pid, self._next = self._next, self._next + 1
-        self.members[pid] = []
-        for i in ids:
-            self.add(pid, i)
-        return pid
+    def apply(self, edge: MergeEdge) -> None:
+        target, other = edge.distinct_id, edge.other_id
+        into, source = self.person_of.get(target), self.person_of.get(other)
+        if into is not None and source is not None:
+            if into != source and edge.kind == "merge_dangerously":
+                for distinct_id in self.members.pop(source):
+                    self._join(into, distinct_id)
+        elif into is not None:
+            self._join(into, other)
+        elif source is not None:
+            self._join(source, target)
+        else:
+            self._join(target, other)
 
-    def add(self, pid: int, distinct_id: str) -> None:
-        self.person_of[distinct_id] = pid
-        self.members[pid].append(distinct_id)
+    def _join(self, key: str, distinct_id: str) -> None:
+        if key not in self.members:
+            self.members[key] = [key]
+            self.person_of[key] = key
+        self.members[key].append(distinct_id)
+        self.person_of[distinct_id] = key
 
-    def absorb(self, into: int, other: int) -> None:
-        for i in self.members.pop(other):
-            self.add(into, i)
-        if other in self.identified:
-            self.identified.discard(other)
-            self.identified.add(into)
-
-
-def _apply(people: _People, edge: MergeEdge) -> None:
-    target, other = edge.distinct_id, edge.other_id
-    if is_illegal_id(target) or is_illegal_id(other):
-        return
-    into = people.person_of.get(target)
-    absorbed = people.person_of.get(other)
-    if into is None and absorbed is None:
-        into = people.new(target, other) if target != other else people.new(target)
-    elif into is None:
-        assert absorbed is not None
-        people.add(absorbed, target)
-        into = absorbed
-    elif absorbed is None:
-        people.add(into, other)
-    elif into != absorbed:
-        if absorbed in people.identified and edge.kind != "merge_dangerously":
-            return
-        people.absorb(into, absorbed)
-    if edge.kind == "identify" or edge.kind == "merge_dangerously":
-        people.identified.add(into)
+    def keys(self) -> dict[str, str]:
+        return dict(self.person_of)
 
 
 def resolve(edges: Iterable[MergeEdge], *, seen_ids: Iterable[str] = ()) -> dict[str, str]:
-    """Every distinct id -> its person key. The key is the first id (in canonical order) that
-    was a merge target, so a person is named by who they logged in as, and stays stable."""
+    """Every distinct id -> its person key (ids in no edge, from `seen_ids`, map to themselves).
+
+    Rule: mergeable edges are replayed in canonical (timestamp, uuid) order with PostHog's
+    rules. The key is the `distinct_id` of the edge that created the person (the id someone
+    logged in as); a person absorbed by `$merge_dangerously` takes its absorber's key. So the
+    result depends only on the set of edges, and edges in other components never change it.
+    """
     people = _People()
-    for edge in sorted(set(edges), key=lambda e: (e.timestamp, e.uuid)):
-        _apply(people, edge)
-    mapping = {i: i for i in seen_ids}
-    for ids in people.members.values():
-        key = ids[0]
-        mapping.update(dict.fromkeys(ids, key))
+    for edge in canonical_edges(edges):
+        if mergeable(edge):
+            people.apply(edge)
+    mapping = {distinct_id: distinct_id for distinct_id in seen_ids}
+    mapping.update(people.keys())
     return mapping
 
 
+def component_of(distinct_id: str, edges: Iterable[MergeEdge]) -> set[str]:
+    """Ids linked to `distinct_id` by mergeable edges: all that one new edge can re-key.
+
+    Resolving just the edges among these ids gives these ids the keys a full `resolve` does.
+    """
+    neighbours: dict[str, set[str]] = {}
+    for edge in filter(mergeable, edges):
+        neighbours.setdefault(edge.distinct_id, set()).add(edge.other_id)
+        neighbours.setdefault(edge.other_id, set()).add(edge.distinct_id)
+    seen, frontier = {distinct_id}, [distinct_id]
+    while frontier:
+        for linked in neighbours.get(frontier.pop(), ()):
+            if linked not in seen:
+                seen.add(linked)
+                frontier.append(linked)
+    return seen
+
+
+# --- person properties -------------------------------------------------------------------
+
+
 def person_update(raw: RawEvent) -> PersonUpdate | None:
-    """`$set` / `$set_once` / `$unset`, at the top level or in properties."""
-    props = raw.body.get("properties")
-    props = props if isinstance(props, dict) else {}
-    set_ = {**_dict(props.get("$set")), **_dict(raw.body.get("$set"))}
-    once = {**_dict(props.get("$set_once")), **_dict(raw.body.get("$set_once"))}
-    unset = _keys(props.get("$unset")) + _keys(raw.body.get("$unset"))
+    """`$set` / `$set_once` / `$unset` in properties or at the top level (the top level wins,
+    as PostHog's normalizeEvent has it)."""
+    props = _properties(raw)
+    if raw.event in _NO_PERSON_UPDATE_EVENTS or props.get("$process_person_profile") is False:
+        return None
+    body = raw.body
+    set_ = {**_dict(props.get("$set")), **_dict(body.get("$set"))}
+    once = {**_dict(props.get("$set_once")), **_dict(body.get("$set_once"))}
+    unset = dict.fromkeys(_keys(props.get("$unset")) + _keys(body.get("$unset")))
     if not (set_ or once or unset):
         return None
     return PersonUpdate(
@@ -139,19 +220,118 @@ def person_update(raw: RawEvent) -> PersonUpdate | None:
     )
 
 
+def props_state(update: PersonUpdate) -> PropsState:
+    """One update as a mergeable state."""
+    return fold_person_updates((update,))
+
+
+def merge_props(a: PropsState, b: PropsState) -> PropsState:
+    """Join two states: commutative, associative, idempotent (a semilattice)."""
+    merged = dict(a)
+    for key, state in b.items():
+        _merge_key(merged, key, state)
+    return merged
+
+
+def fold_person_updates(updates: Iterable[PersonUpdate]) -> PropsState:
+    """`merge_props` over every update's state, folded in place."""
+    state: PropsState = {}
+    for update in updates:
+        for key, write in _writes(update):
+            _merge_key(state, key, _single(write))
+    return state
+
+
+def props_values(state: PropsState) -> dict[str, Any]:
+    """The person properties a state stands for, sorted by key.
+
+    `$set` wins if it is the latest write of the key; after a later `$unset` (or with no
+    write at all) the earliest `$set_once` that follows it fills the key, else it is absent.
+    This is PostHog's event-by-event result replayed in (timestamp, uuid) order, except in
+    one corner that a bounded state cannot see: `$set_once` both before and after the last
+    `$unset`, where the latest `$set_once` stands in for the first one after the `$unset`.
+    """
+    values: dict[str, Any] = {}
+    for key in sorted(state):
+        winner = _winner(state[key])
+        if winner is not None:
+            values[key] = winner.value
+    return values
+
+
 def apply_person_updates(updates: Iterable[PersonUpdate]) -> dict[str, Any]:
-    """Person properties: updates applied in (timestamp, uuid) order, so arrival order and
-    duplicates do not matter. `$set_once` only fills keys nothing set before."""
-    props: dict[str, Any] = {}
-    for update in sorted(
-        {u.uuid: u for u in updates}.values(), key=lambda u: (u.timestamp, u.uuid)
-    ):
-        for key, value in update.set_once.items():
-            props.setdefault(key, value)
-        props.update(update.set)
-        for key in update.unset:
-            props.pop(key, None)
-    return props
+    """Person properties from all their updates, in any order, duplicates included."""
+    return props_values(fold_person_updates(updates))
+
+
+def _writes(update: PersonUpdate) -> Iterator[tuple[str, PropWrite]]:
+    def write(op: int, value: Any = None) -> PropWrite:
+        return PropWrite(timestamp=update.timestamp, uuid=update.uuid, op=op, value=value)
+
+    yield from ((key, write(SET_ONCE, value)) for key, value in update.set_once.items())
+    yield from ((key, write(SET, value)) for key, value in update.set.items())
+    yield from ((key, write(UNSET)) for key in update.unset)
+
+
+def _single(write: PropWrite) -> PropState:
+    if write.op == SET_ONCE:
+        return PropState(first_once=write, last_once=write)
+    return PropState(last_write=write)
+
+
+def _merge_key(into: PropsState, key: str, state: PropState) -> None:
+    old = into.get(key)
+    if old is None:
+        into[key] = state
+        return
+    into[key] = PropState(
+        last_write=_latest(old.last_write, state.last_write),
+        first_once=_earliest(old.first_once, state.first_once),
+        last_once=_latest(old.last_once, state.last_once),
+    )
+
+
+def _winner(state: PropState) -> PropWrite | None:
+    write = state.last_write
+    if write is None:
+        return state.first_once
+    if write.op == SET:
+        return write
+    for once in (state.first_once, state.last_once):
+        if once is not None and _after(once, write):
+            return once
+    return None
+
+
+def _latest(a: PropWrite | None, b: PropWrite | None) -> PropWrite | None:
+    if a is None or b is None:
+        return a or b
+    return a if _after(a, b) else b
+
+
+def _earliest(a: PropWrite | None, b: PropWrite | None) -> PropWrite | None:
+    if a is None or b is None:
+        return a or b
+    return b if _after(a, b) else a
+
+
+def _after(a: PropWrite, b: PropWrite) -> bool:
+    """`a` comes after `b` in canonical order. One event never writes a key twice with one op,
+    so equal stamps only come from bad data; the encoded value breaks that tie, keeping merges
+    commutative."""
+    stamp_a, stamp_b = (a.timestamp, a.uuid, a.op), (b.timestamp, b.uuid, b.op)
+    if stamp_a != stamp_b:
+        return stamp_a > stamp_b
+    return _encoded(a.value) > _encoded(b.value)
+
+
+def _encoded(value: Any) -> bytes:
+    return msgspec.json.encode(value, order="sorted")
+
+
+def _properties(raw: RawEvent) -> dict[str, Any]:
+    props = raw.body.get("properties")
+    return props if isinstance(props, dict) else {}
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -159,6 +339,7 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def _keys(value: Any) -> list[str]:
+    """`$unset` is a list of keys, or an object whose keys are unset (PostHog takes both)."""
     if isinstance(value, list):
-        return [str(v) for v in value if isinstance(v, str)]
+        return [v for v in value if isinstance(v, str)]
     return list(_dict(value))

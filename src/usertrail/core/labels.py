@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 import msgspec
 
-from usertrail.core.text import clean_text, humanize, quote
+from usertrail.core.text import clean_text, humanize, ordinal, quote
 
 _ERROR_NAME = re.compile(r"(?i)(_failed$|_failure$|error|exception|crash)")
 _IDENTITY = frozenset(("$identify", "$create_alias", "$merge_dangerously"))
 _AUTOCAPTURE_KINDS = {"click": "click", "submit": "submit", "change": "change"}
+# Property keys never shown as a custom event's detail: ids say nothing, secrets and contact
+# details must not reach a prompt through a label.
+_HIDDEN_KEY = re.compile(
+    r"(?i)(^|_)(id|ids|uuid|token|ip|url)$|password|secret|email|phone|api_?key|auth|session"
+)
 MESSAGE_CHARS = 120
+MAX_SECONDS = 7 * 24 * 3600
+INTERACTIONS = frozenset(("click", "submit", "change", "rageclick", "deadclick"))
 
 
 class LabelParts(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,15 +28,16 @@ class LabelParts(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     page: str | None = None
     component: str | None = None
-    element: str | None = None
+    element: str | None = None  # "button 'Upgrade'": the role is its first word
     element_text: str | None = None
     feature: str | None = None
+    uses: int | None = None  # this is the person's n-th use of `feature` (counted elsewhere)
     properties: dict[str, Any] = msgspec.field(default_factory=dict)
     distinct_id: str = ""
 
 
 def classify(name: str, props: dict[str, Any], feature: str | None) -> str:
-    if name == "$pageview" or name == "$screen":
+    if name in ("$pageview", "$screen"):
         return "pageview"
     if name == "$pageleave":
         return "pageleave"
@@ -52,14 +61,14 @@ def label(p: LabelParts) -> str:
             return f"Viewed {p.page or 'a page'}"
         case "pageleave":
             return f"Left {p.page or 'a page'}{_leave_details(p.properties)}"
-        case "click" | "submit" | "change" | "rageclick" | "deadclick":
+        case kind if kind in INTERACTIONS:
             return _interaction(p, on)
         case "error":
-            return f"Hit an error: {error_message(p.name, p.properties)}"
+            return f"Hit an error: {error_message(p.name, p.properties)}{on}"
         case "identify":
             return f"Identified as {quote(clean_text(p.distinct_id, 60))}"
         case "feature":
-            return f"Used feature {p.feature}"
+            return f"Used feature {p.feature}{_nth(p.uses)}"
     return _custom(p.name, p.properties) + on
 
 
@@ -80,43 +89,68 @@ def _interaction(p: LabelParts, on: str) -> str:
     return f"Clicked {f'{text} {role}' if text else role}{where}"
 
 
+def _nth(uses: int | None) -> str:
+    return f" ({ordinal(uses)} time)" if uses and uses > 0 else ""
+
+
 def _leave_details(props: dict[str, Any]) -> str:
     parts = []
-    duration = props.get("$prev_pageview_duration")
-    if isinstance(duration, int | float) and not isinstance(duration, bool) and duration >= 0:
+    duration = _number(props.get("$prev_pageview_duration"))
+    if duration is not None and 0 <= duration <= MAX_SECONDS:
         parts.append(f" after {_seconds(duration)}")
-    scroll = props.get("$prev_pageview_max_scroll_percentage")
-    if isinstance(scroll, int | float) and not isinstance(scroll, bool) and 0 <= scroll <= 100:
-        percent = scroll * 100 if scroll <= 1 else scroll
+    scroll = _number(props.get("$prev_pageview_max_scroll_percentage"))
+    if scroll is not None and 0 <= scroll <= 100:
+        percent = scroll * 100 if scroll <= 1 else scroll  # posthog-js sends 0..1
         parts.append(f" (scrolled {round(percent)}%)")
     return "".join(parts)
 
 
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
 def _seconds(value: float) -> str:
-    return f"{round(value)} s" if value < 120 else f"{round(value / 60)} min"
+    if value < 120:
+        return f"{round(value)} s"
+    return f"{round(value / 60)} min" if value < 7200 else f"{round(value / 3600)} h"
 
 
 def error_message(name: str, props: dict[str, Any]) -> str:
+    """The exception (`$exception_list[0]`, or the older `$exception_type`/`_message`), else the
+    humanized event name with its reason: "Generation failed ('timeout')"."""
     exceptions = props.get("$exception_list")
     if isinstance(exceptions, list) and exceptions and isinstance(exceptions[0], dict):
         first = exceptions[0]
-        message = f"{first.get('type') or 'Error'}: {first.get('value') or ''}".rstrip(": ")
-        return quote(clean_text(message, MESSAGE_CHARS))
-    for key in ("$exception_message", "failure_reason", "error", "message", "reason"):
+        return _exception(first.get("type"), first.get("value"))
+    if name == "$exception":
+        return _exception(props.get("$exception_type"), props.get("$exception_message"))
+    for key in ("failure_reason", "error", "error_message", "message", "reason"):
         value = props.get(key)
-        if isinstance(value, str) and value.strip():
-            return f"{humanize(name)} ({quote(clean_text(value, MESSAGE_CHARS))})"
-    return humanize(name)
+        if isinstance(value, str) and (cleaned := clean_text(value, MESSAGE_CHARS)):
+            return f"{_event_name(name)} ({quote(cleaned)})"
+    return _event_name(name)
+
+
+def _exception(kind: Any, message: Any) -> str:
+    text = f"{kind if isinstance(kind, str) and kind else 'Error'}: "
+    text += message if isinstance(message, str) else ""
+    return quote(clean_text(text.rstrip(": "), MESSAGE_CHARS))
 
 
 def _custom(name: str, props: dict[str, Any]) -> str:
     details = [
-        f"{clean_text(str(k), 30)} {quote(clean_text(str(v), 40))}"
-        for k, v in props.items()
+        f"{clean_text(k, 30)} {quote(clean_text(str(v), 40))}"
+        for k, v in list(props.items())[:200]
         if _is_detail(k, v)
     ][:2]
     suffix = f" ({', '.join(details)})" if details else ""
-    return f"Triggered {humanize(name.lstrip('$'))}{suffix}"
+    return f"Triggered {_event_name(name)}{suffix}"
+
+
+def _event_name(name: str) -> str:
+    return clean_text(humanize(name.lstrip("$")), 60) or "an event"
 
 
 def _is_detail(key: Any, value: Any) -> bool:
@@ -124,6 +158,8 @@ def _is_detail(key: Any, value: Any) -> bool:
         isinstance(key, str)
         and not key.startswith("$")
         and key not in ("token", "distinct_id")
+        and not _HIDDEN_KEY.search(key)
         and isinstance(value, str | int | float)
         and not isinstance(value, bool)
+        and str(value).strip() != ""
     )

@@ -5,6 +5,7 @@ Deterministic (same raw event and config, same Event), so replay equals the live
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from usertrail.core.devices import device_from_properties
@@ -16,42 +17,49 @@ from usertrail.core.hierarchy import (
     target_index,
     visible_text,
 )
-from usertrail.core.labels import LabelParts, classify, label
+from usertrail.core.labels import INTERACTIONS, LabelParts, classify, label
 from usertrail.core.routes import path_of, route_template
 from usertrail.core.selectors import first_match
 from usertrail.core.text import clean_text, humanize
-from usertrail.model.config import ProjectConfig
+from usertrail.model.config import FeatureSpec, ProjectConfig
 from usertrail.model.event import Element, Event
 from usertrail.model.raw import RawEvent
 
 MAX_KEPT_PROPERTIES = 20
 KEPT_STRING_CHARS = 200
+URL_CHARS = 300
+ID_CHARS = 200
+_NEVER_KEPT = frozenset(("token", "distinct_id", "api_key"))
 
 
-def normalize(raw: RawEvent, config: ProjectConfig) -> Event:
+def normalize(raw: RawEvent, config: ProjectConfig, uses: int | None = None) -> Event:
+    """`uses`: when the caller has counted it, this is the person's n-th use of the feature."""
     props = raw.body.get("properties")
     props = props if isinstance(props, dict) else {}
     chain = elements_of(props)
     url = _str(props.get("$current_url"))
     path = path_of(url) or _str(props.get("$pathname"))
+    path = clean_text(path, URL_CHARS) if path else None
     route = route_template(path, config.path_cleaning) if path else None
-    page = page_name(route, config, _str(props.get("$title")))
+    page = _screen(raw.event, props) or page_name(route, config, _str(props.get("$title")))
     feature = feature_of(raw.event, props, chain, config)
     kind = classify(raw.event, props, feature)
-    is_click = kind in ("click", "submit", "change", "rageclick", "deadclick")
-    component = component_name(chain, config) if is_click else None
-    element = describe_element(chain) if is_click else None
+    is_interaction = kind in INTERACTIONS and bool(chain)
+    component = component_name(chain, config) if is_interaction else None
+    element = describe_element(chain) if is_interaction else None
     parts = LabelParts(
         kind=kind,
         name=raw.event,
         page=page,
         component=component,
         element=element,
-        element_text=visible_text(chain, target_index(chain)) if chain else None,
+        element_text=visible_text(chain, target_index(chain)) if is_interaction else None,
         feature=feature,
+        uses=uses,
         properties=props,
         distinct_id=raw.distinct_id,
     )
+    session = _str(props.get("$session_id"))
     return Event(
         project_id=raw.project_id,
         uuid=raw.uuid,
@@ -59,8 +67,8 @@ def normalize(raw: RawEvent, config: ProjectConfig) -> Event:
         name=raw.event,
         kind=kind,
         timestamp=raw.timestamp,
-        session_id=_str(props.get("$session_id")),
-        url=clean_text(url, 300) if url else None,
+        session_id=clean_text(session, ID_CHARS) or None if session else None,
+        url=clean_text(url, URL_CHARS) if url else None,
         path=path,
         route=route,
         page=page,
@@ -68,6 +76,7 @@ def normalize(raw: RawEvent, config: ProjectConfig) -> Event:
         element=element,
         label=label(parts),
         feature=feature,
+        matched=matched_selectors(chain, config) if is_interaction else (),
         device=device_from_properties(props),
         properties=kept_properties(props),
     )
@@ -86,18 +95,16 @@ def feature_of(
     """A configured feature (by event name or click selector); by default, the conventional
     `feature_used` event names its feature in a property."""
     for key, spec in config.features.items():
-        if name in spec.events:
-            return humanize(key)
-        if (
-            name == "$autocapture"
-            and spec.clicks
-            and first_match(dict.fromkeys(spec.clicks, key), chain)
-        ):
-            return humanize(key)
+        if name in spec.events or (name == "$autocapture" and _clicked(spec, chain)):
+            return spec.name or humanize(key)
     if name == "feature_used":
         given = props.get("feature") or props.get("feature_name") or props.get("name")
-        return clean_text(str(given), 60) if given else "Feature"
+        return (clean_text(str(given), 60) if given else "") or "Feature"
     return None
+
+
+def _clicked(spec: FeatureSpec, chain: tuple[Element, ...]) -> bool:
+    return bool(spec.clicks) and first_match(dict.fromkeys(spec.clicks, ""), chain) is not None
 
 
 def matched_selectors(chain: tuple[Element, ...], config: ProjectConfig) -> tuple[str, ...]:
@@ -107,18 +114,33 @@ def matched_selectors(chain: tuple[Element, ...], config: ProjectConfig) -> tupl
 
 
 def kept_properties(props: dict[str, Any]) -> dict[str, object]:
-    """A bounded subset of custom properties, for context and sinks: scalars only."""
+    """A bounded subset of custom properties, for context and sinks: finite scalars only."""
     kept: dict[str, object] = {}
     for key, value in props.items():
         if len(kept) >= MAX_KEPT_PROPERTIES:
             break
-        if not isinstance(key, str) or key.startswith("$") or key in ("token", "distinct_id"):
+        if not isinstance(key, str) or key.startswith("$") or key in _NEVER_KEPT:
+            continue
+        name = clean_text(key, 60)
+        if not name:
             continue
         if isinstance(value, str):
-            kept[clean_text(key, 60)] = clean_text(value, KEPT_STRING_CHARS)
-        elif isinstance(value, bool | int | float) or value is None:
-            kept[clean_text(key, 60)] = value
+            kept[name] = clean_text(value, KEPT_STRING_CHARS)
+        elif value is None or isinstance(value, bool) or _finite_number(value):
+            kept[name] = value
     return kept
+
+
+def _finite_number(value: Any) -> bool:
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**64  # what every store and JSON reader can hold
+    return isinstance(value, float) and math.isfinite(value)
+
+
+def _screen(name: str, props: dict[str, Any]) -> str | None:
+    """Mobile SDKs name the screen instead of sending a URL."""
+    screen = _str(props.get("$screen_name")) if name == "$screen" else None
+    return clean_text(screen, 60) or None if screen else None
 
 
 def _str(value: Any) -> str | None:

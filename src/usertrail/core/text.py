@@ -12,6 +12,7 @@ _SPACES = re.compile(r"\s+")
 
 def clean_text(text: str, limit: int = 120) -> str:
     """Strip invisible characters, collapse whitespace, and cut to `limit` with an ellipsis."""
+    limit = max(limit, 1)
     if text.isascii() and text.isprintable():  # the common case, checked in C
         kept = text
     else:
@@ -43,3 +44,9 @@ def plural(n: int, noun: str) -> str:
 def times(n: int) -> str:
     """1 -> "once", 2 -> "twice", 5 -> "5 times"."""
     return {1: "once", 2: "twice"}.get(n, f"{n} times")
+
+
+def ordinal(n: int) -> str:
+    """1 -> "1st", 2 -> "2nd", 11 -> "11th", 23 -> "23rd"."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

@@ -3,9 +3,10 @@ and funnels are. Strict (`extra="forbid"`), so a typo is an error with its path,
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Strict(BaseModel):
@@ -18,8 +19,26 @@ class PathRule(_Strict):
     regex: str
     alias: str
 
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, regex: str) -> str:
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+        return regex
+
+    @model_validator(mode="after")
+    def _alias_fits(self) -> PathRule:
+        try:
+            re.compile(self.regex).sub(self.alias, "")
+        except (re.error, IndexError) as exc:
+            raise ValueError(f"alias does not fit the regex: {exc}") from None
+        return self
+
 
 class FeatureSpec(_Strict):
+    name: str | None = None  # the readable name; by default the key, humanized
     description: str = ""
     events: tuple[str, ...] = ()  # event names that mean "this feature was used"
     clicks: tuple[str, ...] = ()  # CSS selectors (or 'text') of clicks that mean the same
