@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
 
 from usertrail.settings import Settings
+
+if TYPE_CHECKING:
+    from usertrail.wiring import Runtime
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="usertrail: PostHog events in, LLM-ready user context out.", no_args_is_help=True
@@ -174,7 +181,8 @@ def check_config(path: Annotated[Path, typer.Argument(help="Project YAML file")]
         raise typer.Exit(1) from exc
     console.print(
         f"[green]{path}: ok[/] ({len(config.pages)} pages, {len(config.features)} "
-        f"features, {len(config.funnels)} funnels)"
+        f"features, {len(config.funnels)} funnels, {len(config.triggers)} triggers, "
+        f"{len(config.sinks)} sinks)"
     )
 
 
@@ -208,7 +216,8 @@ def worker(
     project_file: Annotated[Path | None, typer.Option(help="Project YAML")] = None,
     poll_ms: Annotated[int, typer.Option(help="How often to look for new raw events")] = 50,
 ) -> None:
-    """Run only the processor, beside `serve --role ingest` (its own process, its own core)."""
+    """Run the processor (and action deliveries and sink files) beside `serve --role ingest`,
+    in its own process, on its own core."""
     import asyncio
 
     from usertrail.observability import configure_logging
@@ -220,9 +229,77 @@ def worker(
 
     async def main() -> None:
         try:
-            await runtime.processor.run_forever(idle_poll=poll_ms / 1000)
+            runtime.start_workers(idle_poll=poll_ms / 1000)
+            await asyncio.Event().wait()  # until interrupted
         finally:
             await runtime.close()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
+
+
+actions_app = typer.Typer(
+    help="Trigger action deliveries (webhooks, emails).", no_args_is_help=True
+)
+app.add_typer(actions_app, name="actions")
+
+
+@actions_app.command("list")
+def actions_list(
+    failed: Annotated[bool, typer.Option("--failed", help="Only dead (failed) deliveries")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 50,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory")] = None,
+) -> None:
+    """Deliveries with their status, attempts and last error."""
+    from rich.table import Table
+
+    from usertrail.model.actions import DEAD
+
+    rows = _with_runtime(
+        data_dir, lambda rt: rt.outbox.deliveries(status=DEAD if failed else None, limit=limit)
+    )
+    table = Table(
+        "id", "trigger", "person", "kind", "status", "attempts", "next attempt", "last error"
+    )
+    for d in rows:
+        table.add_row(
+            str(d.id),
+            f"{d.trigger} #{d.threshold}",
+            d.anchor_id,
+            d.kind,
+            d.status,
+            str(d.attempts),
+            d.next_attempt.isoformat(timespec="seconds"),
+            d.last_error or "",
+        )
+    Console(width=None if sys.stdout.isatty() else 200).print(table)  # pipes get whole rows
+
+
+@actions_app.command("retry")
+def actions_retry(
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="Delivery ids; none: every dead one")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory")] = None,
+) -> None:
+    """Send dead deliveries again (the running service picks them up within a second)."""
+    from usertrail.services.ingest import utc_now
+
+    count = _with_runtime(data_dir, lambda rt: rt.outbox.retry(utc_now(), ids or ()))
+    typer.echo(f"{count} dead deliveries queued again")
+
+
+def _with_runtime(data_dir: Path | None, job: Callable[[Runtime], Awaitable[T]]) -> T:
+    import asyncio
+
+    from usertrail.wiring import build_runtime
+
+    runtime = build_runtime(_settings(data_dir=data_dir))
+
+    async def main() -> T:
+        try:
+            return await job(runtime)
+        finally:
+            await runtime.close()
+
+    return asyncio.run(main())

@@ -44,6 +44,18 @@ class Metrics:
         self.errors = Counter(
             "usertrail_errors_total", "Errors by kind", ["kind"], registry=self.registry
         )
+        self.deliveries = Counter(
+            "usertrail_action_deliveries_total",
+            "Trigger action delivery attempts by kind and outcome (delivered, retry, dead)",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.sink_lines = Counter(
+            "usertrail_sink_lines_total",
+            "Sink lines written, or dropped because redaction failed",
+            ["outcome"],
+            registry=self.registry,
+        )
 
 
 def configure_logging(level: str = "info", json: bool = False) -> None:

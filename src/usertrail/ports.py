@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
+from usertrail.model.actions import Message
 from usertrail.model.event import Event
 from usertrail.model.project import Project
 from usertrail.model.raw import LoggedEvent, RawEvent
@@ -53,3 +54,28 @@ class ProjectRegistry(Protocol):
     async def by_webhook_secret(self, secret: str) -> Project | None:
         """Constant-time per project: timing must not reveal a secret's prefix."""
         ...
+
+
+class DeliveryFailed(Exception):
+    """A delivery attempt failed; `permanent` ones (4xx, bad address) are not retried."""
+
+    def __init__(self, reason: str, *, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.permanent = permanent
+
+
+class Notifier(Protocol):
+    """Sends one action message. Returns when the receiver accepted it; raises DeliveryFailed.
+    `key` is the idempotency key: the same key may be sent more than once (at-least-once)."""
+
+    async def send(self, key: str, message: Message) -> None: ...
+
+
+class SinkFile(Protocol):
+    """An append-only file of JSON lines. `append` is durable when it returns, and a crash
+    mid-append never leaves a torn line behind (a partial last line is cut on open)."""
+
+    def append(self, lines: Sequence[bytes]) -> None: ...
+
+    def last_line(self) -> bytes | None: ...

@@ -33,6 +33,17 @@ class Settings(BaseSettings):
     append_timeout_s: float = Field(default=5.0, gt=0)
     # Group commit: at most this many events in one transaction of the raw log.
     max_commit_events: int = Field(default=20_000, ge=1)
+    # Trigger email actions go out over SMTP (Mailgun and SendGrid accept SMTP too).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False  # upgrade a plain connection (port 587)
+    smtp_tls: bool = False  # TLS from the first byte (port 465)
+    smtp_from: str = "usertrail <usertrail@localhost>"
+    # A failed action delivery is retried with exponential backoff, then dead-lettered.
+    action_max_attempts: int = Field(default=8, ge=1)
+    action_retry_base_s: float = Field(default=5.0, gt=0)
 
     def posthog_js_path(self) -> Path | None:
         candidates = (

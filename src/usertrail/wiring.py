@@ -3,26 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import structlog
 from sqlalchemy import Engine, text
 
+from usertrail.adapters.jsonl import JsonlSinkFile
+from usertrail.adapters.notify import RoutingNotifier
+from usertrail.adapters.smtp import SmtpConfig, SmtpNotifier
 from usertrail.adapters.sql.engine import create_schema, make_engine
 from usertrail.adapters.sql.eventlog import SqlEventLog
+from usertrail.adapters.sql.outbox import SqlOutbox
 from usertrail.adapters.sql.projects import DEFAULT_PROJECT_ID, SqlProjects
 from usertrail.adapters.sql.store import SqlDerivedStore
 from usertrail.adapters.sql.writer import GroupCommitWriter
-from usertrail.model.config import ProjectConfig
+from usertrail.adapters.webhook import WebhookNotifier
+from usertrail.model.config import ProjectConfig, SinkSpec
 from usertrail.model.project import Project
 from usertrail.observability import Metrics
 from usertrail.project_file import load_project_file
+from usertrail.services.actions import ActionDispatcher
 from usertrail.services.context import ContextService
 from usertrail.services.context_cache import ContextCache
 from usertrail.services.ingest import IngestService, utc_now
 from usertrail.services.live import LiveUpdates
 from usertrail.services.processor import Processor
+from usertrail.services.sinks import SinkWriter
 from usertrail.settings import Settings
 
 log = structlog.get_logger("usertrail")
@@ -40,10 +50,14 @@ class Runtime:
     store: SqlDerivedStore
     ingest: IngestService
     processor: Processor
+    outbox: SqlOutbox
+    actions: ActionDispatcher
+    sinks: SinkWriter
     context: ContextService
     live: LiveUpdates
     default_project: Project
     default_created: bool
+    notifier: RoutingNotifier
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def clock(self) -> datetime:
@@ -56,8 +70,16 @@ class Runtime:
     def start(self) -> None:
         """Start background work on the running loop (the in-process processor)."""
         if self.settings.role == "all":
-            task = asyncio.create_task(self.processor.run_forever(), name="processor")
-            self._tasks.append(task)
+            self.start_workers()
+
+    def start_workers(self, idle_poll: float = 1.0) -> None:
+        """The processor and what follows it: action deliveries and sink files."""
+        for name, loop in (
+            ("processor", self.processor.run_forever),
+            ("actions", self.actions.run_forever),
+            ("sinks", self.sinks.run_forever),
+        ):
+            self._tasks.append(asyncio.create_task(loop(idle_poll), name=name))
 
     async def readiness(self) -> list[str]:
         def ping() -> None:
@@ -74,6 +96,7 @@ class Runtime:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.notifier.aclose()
         await asyncio.to_thread(self.writer.close)
         self.engine.dispose()
 
@@ -112,6 +135,19 @@ def build_runtime(settings: Settings) -> Runtime:
     context = ContextService(store, projects, lambda _project_id: config, utc_now, cache)
     # Invalidate before notifying streams, so a stream's rebuild never reads a stale entry.
     processor.listeners.insert(0, cache.invalidate)
+    outbox = SqlOutbox(writer, engine)
+    notifier = RoutingNotifier(webhook=WebhookNotifier(env=os.environ), email=_smtp(settings))
+    actions = ActionDispatcher(
+        outbox,
+        notifier,
+        metrics,
+        utc_now,
+        max_attempts=settings.action_max_attempts,
+        base_delay_s=settings.action_retry_base_s,
+    )
+    sinks = SinkWriter(outbox, _sink_opener(settings, config), settings.data_dir, metrics)
+    # A slice's firings and sink lines commit with it: the senders look right after.
+    processor.listeners.extend((lambda _events: actions.wake(), lambda _events: sinks.wake()))
     return Runtime(
         settings=settings,
         engine=engine,
@@ -123,8 +159,34 @@ def build_runtime(settings: Settings) -> Runtime:
         store=store,
         ingest=ingest,
         processor=processor,
+        outbox=outbox,
+        actions=actions,
+        sinks=sinks,
+        notifier=notifier,
         context=context,
         live=live,
         default_project=default,
         default_created=created,
+    )
+
+
+def _smtp(settings: Settings) -> SmtpNotifier:
+    return SmtpNotifier(
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+            use_tls=settings.smtp_tls,
+            sender=settings.smtp_from,
+        )
+    )
+
+
+def _sink_opener(settings: Settings, config: ProjectConfig) -> Callable[[Path], JsonlSinkFile]:
+    """Sink files rotate at the size their project file entry asks for."""
+    max_bytes = {settings.data_dir / s.path: s.max_bytes for s in config.sinks.values()}
+    return lambda path: JsonlSinkFile(
+        path, max_bytes.get(path, SinkSpec.model_fields["max_bytes"].default)
     )

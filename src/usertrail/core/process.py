@@ -14,6 +14,9 @@ import msgspec
 from usertrail.core.aggregates import counter_keys, set_members
 from usertrail.core.identity import merge_edge, person_update
 from usertrail.core.normalize import normalize
+from usertrail.core.sinks import sink_records
+from usertrail.core.triggers import TriggerCheck, TriggerHit, hits_and_checks, merge_checks
+from usertrail.model.actions import SinkRecord
 from usertrail.model.config import ProjectConfig
 from usertrail.model.event import Event
 from usertrail.model.identity import MergeEdge, PersonUpdate
@@ -34,12 +37,18 @@ class Derived(msgspec.Struct, frozen=True, kw_only=True):
     edges: tuple[tuple[str, MergeEdge], ...]  # (project_id, edge)
     updates: tuple[tuple[str, str, PersonUpdate], ...]  # (project_id, distinct_id, update)
     seen: tuple[SeenId, ...]
+    trigger_hits: tuple[TriggerHit, ...] = ()
+    trigger_checks: tuple[TriggerCheck, ...] = ()
+    sink_records: tuple[SinkRecord, ...] = ()
     last_seq: int
     received: tuple[datetime, ...]  # receipt times, for the ingest -> processed lag metric
 
 
 def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectConfig]) -> Derived:
     events, keys, members, edges, updates = [], [], [], [], []
+    hits: list[TriggerHit] = []
+    checks: list[TriggerCheck] = []
+    sinks: list[SinkRecord] = []
     seen: dict[tuple[str, str], SeenId] = {}
     for item in logged:
         raw = item.raw
@@ -48,8 +57,13 @@ def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectCon
         events.append(event)
         keys.append(tuple(counter_keys(event, config)))
         members.append(tuple(set_members(event)))
+        for hit, check in hits_and_checks(raw, config):
+            hits.append(hit)
+            checks.append(check)
+        sinks.extend(sink_records(raw, config))
         if (edge := merge_edge(raw)) is not None:
             edges.append((raw.project_id, edge))
+            checks.extend(merge_checks(raw.project_id, edge, config))
             # The absorbed id is "seen" when it is merged, so every id in an edge has a row.
             _see(seen, raw.project_id, edge.other_id, raw.timestamp)
         if (update := person_update(raw)) is not None:
@@ -62,6 +76,9 @@ def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectCon
         edges=tuple(edges),
         updates=tuple(updates),
         seen=tuple(seen.values()),
+        trigger_hits=tuple(hits),
+        trigger_checks=tuple(checks),
+        sink_records=tuple(sinks),
         last_seq=logged[-1].seq if logged else 0,
         received=tuple(item.raw.received_at for item in logged),
     )

@@ -4,8 +4,9 @@ and funnels are. Strict (`extra="forbid"`), so a typo is an error with its path,
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
@@ -68,6 +69,81 @@ def _default_funnels() -> dict[str, FunnelSpec]:
     return {"plan_selection": FunnelSpec(description="Choose a plan", steps=steps)}
 
 
+# --- triggers and sinks (core.triggers, core.sinks) ----------------------------------------
+
+PropertyValue = str | int | float | bool
+Where = dict[str, PropertyValue | tuple[PropertyValue, ...]]  # equals, or one of a list
+
+
+class EventFilter(_Strict):
+    event: str  # the PostHog event name
+    where: Where = {}  # event properties
+
+
+class WebhookSpec(_Strict):
+    url: str = Field(pattern=r"^https?://")
+    # The environment variable holding the Standard Webhooks signing secret (`whsec_…`).
+    secret_env: str | None = None
+
+
+class EmailSpec(_Strict):
+    """Jinja templates (sandboxed) over `person`, `trigger`, `count` and `event`."""
+
+    to: str = "{{ person.properties.email }}"
+    subject: str
+    body: str
+
+    @field_validator("to", "subject", "body")
+    @classmethod
+    def _parses(cls, source: str) -> str:
+        try:
+            SandboxedEnvironment().parse(source)
+        except TemplateSyntaxError as exc:
+            raise ValueError(f"not a valid template: {exc}") from None
+        return source
+
+
+class ActionSpec(_Strict):
+    webhook: WebhookSpec | None = None
+    email: EmailSpec | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ActionSpec:
+        if (self.webhook is None) == (self.email is None):
+            raise ValueError("an action is exactly one of webhook or email")
+        return self
+
+
+class TriggerSpec(_Strict):
+    """When a person's count of matching events reaches a threshold, run the actions once."""
+
+    description: str = ""
+    when: EventFilter
+    person: Where = {}  # person properties the person must have when a threshold is reached
+    nth: int | None = Field(default=None, ge=1)  # fire at the nth event
+    every: int | None = Field(default=None, ge=1)  # fire at every multiple
+    first: bool = False  # fire at the first event (nth: 1)
+    window_minutes: int | None = Field(default=None, ge=1)  # count only this recent history
+    actions: tuple[ActionSpec, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_count_rule(self) -> TriggerSpec:
+        rules = [r for r in ("nth", "every", "first") if getattr(self, r)]
+        if len(rules) != 1:
+            raise ValueError("a trigger has exactly one count rule: nth, every or first")
+        return self
+
+
+class SinkSpec(_Strict):
+    """Matching events appended as one JSON object per line, PII redacted."""
+
+    description: str = ""
+    when: EventFilter
+    properties: tuple[str, ...] = ()  # event properties copied into each line
+    path: str  # relative paths are under the data directory
+    max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)  # rotate past this size
+
+
 class ProjectConfig(_Strict):
     pages: dict[str, str] = {}  # route template or glob -> readable page name
     path_cleaning: tuple[PathRule, ...] = ()
@@ -76,5 +152,5 @@ class ProjectConfig(_Strict):
     funnels: dict[str, FunnelSpec] = Field(default_factory=_default_funnels)
     session_timeout_minutes: int = Field(default=30, ge=1, le=24 * 60)
     mask_pii: bool = True
-    triggers: tuple[dict[str, Any], ...] = ()  # validated by the actions stage
-    sinks: tuple[dict[str, Any], ...] = ()
+    triggers: dict[str, TriggerSpec] = {}
+    sinks: dict[str, SinkSpec] = {}

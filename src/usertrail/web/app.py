@@ -17,7 +17,7 @@ from usertrail import __version__
 from usertrail.errors import UsertrailError
 from usertrail.mcp_server import build_mcp
 from usertrail.settings import Settings
-from usertrail.web import capture, context_api, ops, remote_config, webhook
+from usertrail.web import actions_api, capture, context_api, ops, remote_config, webhook
 from usertrail.web.assets import VersionedStaticFiles
 from usertrail.web.deps import runtime_of
 from usertrail.web.responses import error_response
@@ -48,6 +48,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     _add_capture_routes(app)
     app.include_router(context_api.router)
+    app.include_router(actions_api.router)
     app.add_route("/webhooks/posthog", webhook.posthog_webhook, methods=["POST"])
     if assets := settings.posthog_js_path():
         # posthog-js loads its extensions (dead clicks, exceptions...) from the api host.

@@ -24,14 +24,26 @@ from usertrail.adapters.sql.tables import (
     identity_edges,
     person_updates,
     persons,
+    trigger_hits,
 )
+from usertrail.adapters.sql.triggers import apply_triggers, insert_sink_records
 from usertrail.core.identity import resolve
 from usertrail.core.process import Derived
 from usertrail.model.event import Event
 from usertrail.model.identity import MergeEdge
 
 _encode = msgspec.json.Encoder().encode
-DERIVED_TABLES = (events, persons, identity_edges, person_updates, counters, counter_members)
+# Firings, deliveries and sink records are not here: they record side effects, so a replay
+# must see them to not repeat them.
+DERIVED_TABLES = (
+    events,
+    persons,
+    identity_edges,
+    person_updates,
+    counters,
+    counter_members,
+    trigger_hits,
+)
 
 
 def apply_derived(conn: Connection, derived: Derived, cursor: str) -> list[Event]:
@@ -55,6 +67,8 @@ def apply_derived(conn: Connection, derived: Derived, cursor: str) -> list[Event
     new_edges = _insert_edges(conn, derived)
     for project_id, edge_ids in _by_project(new_edges).items():
         recompute_identity(conn, project_id, edge_ids)
+    apply_triggers(conn, derived)  # after identity: merged persons count together
+    insert_sink_records(conn, derived)
     _set_cursor(conn, cursor, derived.last_seq)
     return [e for e, _ in new]
 

@@ -12,11 +12,11 @@ from sqlalchemy import Connection, Engine, func, select
 
 from usertrail.adapters.sql.derived import apply_derived, clear_derived, read_cursor
 from usertrail.adapters.sql.eventlog import from_us, to_us
+from usertrail.adapters.sql.persons import find_person, updates_of
 from usertrail.adapters.sql.tables import (
     counter_members,
     counters,
     events,
-    person_updates,
     persons,
     raw_events,
 )
@@ -24,12 +24,10 @@ from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.core.process import Derived
 from usertrail.model.counter import Counter
 from usertrail.model.event import Event
-from usertrail.model.identity import PersonUpdate
 from usertrail.model.person import PersonData, PersonRef
 
 T = TypeVar("T")
 _decode_event = msgspec.json.Decoder(Event).decode
-_decode_update = msgspec.json.Decoder(PersonUpdate).decode
 
 
 class SqlDerivedStore:
@@ -126,31 +124,6 @@ def counters_of(conn: Connection, person: PersonRef) -> list[tuple[str, Counter]
     ]
 
 
-def find_person(conn: Connection, project_id: str, distinct_id: str) -> PersonRef | None:
-    key = conn.execute(
-        select(persons.c.person_key).where(
-            persons.c.project_id == project_id, persons.c.distinct_id == distinct_id
-        )
-    ).scalar()
-    if key is None:
-        return None
-    rows = conn.execute(
-        select(persons.c.distinct_id, persons.c.first_us, persons.c.last_us)
-        .where(
-            persons.c.project_id == project_id,
-            persons.c.person_key == key,
-        )
-        .order_by(persons.c.first_us, persons.c.distinct_id)
-    ).all()
-    return PersonRef(
-        project_id=project_id,
-        key=key,
-        distinct_ids=tuple(r[0] for r in rows),
-        first_seen=from_us(min(r[1] for r in rows)),
-        last_seen=from_us(max(r[2] for r in rows)),
-    )
-
-
 def recent_events(conn: Connection, person: PersonRef, limit: int) -> list[Event]:
     """The person's newest `limit` events, oldest first.
 
@@ -166,17 +139,9 @@ def recent_events(conn: Connection, person: PersonRef, limit: int) -> list[Event
             .order_by(events.c.ts_us.desc())
             .limit(limit)
         )
-        rows.extend(conn.execute(query).tuples())
+        rows.extend((r[0], r[1], r[2]) for r in conn.execute(query))
     newest = sorted(rows, key=lambda r: (r[0], r[1]), reverse=True)[:limit]
     return [_decode_event(data) for _, _, data in reversed(newest)]
-
-
-def updates_of(conn: Connection, person: PersonRef) -> list[PersonUpdate]:
-    query = select(person_updates.c.data).where(
-        person_updates.c.project_id == person.project_id,
-        person_updates.c.distinct_id.in_(person.distinct_ids),
-    )
-    return [_decode_update(row[0]) for row in conn.execute(query)]
 
 
 def count_events(conn: Connection, project_id: str) -> int:

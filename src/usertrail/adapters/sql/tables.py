@@ -131,3 +131,70 @@ counter_members = Table(
     Column("set_key", Text, primary_key=True),
     Column("member", Text, primary_key=True),
 )
+
+# --- Triggers and sinks ---------------------------------------------------------------------
+
+# Events that count toward a trigger, one row per (trigger, event uuid): counts are exact.
+# Derived (rebuilt by replay); the firings below are not, so a replay never fires again.
+trigger_hits = Table(
+    "trigger_hits",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("trigger", String(200), primary_key=True),
+    Column("uuid", String(36), primary_key=True),
+    Column("distinct_id", Text, nullable=False),
+    Column("ts_us", BigInteger, nullable=False),
+)
+Index("ix_trigger_hits_person", trigger_hits.c.project_id, trigger_hits.c.distinct_id)
+
+# One row per (trigger, threshold, person): the primary key is what makes a firing happen once.
+trigger_firings = Table(
+    "trigger_firings",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("trigger", String(200), primary_key=True),
+    Column("threshold", Integer, primary_key=True),
+    Column("anchor_id", Text, primary_key=True),  # the person key when it fired
+    Column("event_uuid", String(36), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("fired_us", BigInteger, nullable=False),
+)
+
+# The outbox: one row per action of a firing, written in the firing's transaction.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("project_id", String(64), nullable=False),
+    Column("key", Text, nullable=False, unique=True),  # idempotency key sent to the receiver
+    Column("trigger", String(200), nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("anchor_id", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("message", LargeBinary),  # msgspec JSON of the Message; NULL if it failed to render
+    Column("status", String(16), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("next_us", BigInteger, nullable=False),  # due time, or lease end while sending
+    Column("last_error", Text),
+)
+Index("ix_deliveries_due", deliveries.c.status, deliveries.c.next_us)
+Index("ix_deliveries_firing", deliveries.c.project_id, deliveries.c.anchor_id)
+
+# Lines bound for sink files, written by the sink writer in id order.
+sink_records = Table(
+    "sink_records",
+    metadata,
+    Column("id", SeqType, primary_key=True, autoincrement=True),
+    Column("project_id", String(64), nullable=False),
+    Column("sink", String(200), nullable=False),
+    Column("uuid", String(36), nullable=False),
+    Column("distinct_id", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("line", LargeBinary),  # NULL when redaction failed: dropped, never written
+    Column("status", String(16), nullable=False),  # pending | written | dropped
+    Column("created_us", BigInteger, nullable=False),
+    UniqueConstraint("project_id", "sink", "uuid", name="uq_sink_records_event"),
+)
+Index("ix_sink_records_status", sink_records.c.status, sink_records.c.id)
+Index("ix_sink_records_person", sink_records.c.project_id, sink_records.c.distinct_id)

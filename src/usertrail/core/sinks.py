@@ -1,0 +1,61 @@
+"""Sinks as pure functions: a matching event -> one JSON line, PII redacted, or nothing.
+
+Redaction fails closed: if it raises on a record, the record is dropped (and counted by the
+store) rather than written unredacted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+
+from usertrail.core.redact import redact
+from usertrail.core.triggers import event_matches, properties_of
+from usertrail.model.actions import SinkRecord
+from usertrail.model.config import ProjectConfig, SinkSpec
+from usertrail.model.raw import RawEvent
+
+Redactor = Callable[[str], str]
+
+
+def sink_records(
+    raw: RawEvent, config: ProjectConfig, redactor: Redactor = redact
+) -> Iterator[SinkRecord]:
+    for name, spec in config.sinks.items():
+        if event_matches(spec.when, raw):
+            yield SinkRecord(
+                project_id=raw.project_id,
+                sink=name,
+                uuid=raw.uuid,
+                distinct_id=raw.distinct_id,
+                path=spec.path,
+                line=sink_line(spec, raw, redactor),
+            )
+
+
+def sink_line(spec: SinkSpec, raw: RawEvent, redactor: Redactor = redact) -> bytes | None:
+    """The line for one event; None when redaction failed (fail closed)."""
+    props = properties_of(raw)
+    user_data = {
+        "event": raw.event,
+        "distinct_id": raw.distinct_id,
+        **{key: props.get(key) for key in spec.properties},
+    }
+    try:
+        redacted = _redact_values(user_data, redactor)
+    except Exception:  # any detector failure drops the record, never leaks it
+        return None
+    record = {"uuid": raw.uuid, "timestamp": raw.timestamp.isoformat(), **redacted}
+    return orjson.dumps(record)
+
+
+def _redact_values(value: Any, redactor: Redactor) -> Any:
+    if isinstance(value, str):
+        return redactor(value)
+    if isinstance(value, dict):
+        return {key: _redact_values(item, redactor) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_redact_values(item, redactor) for item in value]
+    return value

@@ -1,0 +1,28 @@
+"""GET /actions/user/{user_id}: what a person's behaviour made usertrail do (firings, sinks)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from fastapi import APIRouter, Header, Request
+from starlette.responses import Response
+
+from usertrail.errors import NotFound
+from usertrail.web.context_api import bearer
+from usertrail.web.deps import runtime_of
+
+router = APIRouter(tags=["actions"])
+_encode = msgspec.json.Encoder().encode
+
+
+@router.get("/actions/user/{user_id}", summary="Trigger firings and sink lines for one person")
+async def user_actions(
+    request: Request, user_id: str, authorization: Annotated[str | None, Header()] = None
+) -> Response:
+    runtime = runtime_of(request)
+    project = await runtime.context.project_for_key(bearer(authorization))
+    actions = await runtime.outbox.person_actions(project.id, user_id)
+    if actions is None:
+        raise NotFound(f"no user {user_id!r} in this project")
+    return Response(_encode(actions), media_type="application/json")

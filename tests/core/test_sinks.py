@@ -1,0 +1,68 @@
+"""Sinks as pure functions: the training-data line, redacted, or dropped when redaction fails."""
+
+from __future__ import annotations
+
+import orjson
+
+from tests.factories import make_raw
+from usertrail.core.sinks import sink_line, sink_records
+from usertrail.model.config import ProjectConfig, SinkSpec
+
+SPEC = SinkSpec.model_validate(
+    {
+        "when": {"event": "generation_failed"},
+        "properties": ["input_prompt", "failure_reason"],
+        "path": "training_data.jsonl",
+    }
+)
+PROMPT = (
+    "Email ada@example.com the Q3 report, card 4111 1111 1111 1111, call +44 20 7946 0958, "
+    "key sk-live_abcdefghijklmnop, IBAN GB82 WEST 1234 5698 7654 32, from 10.1.2.3"
+)
+
+
+def failed(**props: object) -> bytes | None:
+    raw = make_raw("generation_failed", distinct_id="ada@example.com", properties=props)
+    return sink_line(SPEC, raw)
+
+
+def test_a_line_has_the_issue_fields_and_the_event_uuid() -> None:
+    line = failed(input_prompt="sum Q3", failure_reason="timeout", other="not copied")
+    assert line is not None
+    assert b"\n" not in line
+    record = orjson.loads(line)
+    assert set(record) == {
+        "uuid",
+        "timestamp",
+        "event",
+        "distinct_id",
+        "input_prompt",
+        "failure_reason",
+    }
+    assert record["event"] == "generation_failed"
+    assert (record["input_prompt"], record["failure_reason"]) == ("sum Q3", "timeout")
+
+
+def test_pii_is_masked_in_every_user_field() -> None:
+    line = failed(input_prompt=PROMPT, failure_reason={"detail": ["mail bob@corp.io"]})
+    assert line is not None
+    record = orjson.loads(line)
+    for secret in ("ada@example.com", "4111", "7946", "abcdefghijklmnop", "WEST", "10.1.2.3"):
+        assert secret not in line.decode()
+    assert record["distinct_id"] == "[email]"
+    assert record["failure_reason"] == {"detail": ["mail [email]"]}
+    assert "the Q3 report" in record["input_prompt"]
+
+
+def test_a_failing_redactor_drops_the_record() -> None:
+    def broken(_text: str) -> str:
+        raise RuntimeError("detector crashed")
+
+    raw = make_raw("generation_failed", properties={"input_prompt": "x"})
+    assert sink_line(SPEC, raw, broken) is None
+
+
+def test_only_matching_events_reach_a_sink() -> None:
+    config = ProjectConfig(sinks={"training": SPEC})
+    assert [r.sink for r in sink_records(make_raw("generation_failed"), config)] == ["training"]
+    assert list(sink_records(make_raw("feature_used"), config)) == []
