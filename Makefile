@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install lint typecheck unit browser chromium bench clean
+.PHONY: run test install lint typecheck unit browser screenshots chromium bench clean
 
 run: install
 	$(BIN)/usertrail serve
@@ -42,6 +42,10 @@ unit:
 browser:
 	$(BIN)/pytest -m browser
 
+# The README's pictures of the demo and the dashboard, taken by the browser test.
+screenshots: install chromium
+	USERTRAIL_SCREENSHOTS=1 $(BIN)/pytest -m browser tests/e2e/test_demo.py
+
 # Benchmarks print their figures; they are run by hand, never by `make test`.
 bench: install
 	@command -v wrk >/dev/null || ($(SUDO) apt-get install -y -q wrk)
@@ -49,6 +53,8 @@ bench: install
 	$(BIN)/python -m bench.processing
 	$(BIN)/python -m bench.freshness
 	$(BIN)/python -m bench.context
+	$(BIN)/python -m bench.context --postgres
+	$(BIN)/python -m bench.scaleout
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

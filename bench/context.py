@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import msgspec
 from rich.console import Console
 from rich.table import Table
+from tests.backends import pg_schema_url
 from tests.live import API_KEY, LiveServer
 
 from bench.ingest import Result, Scenario, _errors, _latency, _number
@@ -22,9 +24,9 @@ from usertrail.settings import Settings
 from usertrail.wiring import build_runtime
 
 
-async def fill(data_dir: Path, sizes: dict[str, int]) -> None:
+async def fill(data_dir: Path, sizes: dict[str, int], database_url: str | None) -> None:
     """Store and process `sizes[user]` events for each user, straight through the runtime."""
-    runtime = build_runtime(Settings(data_dir=data_dir))
+    runtime = build_runtime(Settings(data_dir=data_dir, database_url=database_url, demo=False))
     for user, n in sizes.items():
         trace = [
             msgspec.structs.replace(e, distinct_id=user)
@@ -71,15 +73,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--postgres", action="store_true", help="a `--role context` process on PostgreSQL"
+    )
     args = parser.parse_args()
     sizes = {"u_small": 100, "u_big": args.big}
     results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(fill(Path(tmp), sizes))
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        url = stack.enter_context(pg_schema_url()) if args.postgres else None
+        asyncio.run(fill(Path(tmp), sizes, url))
+        backend = {"USERTRAIL_DATABASE_URL": url, "USERTRAIL_ROLE": "context"} if url else {}
         # "cold" rebuilds the context on every request (hot cache off): the cost of a first
         # read, or of the read right after the user's next event.
         for cache, size in (("hot", "10000"), ("cold", "0")):
-            env = {"USERTRAIL_CONTEXT_CACHE_SIZE": size}
+            env = {"USERTRAIL_CONTEXT_CACHE_SIZE": size, **backend}
             server = LiveServer(data_dir=Path(tmp), env=env).start()
             try:
                 for user in sizes:
@@ -89,7 +96,8 @@ def main() -> None:
                         results.append((cache, user, result))
             finally:
                 server.stop()
-    table = Table(title=f"GET /context/user/{{id}}, embedded SQLite, {args.seconds} s each")
+    store = "PostgreSQL, --role context" if url else "embedded SQLite"
+    table = Table(title=f"GET /context/user/{{id}}, {store}, {args.seconds} s each")
     for column in ("cache", "user's events", "clients", "requests/s", "p50 ms", "p99 ms", "errors"):
         table.add_column(column, justify="right")
     for cache, user, r in results:

@@ -12,11 +12,14 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from tests.backends import REDIS_URL, pg_schema_url, redis_prefix
 from tests.live import TOKEN, LiveServer
 
 LUA = Path(__file__).with_name("capture.lua")
@@ -110,20 +113,39 @@ ROLES = {
     "all": "serve (all-in-one)",
     # What a scale-out ingest process does: decode, authenticate, commit, ack.
     "ingest": "serve --role ingest",
+    # Scale-out: the raw log in PostgreSQL (the point of acceptance), then XADD to Redis.
+    "ingest-pg": "serve --role ingest, PostgreSQL + Redis",
 }
+
+
+@contextmanager
+def backend(role: str) -> Iterator[dict[str, str]]:
+    """The server's environment: embedded, or a fresh PostgreSQL schema and Redis prefix."""
+    if role != "ingest-pg":
+        yield {"USERTRAIL_ROLE": role}
+        return
+    with pg_schema_url() as url, redis_prefix() as prefix:
+        yield {
+            "USERTRAIL_ROLE": "ingest",
+            "USERTRAIL_DATABASE_URL": url,
+            "USERTRAIL_BUS_URL": REDIS_URL,
+            "USERTRAIL_BUS_PREFIX": prefix,
+        }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--roles", nargs="+", choices=list(ROLES), default=list(ROLES))
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
     results = []
-    for role in ROLES:
+    for role in args.roles:
         for scenario in SCENARIOS:
-            with tempfile.TemporaryDirectory() as tmp:  # a fresh log per scenario
-                server = LiveServer(data_dir=Path(tmp), env={"USERTRAIL_ROLE": role}).start()
+            # A fresh log per scenario.
+            with tempfile.TemporaryDirectory() as tmp, backend(role) as env:
+                server = LiveServer(data_dir=Path(tmp), env=env).start()
                 try:
                     results.append((role, run_wrk(server.url, scenario, args.seconds)))
                 finally:
@@ -133,7 +155,7 @@ def main() -> None:
 
 def show(results: list[tuple[str, Result]], seconds: int) -> None:
     table = Table(
-        title=f"usertrail ingest, embedded SQLite (WAL, synchronous=FULL), {seconds} s each, "
+        title=f"usertrail ingest (embedded: SQLite WAL, synchronous=FULL), {seconds} s each, "
         f"{os.cpu_count()} cores"
     )
     columns = (

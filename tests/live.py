@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from subprocess import Popen
 
 import httpx
 
@@ -29,6 +30,7 @@ class LiveServer:
     data_dir: Path
     port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)  # more CLI flags, e.g. ["--role", "ingest"]
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -44,13 +46,6 @@ class LiveServer:
         return self.data_dir / "usertrail.db"
 
     def start(self, timeout: float = 20) -> LiveServer:
-        env = {
-            **os.environ,
-            "USERTRAIL_PROJECT_TOKEN": TOKEN,
-            "USERTRAIL_API_KEY": API_KEY,
-            "USERTRAIL_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            **self.env,
-        }
         cmd = [
             sys.executable,
             "-m",
@@ -60,10 +55,9 @@ class LiveServer:
             str(self.port),
             "--data-dir",
             str(self.data_dir),
+            *self.args,
         ]
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:  # a file, not a pipe: a full pipe would block
-            self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log)
+        self.proc = _spawn(cmd, self.env, self.data_dir, self.log_path)
         self._wait_ready(timeout)
         return self
 
@@ -84,6 +78,63 @@ class LiveServer:
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flush; what survives is what was durable."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def _spawn(cmd: list[str], env: dict[str, str], data_dir: Path, log_path: Path) -> Popen[bytes]:
+    full_env = {
+        **os.environ,
+        "USERTRAIL_PROJECT_TOKEN": TOKEN,
+        "USERTRAIL_API_KEY": API_KEY,
+        "USERTRAIL_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        **env,
+    }
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:  # a file, not a pipe: a full pipe would block
+        return subprocess.Popen(cmd, env=full_env, stdout=log, stderr=log)
+
+
+@dataclass
+class LiveWorker:
+    """`usertrail worker` in a subprocess: the processor, deliveries and sinks."""
+
+    data_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    proc: Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "worker.log"
+
+    def start(self, timeout: float = 20) -> LiveWorker:
+        self.spawn()
+        return self.wait_started(timeout)
+
+    def spawn(self) -> None:
+        cmd = [sys.executable, "-m", "usertrail", "worker", "--data-dir", str(self.data_dir)]
+        self.proc = _spawn(cmd, self.env, self.data_dir, self.log_path)
+
+    def wait_started(self, timeout: float = 20) -> LiveWorker:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while "worker_started" not in self.log_path.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                err = self.log_path.read_text(errors="replace")[-4000:]
+                raise RuntimeError(f"usertrail worker did not start: {err}")
+            time.sleep(0.05)
+        return self
+
+    def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)

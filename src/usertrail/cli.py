@@ -43,6 +43,10 @@ def serve(
     role: Annotated[
         str | None, typer.Option(help="all | ingest | context [env USERTRAIL_ROLE]")
     ] = None,
+    demo: Annotated[
+        bool | None,
+        typer.Option("--demo/--no-demo", help="The Acme demo at /demo [env USERTRAIL_DEMO]"),
+    ] = None,
 ) -> None:
     """Run the service (embedded: SQLite under the data dir, no external server)."""
     import uvicorn
@@ -52,7 +56,7 @@ def serve(
     from usertrail.wiring import build_runtime
 
     settings = _settings(
-        host=host, port=port, data_dir=data_dir, project_file=project_file, role=role
+        host=host, port=port, data_dir=data_dir, project_file=project_file, role=role, demo=demo
     )
     configure_logging(settings.log_level, settings.log_json)
     runtime = build_runtime(settings)
@@ -63,6 +67,8 @@ def serve(
         settings,
         first=runtime.default_created,
     )
+    if runtime.demo_project is not None:
+        _announce_demo(runtime.demo_project.api_key, settings)
     uvicorn.run(
         create_app(settings, runtime),
         host=settings.host,
@@ -83,6 +89,13 @@ def _announce(token: str, api_key: str, secret: str, settings: Settings, *, firs
     else:
         console.print("  secrets: `usertrail projects list --show-secrets`")
     console.print(f"  posthog.init('{token}', {{api_host: '{url}'}})")
+    console.print(f"  dashboard (sign in with a project's API key):  [cyan]{url}/ui[/]")
+
+
+def _announce_demo(demo_key: str, settings: Settings) -> None:
+    url = f"http://{settings.host}:{settings.port}"
+    console.print(f"  demo app (Acme Reports, project `demo`):       [cyan]{url}/demo[/]")
+    console.print(f"  demo API key (public: demo visitors only):     [green]{demo_key}[/]")
 
 
 projects_app = typer.Typer(help="Manage projects (tenants).", no_args_is_help=True)
@@ -168,6 +181,19 @@ def replay(
     console.print(f"replayed {done:,} events")
 
 
+@app.command()
+def migrate(
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (SQLite)")] = None,
+) -> None:
+    """Create or upgrade the database schema ([env USERTRAIL_DATABASE_URL]). Every process
+    does this at start too; run it once before rolling out many processes on PostgreSQL."""
+    from usertrail.wiring import migrate_database
+
+    before, after = migrate_database(_settings(data_dir=data_dir))
+    change = "already at" if before == after else f"{before or 'empty'} ->"
+    console.print(f"schema {change} revision [green]{after}[/]")
+
+
 @app.command("check-config")
 def check_config(path: Annotated[Path, typer.Argument(help="Project YAML file")]) -> None:
     """Validate a project file; list every error with its path."""
@@ -220,6 +246,8 @@ def worker(
     in its own process, on its own core."""
     import asyncio
 
+    import structlog
+
     from usertrail.observability import configure_logging
     from usertrail.wiring import build_runtime
 
@@ -230,6 +258,8 @@ def worker(
     async def main() -> None:
         try:
             runtime.start_workers(idle_poll=poll_ms / 1000)
+            mode = "event bus" if settings.bus_url else "raw log"
+            structlog.get_logger("usertrail").info("worker_started", feed=mode)
             await asyncio.Event().wait()  # until interrupted
         finally:
             await runtime.close()
@@ -287,6 +317,44 @@ def actions_retry(
 
     count = _with_runtime(data_dir, lambda rt: rt.outbox.retry(utc_now(), ids or ()))
     typer.echo(f"{count} dead deliveries queued again")
+
+
+eval_app = typer.Typer(help="Measure usertrail's quality on its evaluation sets.")
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    cases: Annotated[
+        Path | None, typer.Option(help="Cases YAML (default: the shipped set)")
+    ] = None,
+    project_file: Annotated[
+        Path | None, typer.Option(help="Project file naming help_docs (default: the demo's)")
+    ] = None,
+    markdown: Annotated[bool, typer.Option(help="Print the table as Markdown")] = False,
+    verbose: Annotated[bool, typer.Option(help="Also list every case's ranks")] = False,
+) -> None:
+    """Help retrieval with and without behaviour: recall@1, recall@5 and MRR on ambiguous and
+    unambiguous questions. Exits 1 if behaviour makes unambiguous questions worse."""
+    from usertrail.demo.project import DEMO_PROJECT_FILE
+    from usertrail.errors import ConfigError
+    from usertrail.retrieval.evaluation import harness
+
+    try:
+        report = harness.run_eval(cases or harness.DEFAULT_CASES, project_file or DEMO_PROJECT_FILE)
+    except (ConfigError, ValueError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    out = Console(width=None if sys.stdout.isatty() else 120)
+    if verbose:
+        out.print(harness.per_case(report))
+    if markdown:
+        typer.echo(harness.markdown(report))
+    else:
+        out.print(harness.table(report))
+    if report.regressed():
+        console.print("[red]behaviour-aware retrieval is worse on unambiguous questions[/]")
+        raise typer.Exit(1)
 
 
 def _with_runtime(data_dir: Path | None, job: Callable[[Runtime], Awaitable[T]]) -> T:

@@ -26,7 +26,8 @@ from usertrail.wiring import Runtime
 
 INSTRUCTIONS = (
     "usertrail knows what each user of this product has been doing (pages, clicks, features, "
-    "errors, patterns). Call get_user_context before answering a user's question."
+    "errors, patterns). Call get_user_context before answering a user's question, and "
+    "search_help to find the help article for it."
 )
 
 
@@ -63,6 +64,15 @@ def build_mcp(runtime: Runtime, api_key: str | None = None) -> MCPServer:
         since = runtime.clock() - timedelta(minutes=max(1, min(minutes, 60 * 24 * 30)))
         active = await runtime.store.active_persons(project.id, since, limit=200)
         return [{"user_id": key, "last_seen": last.isoformat()} for key, last in active]
+
+    @mcp.tool()
+    async def search_help(user_id: str, query: str, ctx: Context, k: int = 5) -> dict[str, Any]:
+        """Help-article chunks for the user's question, ranked with what the user has been
+        doing (current page, recent features and errors); each says why it was boosted."""
+        project = await project_of(ctx)
+        with as_tool_error():
+            found = await runtime.assistant.search(project, user_id, query, max(1, min(k, 20)))
+        return dict(msgspec.to_builtins(found))
 
     @mcp.resource("context://user/{user_id}", mime_type="text/markdown")
     async def user_context(user_id: str, ctx: Context) -> str:

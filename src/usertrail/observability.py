@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -48,6 +48,16 @@ class Metrics:
             "usertrail_action_deliveries_total",
             "Trigger action delivery attempts by kind and outcome (delivered, retry, dead)",
             ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.reconciled = Counter(
+            "usertrail_reconciled_events_total",
+            "Accepted events published to the bus again because no worker had processed them",
+            registry=self.registry,
+        )
+        self.bus_backlog = Gauge(
+            "usertrail_bus_backlog",
+            "Events on the bus not yet acknowledged by a worker (read or not)",
             registry=self.registry,
         )
         self.sink_lines = Counter(

@@ -35,11 +35,45 @@ class EventLog(Protocol):
     async def count(self, project_id: str) -> int: ...
 
 
-class DerivedStore(Protocol):
-    """Derived state. `apply` stores a processed slice and moves the named cursor atomically,
-    and returns the events that were new (not already stored)."""
+class BusMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """One event read from the bus; `stream` and `id` are what acknowledges it."""
 
-    async def apply(self, derived: Derived, cursor: str) -> list[Event]: ...
+    stream: str
+    id: str
+    event: RawEvent
+    deliveries: int  # how many times it has been handed to a worker, this one included
+
+
+class EventBus(Protocol):
+    """Carries accepted events from ingest to workers (scale-out mode).
+
+    publish: durable in the bus when it returns. consume: each entry goes to one consumer of
+    the group. ack: after the derived state is committed; entries never acked are handed to
+    another consumer by `reclaim` once idle, and dead-lettered after too many deliveries.
+    """
+
+    async def publish(self, events: Sequence[RawEvent]) -> None: ...
+
+    async def consume(self, consumer: str, count: int, block_ms: int) -> list[BusMessage]: ...
+
+    async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[BusMessage]: ...
+
+    async def ack(self, messages: Sequence[BusMessage]) -> None: ...
+
+    async def trim(self) -> None:
+        """Forget acknowledged entries."""
+
+    async def backlog(self) -> int:
+        """Entries not acknowledged yet (read or not)."""
+        ...
+
+
+class DerivedStore(Protocol):
+    """Derived state. `apply` stores a processed slice and moves the named cursor (if any)
+    atomically, and returns the events that were new (not already stored). Applying the same
+    slice again, or slices in another order, converges to the same state."""
+
+    async def apply(self, derived: Derived, cursor: str | None) -> list[Event]: ...
 
     async def cursor(self, name: str) -> int: ...
 

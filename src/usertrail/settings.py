@@ -19,10 +19,26 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=0, le=65535)
     data_dir: Path = Path(".usertrail")
     database_url: str | None = None  # default: SQLite (WAL) under data_dir
+    # Scale-out: ingest publishes accepted events to Redis Streams, `usertrail worker`s consume
+    # them in a consumer group. Unset: the processor follows the raw log (embedded).
+    bus_url: str | None = None
+    bus_prefix: str = "usertrail"  # Redis key prefix: deployments can share one Redis
+    bus_partitions: int = Field(default=16, ge=1, le=1024)
+    # A worker's unacked entries are taken over by another worker after this long.
+    bus_reclaim_idle_ms: int = Field(default=30_000, ge=100)
+    # Deliveries of one entry before it goes to the dead-letter stream (a poison event).
+    bus_max_deliveries: int = Field(default=5, ge=1)
+    # Accepted events with no derived row this long after receipt are published again (they
+    # were lost by Redis); the check, the trim of acked entries and the backlog gauge run
+    # every `bus_upkeep_s` in one worker.
+    bus_reconcile_after_s: float = Field(default=300.0, gt=0)
+    bus_upkeep_s: float = Field(default=30.0, gt=0)
     project_file: Path | None = None
     project_token: str | None = None  # fixes the default project's public token
     api_key: str | None = None  # fixes the default project's secret read key
     webhook_secret: str | None = None  # fixes the default project's webhook secret
+    # The Acme Reports demo at /demo, as its own public project `demo` (usertrail.demo).
+    demo: bool = True
     log_level: str = "info"
     log_json: bool = False
     # posthog-js's dist/ (from npm); served at /static/ so the SDK's lazy extensions load.
@@ -58,5 +74,9 @@ class Settings(BaseSettings):
 
     def sqlalchemy_url(self) -> str:
         if self.database_url:
+            # Plain postgresql:// means psycopg 3 here (SQLAlchemy's default driver is psycopg2).
+            scheme, _, rest = self.database_url.partition("://")
+            if scheme in ("postgres", "postgresql"):
+                return f"postgresql+psycopg://{rest}"
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'usertrail.db').resolve()}"

@@ -4,34 +4,54 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import structlog
 from sqlalchemy import Engine, text
 
 from usertrail.adapters.jsonl import JsonlSinkFile
 from usertrail.adapters.notify import RoutingNotifier
+from usertrail.adapters.redis_bus import RedisStreamBus
+from usertrail.adapters.redis_changes import RedisChangeNotices
 from usertrail.adapters.smtp import SmtpConfig, SmtpNotifier
+from usertrail.adapters.sql.browse import SqlBrowse
 from usertrail.adapters.sql.engine import create_schema, make_engine
 from usertrail.adapters.sql.eventlog import SqlEventLog
+from usertrail.adapters.sql.leader import LeaderLock
+from usertrail.adapters.sql.migrate import current_revision, migrate
 from usertrail.adapters.sql.outbox import SqlOutbox
 from usertrail.adapters.sql.projects import DEFAULT_PROJECT_ID, SqlProjects
 from usertrail.adapters.sql.store import SqlDerivedStore
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.adapters.webhook import WebhookNotifier
+from usertrail.demo.project import (
+    DEMO_PROJECT_FILE,
+    DEMO_PROJECT_ID,
+    DEMO_PROJECT_NAME,
+    demo_config,
+    loopback_url,
+)
 from usertrail.model.config import ProjectConfig, SinkSpec
+from usertrail.model.event import PersonId
 from usertrail.model.project import Project
 from usertrail.observability import Metrics
 from usertrail.project_file import load_project_file
+from usertrail.retrieval.index import project_indexes
+from usertrail.retrieval.llm import chat_client
+from usertrail.retrieval.service import HelpService
 from usertrail.services.actions import ActionDispatcher
 from usertrail.services.context import ContextService
 from usertrail.services.context_cache import ContextCache
+from usertrail.services.feeds import BusFeed, EventFeed, LogFeed
 from usertrail.services.ingest import IngestService, utc_now
 from usertrail.services.live import LiveUpdates
 from usertrail.services.processor import Processor
+from usertrail.services.reconcile import Reconciler
 from usertrail.services.sinks import SinkWriter
 from usertrail.settings import Settings
 
@@ -58,28 +78,50 @@ class Runtime:
     default_project: Project
     default_created: bool
     notifier: RoutingNotifier
+    browse: SqlBrowse
+    demo_project: Project | None  # the public Acme demo tenant, when enabled
+    project_configs: dict[str, ProjectConfig]  # per project; others use `config`
+    sink_leader: LeaderLock  # one process at a time appends to the sink files
+    assistant: HelpService  # help retrieval (POST /retrieve, /assist, MCP search_help)
+    bus: RedisStreamBus | None = None  # scale-out: accepted events travel to workers here
+    reconciler: Reconciler | None = None  # scale-out: republishes what Redis lost
+    upkeep_leader: LeaderLock | None = None  # one worker at a time runs the reconciler
+    changes: RedisChangeNotices | None = None  # scale-out: which persons changed, to all
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def clock(self) -> datetime:
         return utc_now()
 
     def config_for(self, project_id: str) -> ProjectConfig:
-        """One project file serves every project of this deployment (for now)."""
-        return self.config
+        """The demo tenant runs on the Acme file; every other project on the deployment's."""
+        return self.project_configs.get(project_id, self.config)
 
     def start(self) -> None:
         """Start background work on the running loop (the in-process processor)."""
         if self.settings.role == "all":
             self.start_workers()
+        if self.changes is not None:
+            # Workers in other processes: hear which persons changed, for the cache and streams.
+            self._spawn("changes", self.changes.listen(self._changed))
 
     def start_workers(self, idle_poll: float = 1.0) -> None:
         """The processor and what follows it: action deliveries and sink files."""
-        for name, loop in (
-            ("processor", self.processor.run_forever),
-            ("actions", self.actions.run_forever),
-            ("sinks", self.sinks.run_forever),
-        ):
-            self._tasks.append(asyncio.create_task(loop(idle_poll), name=name))
+        self._spawn("processor", self.processor.run_forever(idle_poll))
+        self._spawn("actions", self.actions.run_forever(idle_poll))
+        leader = lambda: asyncio.to_thread(self.sink_leader.try_acquire)  # noqa: E731
+        self._spawn("sinks", self.sinks.run_forever(idle_poll, leader))
+        if self.reconciler is not None and self.upkeep_leader is not None:
+            lock = self.upkeep_leader
+            upkeep = lambda: asyncio.to_thread(lock.try_acquire)  # noqa: E731
+            every = self.settings.bus_upkeep_s
+            self._spawn("bus-upkeep", self.reconciler.run_forever(every, upkeep))
+
+    def _changed(self, ids: Sequence[PersonId]) -> None:
+        self.context.cache.invalidate(ids)
+        self.live.publish(ids)
+
+    def _spawn(self, name: str, work: Coroutine[Any, Any, None]) -> None:
+        self._tasks.append(asyncio.create_task(work, name=name))
 
     async def readiness(self) -> list[str]:
         def ping() -> None:
@@ -90,6 +132,11 @@ class Runtime:
             await asyncio.wait_for(asyncio.to_thread(ping), timeout=2)
         except Exception as exc:
             return [f"database: {type(exc).__name__}: {exc}"]
+        if self.bus is not None:
+            try:
+                await asyncio.wait_for(self.bus.ping(), timeout=2)
+            except Exception as exc:
+                return [f"event bus: {type(exc).__name__}: {exc}"]
         return []
 
     async def close(self) -> None:
@@ -97,8 +144,25 @@ class Runtime:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.notifier.aclose()
+        await self.assistant.aclose()
+        for client in (self.bus, self.changes):
+            if client is not None:
+                await client.aclose()
+        await asyncio.to_thread(self.sink_leader.release)
+        if self.upkeep_leader is not None:
+            await asyncio.to_thread(self.upkeep_leader.release)
         await asyncio.to_thread(self.writer.close)
         self.engine.dispose()
+
+
+def migrate_database(settings: Settings) -> tuple[str | None, str]:
+    """Upgrade the schema; returns the revisions before and after."""
+    engine = make_engine(settings.sqlalchemy_url(), writer=True)
+    try:
+        before = current_revision(engine)
+        return before, migrate(engine)
+    finally:
+        engine.dispose()
 
 
 def open_projects(settings: Settings) -> SqlProjects:
@@ -124,15 +188,27 @@ def build_runtime(settings: Settings) -> Runtime:
         webhook_secret=settings.webhook_secret,
     )
     config = load_project_file(settings.project_file) if settings.project_file else ProjectConfig()
+    demo = projects.ensure(DEMO_PROJECT_ID, DEMO_PROJECT_NAME)[0] if settings.demo else None
+    configs = (
+        {DEMO_PROJECT_ID: demo_config(loopback_url(settings.host, settings.port))} if demo else {}
+    )
+
+    def config_for(project_id: str) -> ProjectConfig:
+        return configs.get(project_id, config)
+
     metrics = Metrics()
     event_log = SqlEventLog(writer, engine, settings.append_timeout_s)
     store = SqlDerivedStore(writer, engine)
-    processor = Processor(event_log, store, lambda _project_id: config, metrics)
+    bus, changes = _bus(settings)
+    feed: EventFeed = LogFeed(event_log, store) if bus is None else _bus_feed(settings, bus)
+    processor = Processor(feed, store, config_for, metrics)
     live = LiveUpdates()
     processor.listeners.append(live.publish)
-    ingest = IngestService(event_log, projects, metrics, on_stored=processor.wake)
+    if changes is not None:
+        processor.listeners.append(changes.publish)
+    ingest = IngestService(event_log, projects, metrics, on_stored=processor.wake, bus=bus)
     cache = ContextCache(size=settings.context_cache_size)
-    context = ContextService(store, projects, lambda _project_id: config, utc_now, cache)
+    context = ContextService(store, projects, config_for, utc_now, cache)
     # Invalidate before notifying streams, so a stream's rebuild never reads a stale entry.
     processor.listeners.insert(0, cache.invalidate)
     outbox = SqlOutbox(writer, engine)
@@ -145,7 +221,9 @@ def build_runtime(settings: Settings) -> Runtime:
         max_attempts=settings.action_max_attempts,
         base_delay_s=settings.action_retry_base_s,
     )
-    sinks = SinkWriter(outbox, _sink_opener(settings, config), settings.data_dir, metrics)
+    sinks = SinkWriter(
+        outbox, _sink_opener(settings, [config, *configs.values()]), settings.data_dir, metrics
+    )
     # A slice's firings and sink lines commit with it: the senders look right after.
     processor.listeners.extend((lambda _events: actions.wake(), lambda _events: sinks.wake()))
     return Runtime(
@@ -167,7 +245,61 @@ def build_runtime(settings: Settings) -> Runtime:
         live=live,
         default_project=default,
         default_created=created,
+        browse=SqlBrowse(engine),
+        demo_project=demo,
+        project_configs=configs,
+        sink_leader=LeaderLock(write_engine, "usertrail:sinks"),
+        assistant=_assistant(settings, config, configs, context),
+        bus=bus,
+        changes=changes,
+        reconciler=_reconciler(settings, event_log, store, bus, metrics) if bus else None,
+        upkeep_leader=LeaderLock(write_engine, "usertrail:bus-upkeep") if bus else None,
     )
+
+
+def _assistant(
+    settings: Settings,
+    config: ProjectConfig,
+    configs: dict[str, ProjectConfig],
+    context: ContextService,
+) -> HelpService:
+    """Help indexes are built here, once: each project's `help_docs`, next to its file."""
+    files = {DEMO_PROJECT_ID: DEMO_PROJECT_FILE}
+    indexes = project_indexes(
+        (settings.project_file, config),
+        {pid: (files.get(pid), c) for pid, c in configs.items()},
+    )
+    return HelpService(context, indexes, chat_client())
+
+
+def _bus(settings: Settings) -> tuple[RedisStreamBus | None, RedisChangeNotices | None]:
+    if not settings.bus_url:
+        return None, None
+    bus = RedisStreamBus(
+        settings.bus_url,
+        prefix=settings.bus_prefix,
+        partitions=settings.bus_partitions,
+        max_deliveries=settings.bus_max_deliveries,
+    )
+    return bus, RedisChangeNotices(settings.bus_url, f"{settings.bus_prefix}:changes")
+
+
+def _reconciler(
+    settings: Settings,
+    event_log: SqlEventLog,
+    store: SqlDerivedStore,
+    bus: RedisStreamBus,
+    metrics: Metrics,
+) -> Reconciler:
+    grace = timedelta(seconds=settings.bus_reconcile_after_s)
+    return Reconciler(event_log, store, bus, metrics, utc_now, grace=grace)
+
+
+def _bus_feed(settings: Settings, bus: RedisStreamBus) -> BusFeed:
+    # Unique per process: a restarted worker is a new consumer, and what its previous life
+    # left unacked is reclaimed once idle.
+    consumer = f"{socket.gethostname()}-{os.getpid()}"
+    return BusFeed(bus, consumer, reclaim_idle_ms=settings.bus_reclaim_idle_ms)
 
 
 def _smtp(settings: Settings) -> SmtpNotifier:
@@ -184,9 +316,11 @@ def _smtp(settings: Settings) -> SmtpNotifier:
     )
 
 
-def _sink_opener(settings: Settings, config: ProjectConfig) -> Callable[[Path], JsonlSinkFile]:
+def _sink_opener(
+    settings: Settings, configs: list[ProjectConfig]
+) -> Callable[[Path], JsonlSinkFile]:
     """Sink files rotate at the size their project file entry asks for."""
-    max_bytes = {settings.data_dir / s.path: s.max_bytes for s in config.sinks.values()}
+    max_bytes = {settings.data_dir / s.path: s.max_bytes for c in configs for s in c.sinks.values()}
     return lambda path: JsonlSinkFile(
         path, max_bytes.get(path, SinkSpec.model_fields["max_bytes"].default)
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -11,10 +10,11 @@ from hypothesis import strategies as st
 
 from tests.factories import click, make_raw, pageview
 from usertrail.core.normalize import MAX_KEPT_PROPERTIES, normalize
+from usertrail.demo.project import DEMO_PROJECT_FILE
 from usertrail.model.config import ProjectConfig
 from usertrail.project_file import load_project_file
 
-ACME = load_project_file(Path(__file__).parents[2] / "examples" / "acme.usertrail.yaml")
+ACME = load_project_file(DEMO_PROJECT_FILE)
 PLAN_CARD_CLICK = (
     'button.btn:attr__class="btn"nth-child="2"nth-of-type="1"text="Choose Pro";'
     'div.plan-card:attr__class="plan-card"attr__data-ph-component="plan-picker"nth-child="1";'

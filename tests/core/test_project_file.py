@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from usertrail.demo.project import DEMO_PROJECT_FILE
 from usertrail.errors import ConfigError
 from usertrail.model.config import ProjectConfig
 from usertrail.project_file import load_project_file, parse_project_file
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "acme.usertrail.yaml"
+EXAMPLE = DEMO_PROJECT_FILE
 
 
 def test_example_project_file_is_valid() -> None:

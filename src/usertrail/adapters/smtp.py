@@ -48,7 +48,8 @@ class SmtpNotifier:
         assert isinstance(message, EmailMessage)
         config = self._config
         if config.host is None:
-            raise DeliveryFailed("SMTP is not configured (USERTRAIL_SMTP_HOST)")
+            # Retrying cannot help until the deployment changes: dead now, retried by hand.
+            raise DeliveryFailed("SMTP is not configured (USERTRAIL_SMTP_HOST)", permanent=True)
         try:
             await aiosmtplib.send(
                 mime_message(key, message, config.sender),

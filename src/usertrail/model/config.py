@@ -154,3 +154,5 @@ class ProjectConfig(_Strict):
     mask_pii: bool = True
     triggers: dict[str, TriggerSpec] = {}
     sinks: dict[str, SinkSpec] = {}
+    # Help articles (Markdown with front matter), relative to the project file.
+    help_docs: str | None = None

@@ -50,3 +50,14 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     matched: tuple[str, ...] = ()  # configured click selectors (funnel steps) the chain matched
     device: Device | None = None
     properties: dict[str, object] = msgspec.field(default_factory=dict)  # kept, bounded subset
+
+
+class PersonId(msgspec.Struct, frozen=True, kw_only=True):
+    """Which id has new events: all a cache or a live stream in another process needs."""
+
+    project_id: str
+    distinct_id: str
+
+
+# What change listeners receive: the stored events themselves, or notices of them.
+Changed = Event | PersonId

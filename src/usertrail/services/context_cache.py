@@ -12,7 +12,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Sequence
 
 from usertrail.model.context import UserContext
-from usertrail.model.event import Event
+from usertrail.model.event import Changed
 
 Key = tuple[str, str, Hashable]  # (project id, requested user id, options)
 
@@ -41,7 +41,7 @@ class ContextCache:
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)
 
-    def invalidate(self, events: Sequence[Event]) -> None:
+    def invalidate(self, events: Sequence[Changed]) -> None:
         """Processor listener: drop every context that includes a changed distinct id."""
         for event in events:
             for key in self._by_id.pop((event.project_id, event.distinct_id), ()):

@@ -14,7 +14,7 @@ from usertrail.core.webhook import webhook_events
 from usertrail.errors import BadCredentials, BadPayload
 from usertrail.model.raw import RawEvent
 from usertrail.observability import Metrics
-from usertrail.ports import AppendResult, EventLog, ProjectRegistry
+from usertrail.ports import AppendResult, EventBus, EventLog, ProjectRegistry
 
 Clock = Callable[[], datetime]
 
@@ -41,8 +41,10 @@ class IngestService:
         *,
         clock: Clock = utc_now,
         on_stored: Callable[[], None] = lambda: None,
+        bus: EventBus | None = None,
     ) -> None:
         self._log = log
+        self._bus = bus
         self._projects = projects
         self._metrics = metrics
         self._clock = clock
@@ -81,6 +83,11 @@ class IngestService:
         if not events:
             raise BadPayload("no events in request")
         result = await self._log.append(events)
+        if self._bus is not None:
+            # The raw log is the point of acceptance; the bus carries the work to workers.
+            # Duplicates are published too: the first attempt may have committed and then
+            # died before publishing, and the client's retry is what finishes the job.
+            await self._bus.publish(events)
         self._metrics.events.labels("accepted", source).inc(result.accepted)
         self._metrics.events.labels("duplicate", source).inc(result.duplicates)
         if result.accepted:

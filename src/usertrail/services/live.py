@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from usertrail.model.event import Event
+from usertrail.model.event import Changed
 
 QUEUE_SIZE = 64
 
@@ -21,7 +21,7 @@ class LiveUpdates:
     def __init__(self) -> None:
         self._subscribers: dict[str, set[asyncio.Queue[frozenset[str]]]] = defaultdict(set)
 
-    def publish(self, events: Sequence[Event]) -> None:
+    def publish(self, events: Sequence[Changed]) -> None:
         changed: dict[str, set[str]] = defaultdict(set)
         for event in events:
             changed[event.project_id].add(event.distinct_id)

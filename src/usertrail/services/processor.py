@@ -1,8 +1,9 @@
-"""The processor: follow the raw log, derive, store, and tell listeners what is new.
+"""The processor: read a feed, derive, store, and tell listeners what is new.
 
-In embedded mode it runs in-process, woken by ingest after each commit. The derive step is
-pure (core.process); storing a slice and advancing the cursor happen in one transaction, so a
-crash anywhere replays at most the uncommitted slice, which the idempotent writes absorb.
+In embedded mode it follows the raw log in-process, woken by ingest after each commit; in
+scale-out mode it reads the event bus in a worker. The derive step is pure (core.process);
+storing a slice is idempotent and moves the log cursor (or precedes the bus ack), so a crash
+anywhere repeats at most the uncommitted slice, which the idempotent writes absorb.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from usertrail.core.process import Derived, derive
 from usertrail.model.config import ProjectConfig
 from usertrail.model.event import Event
 from usertrail.observability import Metrics
-from usertrail.ports import DerivedStore, EventLog
+from usertrail.ports import DerivedStore
+from usertrail.services.feeds import EventFeed, Slice
 
 log = structlog.get_logger("usertrail.processor")
 Listener = Callable[[Sequence[Event]], None]
@@ -27,19 +29,17 @@ Listener = Callable[[Sequence[Event]], None]
 class Processor:
     def __init__(
         self,
-        event_log: EventLog,
+        feed: EventFeed,
         store: DerivedStore,
         config_for: Callable[[str], ProjectConfig],
         metrics: Metrics,
         *,
-        cursor: str = "processor",
         batch_size: int = 2000,
     ) -> None:
-        self._log = event_log
+        self._feed = feed
         self._store = store
         self._config_for = config_for
         self._metrics = metrics
-        self._cursor_name = cursor
         self._batch_size = batch_size
         self._wake = asyncio.Event()
         self.listeners: list[Listener] = []
@@ -56,36 +56,38 @@ class Processor:
                 self._metrics.errors.labels("processor").inc()
                 log.exception("processor_step_failed")
                 await asyncio.sleep(idle_poll)
+            if self._feed.blocks:
+                continue  # the feed's read waited for new events already
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=idle_poll)
             self._wake.clear()
 
     async def drain(self, on_batch: Callable[[int], None] = lambda _n: None) -> int:
-        """Process everything in the log after the cursor; returns how many events.
+        """Process everything the feed has now; returns how many events.
 
         Pipelined: the next slice is read and derived while the writer thread stores the
         previous one. Slices commit in order (one writer), so the cursor only moves forward.
         """
         total = 0
-        cursor = await self._store.cursor(self._cursor_name)
-        storing: tuple[Derived, asyncio.Future[list[Event]]] | None = None
-        while batch := await self._log.read_after(cursor, self._batch_size):
-            derived = derive(batch, self._config_for)
+        await self._feed.rewind()
+        storing: tuple[Derived, Slice, asyncio.Future[list[Event]]] | None = None
+        while (piece := await self._feed.read(self._batch_size)).events:
+            derived = derive(piece.events, self._config_for)
             if storing is not None:
                 await self._finish(*storing)
-            storing = (
-                derived,
-                asyncio.ensure_future(self._store.apply(derived, self._cursor_name)),
-            )
-            cursor = derived.last_seq
-            total += len(batch)
-            on_batch(len(batch))
+            stored = asyncio.ensure_future(self._store.apply(derived, self._feed.cursor))
+            storing = (derived, piece, stored)
+            total += len(piece.events)
+            on_batch(len(piece.events))
         if storing is not None:
             await self._finish(*storing)
         return total
 
-    async def _finish(self, derived: Derived, storing: asyncio.Future[list[Event]]) -> None:
+    async def _finish(
+        self, derived: Derived, piece: Slice, storing: asyncio.Future[list[Event]]
+    ) -> None:
         new_events = await storing
+        await self._feed.done(piece)
         self._observe(derived)
         self._notify(new_events)
 

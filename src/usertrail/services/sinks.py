@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from itertools import groupby
 from pathlib import Path
 from typing import Protocol
@@ -54,11 +54,18 @@ class SinkWriter:
     def wake(self) -> None:
         self._wake.set()
 
-    async def run_forever(self, idle_poll: float = 1.0) -> None:
+    async def run_forever(
+        self, idle_poll: float = 1.0, leader: Callable[[], Awaitable[bool]] | None = None
+    ) -> None:
+        """Write pending lines whenever woken; with `leader`, only while it says this process
+        is the one writer (several workers share the sink files)."""
         while True:
             try:
-                while await self.write_pending() == self._batch:
-                    pass
+                if leader is None or await leader():
+                    while await self.write_pending() == self._batch:
+                        pass
+                else:
+                    self._files.clear()  # reopened (with crash recovery) if we lead again
             except Exception:  # the lines stay pending and are tried again
                 self._metrics.errors.labels("sinks").inc()
                 log.exception("sink_write_failed")

@@ -17,8 +17,18 @@ from usertrail import __version__
 from usertrail.errors import UsertrailError
 from usertrail.mcp_server import build_mcp
 from usertrail.settings import Settings
-from usertrail.web import actions_api, capture, context_api, ops, remote_config, webhook
+from usertrail.web import (
+    actions_api,
+    capture,
+    context_api,
+    ops,
+    remote_config,
+    retrieval_api,
+    webhook,
+)
 from usertrail.web.assets import VersionedStaticFiles
+from usertrail.web.dashboard import mount_dashboard
+from usertrail.web.demo import mount_demo
 from usertrail.web.deps import runtime_of
 from usertrail.web.responses import error_response
 from usertrail.wiring import Runtime, build_runtime
@@ -49,6 +59,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     _add_capture_routes(app)
     app.include_router(context_api.router)
     app.include_router(actions_api.router)
+    app.include_router(retrieval_api.router)
+    mount_dashboard(app)
+    if rt.demo_project is not None:
+        mount_demo(app, rt.demo_project)
     app.add_route("/webhooks/posthog", webhook.posthog_webhook, methods=["POST"])
     if assets := settings.posthog_js_path():
         # posthog-js loads its extensions (dead clicks, exceptions...) from the api host.

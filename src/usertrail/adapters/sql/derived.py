@@ -9,11 +9,13 @@ import msgspec
 from sqlalchemy import Connection, delete, or_, select, update
 
 from usertrail.adapters.sql.dialect import (
-    counter_upsert_sql,
+    add_counters,
+    add_members,
     greatest,
+    insert_events,
     insert_for,
-    least,
-    member_insert_sql,
+    lock_projects,
+    upsert_persons,
 )
 from usertrail.adapters.sql.eventlog import from_us, to_us
 from usertrail.adapters.sql.tables import (
@@ -46,8 +48,12 @@ DERIVED_TABLES = (
 )
 
 
-def apply_derived(conn: Connection, derived: Derived, cursor: str) -> list[Event]:
-    """Store one processed slice and advance `cursor`, atomically. Returns the new events."""
+def apply_derived(conn: Connection, derived: Derived, cursor: str | None) -> list[Event]:
+    """Store one processed slice and advance `cursor` (if any), atomically. Returns the new
+    events."""
+    # Workers in other processes apply slices of the same projects concurrently: identity
+    # recomputation and trigger counts read what they then write, so they take turns.
+    lock_projects(conn, {e.project_id for e in derived.events})
     new_uuids = _insert_events(conn, derived.events)
     new: list[tuple[Event, tuple[str, ...]]] = []
     members: set[tuple[str, str, str, str]] = set()
@@ -59,8 +65,8 @@ def apply_derived(conn: Connection, derived: Derived, cursor: str) -> list[Event
             new_uuids.discard(key)  # a duplicate within this slice counts once
             new.append((event, keys))
             members.update((event.project_id, event.distinct_id, k, m) for k, m in joined)
-    if members:  # set membership is idempotent by itself: no need to know which are new
-        conn.exec_driver_sql(member_insert_sql(conn), sorted(members))
+    # Set membership is idempotent by itself: no need to know which are new.
+    add_members(conn, sorted(members))
     _add_counters(conn, new)
     _upsert_seen(conn, derived)
     _insert_updates(conn, derived)
@@ -69,7 +75,8 @@ def apply_derived(conn: Connection, derived: Derived, cursor: str) -> list[Event
         recompute_identity(conn, project_id, edge_ids)
     apply_triggers(conn, derived)  # after identity: merged persons count together
     insert_sink_records(conn, derived)
-    _set_cursor(conn, cursor, derived.last_seq)
+    if cursor is not None:
+        set_cursor(conn, cursor, derived.last_seq)
     return [e for e, _ in new]
 
 
@@ -84,63 +91,34 @@ def _add_counters(conn: Connection, new: list[tuple[Event, tuple[str, ...]]]) ->
             slot[1], slot[2] = min(slot[1], ts), max(slot[2], ts)
     if not totals:
         return
-    # The hottest statement of the processor (several counters per event): sent straight to
-    # the driver's executemany, skipping SQLAlchemy's per-row parameter processing.
-    rows = [(p, d, k, c, f, la) for (p, d, k), (c, f, la) in totals.items()]
-    conn.exec_driver_sql(counter_upsert_sql(conn), rows)
+    # The hottest statement of the processor (several counters per event).
+    add_counters(conn, [(p, d, k, c, f, la) for (p, d, k), (c, f, la) in totals.items()])
 
 
 def _insert_events(conn: Connection, items: Iterable[Event]) -> set[tuple[str, str]]:
     rows = [
-        {
-            "project_id": e.project_id,
-            "uuid": e.uuid,
-            "distinct_id": e.distinct_id,
-            "ts_us": to_us(e.timestamp),
-            "name": e.name,
-            "kind": e.kind,
-            "session_id": e.session_id,
-            "feature": e.feature,
-            "data": _encode(e),
-        }
+        (
+            e.project_id,
+            e.uuid,
+            e.distinct_id,
+            to_us(e.timestamp),
+            e.name,
+            e.kind,
+            e.session_id,
+            e.feature,
+            _encode(e),
+        )
         for e in items
     ]
-    if not rows:
-        return set()
-    stmt = (
-        insert_for(conn, events)
-        .on_conflict_do_nothing()
-        .returning(events.c.project_id, events.c.uuid)
-    )
-    return {(r[0], r[1]) for r in conn.execute(stmt, rows)}
+    return insert_events(conn, rows)
 
 
 def _upsert_seen(conn: Connection, derived: Derived) -> None:
     rows = [
-        {
-            "project_id": s.project_id,
-            "distinct_id": s.distinct_id,
-            "person_key": s.distinct_id,
-            "first_us": to_us(s.first),
-            "last_us": to_us(s.last),
-        }
+        (s.project_id, s.distinct_id, s.distinct_id, to_us(s.first), to_us(s.last))
         for s in derived.seen
     ]
-    if rows:
-        _upsert_persons(conn, rows)
-
-
-def _upsert_persons(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """New ids start as their own person; known ids only widen their first/last seen."""
-    stmt = insert_for(conn, persons)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["project_id", "distinct_id"],
-        set_={
-            "first_us": least(conn, persons.c.first_us, stmt.excluded.first_us),
-            "last_us": greatest(conn, persons.c.last_us, stmt.excluded.last_us),
-        },
-    )
-    conn.execute(stmt, rows)
+    upsert_persons(conn, rows)
 
 
 def _insert_updates(conn: Connection, derived: Derived) -> None:
@@ -224,7 +202,7 @@ def _edge(row: Any) -> MergeEdge:
     )
 
 
-def _set_cursor(conn: Connection, name: str, seq: int) -> None:
+def set_cursor(conn: Connection, name: str, seq: int) -> None:
     stmt = insert_for(conn, cursors).values(name=name, seq=seq)
     conn.execute(
         stmt.on_conflict_do_update(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from usertrail.adapters.sql.tables import metadata
+from usertrail.adapters.sql.migrate import migrate
 
 
 def make_engine(url: str, *, writer: bool = False) -> Engine:
@@ -41,7 +43,7 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cur)
     # FULL: the WAL is fsynced at every commit, so an acknowledged event survives power loss,
     # not only a process crash. Group commit keeps this affordable.
     cur.execute("PRAGMA synchronous=FULL")
@@ -50,5 +52,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _switch_to_wal(cur: Any, timeout_s: float = 30.0) -> None:
+    """WAL mode persists in the file; switching a new file to it needs it to itself, and
+    SQLite answers "locked" at once (no busy wait) when another process is doing the same:
+    two processes starting together on a fresh data dir. Retry, bounded."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def create_schema(engine: Engine) -> None:
-    metadata.create_all(engine)
+    """Bring the schema to the newest migration (a no-op when it is there already)."""
+    migrate(engine)

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
-from usertrail.adapters.sql.tables import raw_events
+from usertrail.adapters.sql.tables import events, raw_events
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.core.envelope import encode_body
 from usertrail.errors import StorageUnavailable
@@ -88,6 +88,37 @@ class SqlEventLog:
         )
         with self._reader.connect() as conn:
             return [logged_event(row._mapping) for row in conn.execute(query)]
+
+    async def unprocessed_after(
+        self, seq: int, received_before: datetime, limit: int
+    ) -> tuple[list[LoggedEvent], int]:
+        return await asyncio.to_thread(self._unprocessed_after, seq, to_us(received_before), limit)
+
+    def _unprocessed_after(
+        self, seq: int, before_us: int, limit: int
+    ) -> tuple[list[LoggedEvent], int]:
+        window = (
+            select(raw_events)
+            .where(raw_events.c.seq > seq)
+            .order_by(raw_events.c.seq)
+            .limit(limit)
+            .subquery()
+        )
+        done = and_(events.c.project_id == window.c.project_id, events.c.uuid == window.c.uuid)
+        query = (
+            select(window, events.c.uuid.is_(None).label("missing"))
+            .select_from(window.outerjoin(events, done))
+            .order_by(window.c.seq)
+        )
+        missing, last = [], seq
+        with self._reader.connect() as conn:
+            for row in conn.execute(query):
+                if row.received_us >= before_us:
+                    break  # too recent: a worker may simply not have got to it yet
+                last = row.seq
+                if row.missing:
+                    missing.append(logged_event(row._mapping))
+        return missing, last
 
     async def count(self, project_id: str) -> int:
         query = (

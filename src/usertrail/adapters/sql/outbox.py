@@ -130,6 +130,8 @@ def _claim(conn: Connection, now: datetime, limit: int, lease: timedelta) -> lis
         .where(deliveries.c.status == PENDING, deliveries.c.next_us <= to_us(now))
         .order_by(deliveries.c.next_us, deliveries.c.id)
         .limit(limit)
+        # PostgreSQL: workers claiming at once take different rows (SQLite has one writer).
+        .with_for_update(skip_locked=True)
     )
     claimed = [_delivery(row._mapping) for row in conn.execute(due)]
     if claimed:

@@ -10,7 +10,7 @@ from typing import TypeVar
 import msgspec
 from sqlalchemy import Connection, Engine, func, select
 
-from usertrail.adapters.sql.derived import apply_derived, clear_derived, read_cursor
+from usertrail.adapters.sql.derived import apply_derived, clear_derived, read_cursor, set_cursor
 from usertrail.adapters.sql.eventlog import from_us, to_us
 from usertrail.adapters.sql.persons import find_person, updates_of
 from usertrail.adapters.sql.tables import (
@@ -39,7 +39,7 @@ class SqlDerivedStore:
         # (measured: 64 concurrent context reads ran at half the speed of one). Run inline.
         self._inline = reader.dialect.name == "sqlite"
 
-    async def apply(self, derived: Derived, cursor: str) -> list[Event]:
+    async def apply(self, derived: Derived, cursor: str | None) -> list[Event]:
         return await self._writer.submit(
             lambda conn: apply_derived(conn, derived, cursor), weight=len(derived.events)
         )
@@ -56,6 +56,9 @@ class SqlDerivedStore:
 
     async def cursor(self, name: str) -> int:
         return await self._read(lambda conn: read_cursor(conn, name))
+
+    async def set_cursor(self, name: str, seq: int) -> None:
+        await self._writer.submit(lambda conn: set_cursor(conn, name, seq))
 
     async def person_data(self, project_id: str, distinct_id: str, limit: int) -> PersonData | None:
         """Everything the context builder needs, read in one connection (one thread hop)."""

@@ -47,8 +47,10 @@ class GroupCommitWriter:
         return await pending.future
 
     def close(self) -> None:
+        """Finish what is queued, stop the thread and close the write connections."""
         self._queue.put(None)
         self._thread.join(timeout=10)
+        self._engine.dispose()
 
     def _run(self) -> None:
         while True:

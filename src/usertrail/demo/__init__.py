@@ -1,0 +1,1 @@
+"""The Acme Reports demo: a small SaaS served by usertrail at /demo, as its own project."""

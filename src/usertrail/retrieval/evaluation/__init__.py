@@ -1,0 +1,1 @@
+"""`usertrail eval retrieval`: does behaviour find the article a human would pick?"""

@@ -1,0 +1,93 @@
+"""`usertrail eval retrieval`: load the cases and the help index, run, print the table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.table import Table
+
+from usertrail.errors import ConfigError
+from usertrail.project_file import load_project_file
+from usertrail.retrieval.evaluation.cases import EvalCase, parse_cases
+from usertrail.retrieval.evaluation.metrics import Scores
+from usertrail.retrieval.evaluation.run import SPLITS, Report, evaluate
+from usertrail.retrieval.index import help_folder, load_help_index
+
+DEFAULT_CASES = Path(__file__).parents[1] / "eval_cases.yaml"
+
+
+def load_cases(path: Path) -> tuple[EvalCase, ...]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read eval cases {path}: {exc}") from exc
+    return parse_cases(text, source=str(path))
+
+
+def run_eval(cases_path: Path, project_file: Path, limit: int | None = None) -> Report:
+    """The cases (the first `limit` of them, if given) against the project's help articles."""
+    config = load_project_file(project_file)
+    folder = help_folder(project_file, config.help_docs)
+    if folder is None:
+        raise ConfigError(f"{project_file}: no help_docs folder to evaluate")
+    index = load_help_index(folder, config)
+    try:
+        return evaluate(load_cases(cases_path)[:limit], index, config)
+    finally:
+        index.close()
+
+
+def _cell(before: float, after: float) -> str:
+    return f"{before:.3f} → {after:.3f}"
+
+
+def _uplift(before: Scores, after: Scores) -> str:
+    if before.mrr == 0:
+        return "n/a"
+    return f"{(after.mrr / before.mrr - 1) * 100:+.0f}%"
+
+
+def rows(report: Report) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    for split in SPLITS:
+        q, b = report.query_only[split], report.behaviour[split]
+        out.append(
+            (
+                split,
+                str(q.cases),
+                _cell(q.recall_at_1, b.recall_at_1),
+                _cell(q.recall_at_5, b.recall_at_5),
+                _cell(q.mrr, b.mrr),
+                _uplift(q, b),
+            )
+        )
+    return out
+
+
+HEADERS = ("questions", "cases", "recall@1", "recall@5", "MRR", "MRR change")
+
+
+def table(report: Report) -> Table:
+    grid = Table(*HEADERS, title="Help retrieval: query only → behaviour-aware")
+    for row in rows(report):
+        grid.add_row(*row)
+    return grid
+
+
+def markdown(report: Report) -> str:
+    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows(report)]
+    return "\n".join(lines)
+
+
+def per_case(report: Report) -> Table:
+    grid = Table("case", "ambiguous", "expected", "rank: query only", "rank: behaviour")
+    for r in report.results:
+        grid.add_row(
+            r.id,
+            "yes" if r.ambiguous else "no",
+            r.expected,
+            str(r.query_only or "-"),
+            str(r.behaviour or "-"),
+        )
+    return grid

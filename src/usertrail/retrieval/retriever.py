@@ -1,0 +1,75 @@
+"""Retrieval with and without behaviour: the raw query's list, the behaviour-expanded list,
+fused, boosted and explained."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from usertrail.retrieval.fusion import Candidates, behaviour_share, fuse
+from usertrail.retrieval.model import Article, Chunk, Retrieval, Signal
+from usertrail.retrieval.text import dedupe, terms
+
+MAX_BEHAVIOUR_TERMS = 12
+MIN_EXACT_WORDS = 2
+
+
+class Searcher(Protocol):
+    """What retrieval needs of an index (`HelpIndex` is one)."""
+
+    @property
+    def articles(self) -> Mapping[str, Article]: ...
+
+    @property
+    def chunks(self) -> Mapping[str, Chunk]: ...
+
+    @property
+    def reference_score(self) -> float: ...
+
+    def search(self, words: Sequence[str], limit: int = ...) -> list[tuple[str, float]]: ...
+
+    def matching_all(self, words: Sequence[str]) -> set[str]: ...
+
+
+def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int = 5) -> Retrieval:
+    """Top `k` chunks for the query; with no signals this is the raw query alone (BM25)."""
+    words = terms(query)
+    raw = index.search(words)
+    extra = behaviour_terms(signals, words)
+    share = behaviour_share(raw[0][1] if raw else 0.0, index.reference_score) if extra else 0.0
+    # The raw query's list and the behaviour-expanded one, mixed by how vague the question is.
+    lists = [Candidates(name="query", ids=tuple(cid for cid, _ in raw), weight=1.0 - share)]
+    if share > 0:
+        expanded = index.search([*words, *extra])
+        ids = tuple(cid for cid, _ in expanded)
+        lists.append(Candidates(name="behaviour", ids=ids, weight=share))
+    hits = fuse(
+        lists, index.chunks, index.articles, signals, share, exact_answer(index, words, raw)
+    )
+    return Retrieval(
+        query=query,
+        expanded_with=tuple(extra) if share > 0 else (),
+        behaviour_share=round(share, 3) if signals else 0.0,
+        signals=tuple(signals),
+        hits=tuple(hits[:k]),
+    )
+
+
+def exact_answer(
+    index: Searcher, words: Sequence[str], raw: Sequence[tuple[str, float]]
+) -> str | None:
+    """The raw query's top chunk when it contains every topic word of a question that has
+    at least two: an exact answer, which behaviour never moves from the top."""
+    if len(words) < MIN_EXACT_WORDS or not raw:
+        return None
+    top = raw[0][0]
+    return top if top in index.matching_all(words) else None
+
+
+def behaviour_terms(signals: Sequence[Signal], query_words: Sequence[str]) -> list[str]:
+    """Words the signals add to the query, strongest signal first, bounded."""
+    ordered = sorted(signals, key=lambda s: -s.weight)
+    seen = set(query_words)
+    return [t for t in dedupe(t for s in ordered for t in s.terms) if t not in seen][
+        :MAX_BEHAVIOUR_TERMS
+    ]

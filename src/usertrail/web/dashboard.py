@@ -1,0 +1,75 @@
+"""The dashboard at /ui, behind a project's API key: a login form, the page, its assets.
+
+POST /ui/login checks the key and keeps it in an HttpOnly, SameSite=Strict cookie for the
+page's fetches and EventSource (see web.reader); the data comes from web.dashboard_api.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, FastAPI, Request
+from starlette.responses import RedirectResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from usertrail.errors import BadCredentials
+from usertrail.web import dashboard_api
+from usertrail.web.deps import runtime_of
+from usertrail.web.pages import SELF_ONLY, render_page
+from usertrail.web.reader import COOKIE, reader_project
+
+UI_DIR = Path(__file__).with_name("ui")
+MAX_FORM_BYTES = 4096
+
+router = APIRouter(include_in_schema=False)
+
+
+def mount_dashboard(app: FastAPI) -> None:
+    app.mount("/ui/assets", StaticFiles(directory=UI_DIR / "assets"), name="ui-assets")
+    app.include_router(dashboard_api.router)
+    app.include_router(router)
+
+
+@router.get("/ui")
+async def dashboard(request: Request) -> Response:
+    try:
+        project = await reader_project(request)
+    except BadCredentials:
+        return render_page(UI_DIR, "login.html", csp=SELF_ONLY)
+    project_view = {"id": project.id, "name": project.name}
+    return render_page(UI_DIR, "dashboard.html", csp=SELF_ONLY, project=project_view)
+
+
+@router.post("/ui/login")
+async def login(request: Request) -> Response:
+    key = await _form_field(request, "api_key")
+    try:
+        await runtime_of(request).context.project_for_key(key)
+    except BadCredentials:
+        error = "That API key is not valid."
+        return render_page(UI_DIR, "login.html", status=401, csp=SELF_ONLY, error=error)
+    response = RedirectResponse("/ui", status_code=303)
+    secure = request.url.scheme == "https"
+    response.set_cookie(
+        COOKIE, key or "", path="/ui", httponly=True, samesite="strict", secure=secure
+    )
+    return response
+
+
+@router.post("/ui/logout")
+async def logout() -> Response:
+    response = RedirectResponse("/ui", status_code=303)
+    response.delete_cookie(COOKIE, path="/ui")
+    return response
+
+
+async def _form_field(request: Request, name: str) -> str | None:
+    """One field of a small urlencoded form (no multipart parser needed for a key)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    values = parse_qs(body.decode("utf-8", errors="replace")).get(name)
+    return values[0].strip() if values else None

@@ -1,0 +1,100 @@
+"""The dashboard's data (/ui/api/...): who is active, one person's sessions, context and
+actions, the raw event behind a label, and a stream of change notices. Bearer key or the
+dashboard cookie (web.reader); the project always comes from the key."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Annotated
+
+import msgspec
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response, StreamingResponse
+
+from usertrail.core.context.build import ContextOptions
+from usertrail.core.timeline import timeline
+from usertrail.errors import NotFound
+from usertrail.model.raw import RawEvent
+from usertrail.model.timeline import TimelineSession
+from usertrail.web.deps import runtime_of
+from usertrail.web.reader import reader_project
+from usertrail.web.sse import KEEP_ALIVE, notices, sse, sse_response
+
+router = APIRouter(prefix="/ui/api", tags=["dashboard"])
+_encode = msgspec.json.Encoder().encode
+TIMELINE_EVENTS = 300  # the newest events shown as sessions
+
+
+def _json(value: object) -> Response:
+    return Response(_encode(value), media_type="application/json")
+
+
+@router.get("/active", summary="Persons with events in the last `minutes`, newest first")
+async def active(
+    request: Request,
+    minutes: Annotated[int, Query(ge=1, le=60 * 24 * 30)] = 30,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Response:
+    project = await reader_project(request)
+    runtime = runtime_of(request)
+    since = runtime.clock() - timedelta(minutes=minutes)
+    persons = await runtime.browse.active(project.id, since, limit)
+    return _json({"project": {"id": project.id, "name": project.name}, "persons": persons})
+
+
+@router.get("/person/{user_id}", summary="A person's context, actions and recent sessions")
+async def person(request: Request, user_id: str) -> Response:
+    project = await reader_project(request)
+    runtime = runtime_of(request)
+    context = await runtime.context.for_user(project, user_id, ContextOptions(n=20))  # 404
+    actions = await runtime.outbox.person_actions(project.id, user_id)
+    return _json(
+        {
+            "context": context,
+            "actions": actions,
+            "sessions": await _sessions(request, project.id, user_id),
+        }
+    )
+
+
+async def _sessions(request: Request, project_id: str, user_id: str) -> list[TimelineSession]:
+    runtime = runtime_of(request)
+    data = await runtime.store.person_data(project_id, user_id, TIMELINE_EVENTS)
+    if data is None:
+        return []
+    minutes = runtime.config_for(project_id).session_timeout_minutes
+    return timeline(data.events, timedelta(minutes=minutes))
+
+
+@router.get("/event/{uuid}", summary="The event behind a label, as it was received")
+async def raw_event(request: Request, uuid: str) -> Response:
+    project = await reader_project(request)
+    raw = await runtime_of(request).browse.raw_event(project.id, uuid)
+    if raw is None:
+        raise NotFound(f"no event {uuid!r} in this project")
+    return _json(_raw_view(raw))
+
+
+def _raw_view(raw: RawEvent) -> dict[str, object]:
+    return {
+        "uuid": raw.uuid,
+        "event": raw.event,
+        "distinct_id": raw.distinct_id,
+        "timestamp": raw.timestamp,
+        "received_at": raw.received_at,
+        "source": raw.source,
+        "body": raw.body,
+    }
+
+
+@router.get("/stream", summary="Server-sent `changed` notices: whose events were processed")
+async def stream(request: Request) -> StreamingResponse:
+    project = await reader_project(request)
+    runtime = runtime_of(request)
+
+    async def events() -> AsyncIterator[bytes]:
+        async for changed in notices(request, runtime, project.id):
+            yield KEEP_ALIVE if changed is None else sse("changed", sorted(changed))
+
+    return sse_response(events())

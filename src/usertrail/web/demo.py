@@ -1,0 +1,120 @@
+"""The Acme Reports demo at /demo: its pages, its assistant panel's context, its webhook inbox.
+
+Everything here is fixed to the demo project (DEMO_PROJECT_ID), whose token and key are public
+by construction: no request can name another project, so the page can show context without a
+secret and still never expose a real project's data.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+from fastapi import APIRouter, FastAPI, Query, Request
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from starlette.responses import Response, StreamingResponse
+from starlette.staticfiles import StaticFiles
+
+import usertrail.demo
+from usertrail.core.context.build import ContextOptions
+from usertrail.demo.inbox import Signature, WebhookInbox
+from usertrail.demo.project import SIGNING_SECRET_ENV
+from usertrail.errors import BadCredentials, BadPayload, NotFound
+from usertrail.model.project import Project
+from usertrail.web.deps import runtime_of
+from usertrail.web.pages import render_page
+from usertrail.web.sse import live_context, sse_response
+
+DEMO_DIR = Path(usertrail.demo.__file__).parent
+MAX_WEBHOOK_BYTES = 256 * 1024
+router = APIRouter(include_in_schema=False)
+_encode = msgspec.json.Encoder().encode
+
+
+@dataclass
+class DemoState:
+    project: Project
+    signing_secret: str | None  # verify the inbox's webhooks when set
+    inbox: WebhookInbox = field(default_factory=WebhookInbox)
+
+
+def mount_demo(app: FastAPI, project: Project) -> None:
+    app.state.demo = DemoState(project, os.environ.get(SIGNING_SECRET_ENV) or None)
+    app.mount("/demo/static", StaticFiles(directory=DEMO_DIR / "static"), name="demo-static")
+    app.include_router(router)
+
+
+def _demo(request: Request) -> DemoState:
+    state: DemoState = request.app.state.demo
+    return state
+
+
+@router.get("/demo/api/context/{distinct_id}")
+async def demo_context(
+    request: Request, distinct_id: str, n: Annotated[int, Query(ge=0, le=100)] = 20
+) -> Response:
+    """The same object as GET /context/user/{id}, for the demo project only."""
+    runtime, project = runtime_of(request), _demo(request).project
+    ctx = await runtime.context.for_user(project, distinct_id, ContextOptions(n=n))
+    return Response(_encode(ctx), media_type="application/json")
+
+
+@router.get("/demo/api/context/{distinct_id}/stream")
+async def demo_context_stream(
+    request: Request, distinct_id: str, n: Annotated[int, Query(ge=0, le=100)] = 20
+) -> StreamingResponse:
+    runtime, project = runtime_of(request), _demo(request).project
+    return sse_response(live_context(request, runtime, project, distinct_id, ContextOptions(n=n)))
+
+
+@router.get("/demo/api/webhooks")
+async def demo_webhooks(request: Request) -> Response:
+    state = _demo(request)
+    body = {"signing": state.signing_secret is not None, "received": state.inbox.newest_first()}
+    return Response(_encode(body), media_type="application/json")
+
+
+@router.post("/demo/webhook-inbox")
+async def webhook_inbox(request: Request) -> Response:
+    """Where the demo's `power_user` trigger posts. Verifies Standard Webhooks signatures when
+    ACME_WEBHOOK_SECRET is set (the trigger then needs `secret_env`), else accepts unsigned."""
+    state = _demo(request)
+    body = await request.body()
+    if len(body) > MAX_WEBHOOK_BYTES:
+        return Response("too large", status_code=413)
+    headers = dict(request.headers)
+    try:
+        payload = _verified(state.signing_secret, body, headers)
+    except (WebhookVerificationError, ValueError) as exc:
+        raise BadCredentials(f"webhook signature rejected: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise BadPayload(f"webhook body is not JSON: {exc}") from exc
+    signature: Signature = "verified" if state.signing_secret else "unsigned"
+    webhook_id = headers.get("webhook-id", "")[:200]
+    state.inbox.add(webhook_id, runtime_of(request).clock(), signature, payload)
+    return Response(status_code=204)
+
+
+def _verified(secret: str | None, body: bytes, headers: dict[str, str]) -> object:
+    if secret is None:
+        return msgspec.json.decode(body)
+    return Webhook(secret).verify(body, headers)
+
+
+@router.get("/demo")
+@router.get("/demo/{path:path}")
+async def demo_page(request: Request, path: str = "") -> Response:
+    """Every page of the app is this one document; its script renders the route."""
+    if path.startswith(("api/", "static/")):
+        raise NotFound(f"no demo resource /demo/{path}")
+    project = _demo(request).project
+    settings = runtime_of(request).settings
+    config = {
+        "token": project.token,
+        "api_key": project.api_key,  # public: the demo project holds only demo visitors
+        "posthog_js": settings.posthog_js_path() is not None,
+    }
+    return render_page(DEMO_DIR / "templates", "app.html", config=config)

@@ -1,0 +1,60 @@
+"""POST /retrieve and POST /assist: help articles picked with what the user has been doing."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from fastapi import APIRouter, Header, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from usertrail.retrieval.service import HelpService
+from usertrail.web.context_api import bearer
+from usertrail.web.deps import runtime_of
+
+router = APIRouter(tags=["retrieval"])
+_encode = msgspec.json.Encoder().encode
+
+
+class RetrieveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(min_length=1, max_length=200, description="Any of the user's ids")
+    query: str = Field(max_length=2000, description="The user's question, as typed")
+    k: int = Field(default=5, ge=1, le=50, description="How many chunks")
+
+
+class AssistRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(min_length=1, max_length=200)
+    message: str = Field(min_length=1, max_length=4000)
+
+
+@router.post("/retrieve", summary="Help chunks for a question, ranked with the user's behaviour")
+async def retrieve_help(
+    request: Request,
+    body: RetrieveRequest,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    runtime = runtime_of(request)
+    project = await runtime.context.project_for_key(bearer(authorization))
+    found = await _help(request).search(project, body.user_id, body.query, body.k)
+    return Response(_encode(found), media_type="application/json")
+
+
+@router.post("/assist", summary="An assistant answer: prompt, help and (optionally) an LLM")
+async def assist(
+    request: Request,
+    body: AssistRequest,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    runtime = runtime_of(request)
+    project = await runtime.context.project_for_key(bearer(authorization))
+    answer = await _help(request).assist(project, body.user_id, body.message)
+    return Response(_encode(answer), media_type="application/json")
+
+
+def _help(request: Request) -> HelpService:
+    return runtime_of(request).assistant

@@ -1,0 +1,58 @@
+"""The assistant's prompt and its offline answer."""
+
+from __future__ import annotations
+
+from usertrail.model.config import ProjectConfig
+from usertrail.retrieval.evaluation.cases import EvalCase, TraceStep, trace_events
+from usertrail.retrieval.evaluation.replay import context_of
+from usertrail.retrieval.model import Hit, Retrieval
+from usertrail.retrieval.prompt import assemble, excerpt, template_answer
+
+HIT = Hit(
+    chunk_id="export-errors#1",
+    article="export-errors",
+    article_title="Export failed",
+    title="Export failed > E42 – export timed out",
+    text="The export took more than five minutes. Export CSV instead. Or shorten the range.",
+    score=0.03,
+    reasons=("the user hit the error E42 twice in the last session",),
+)
+FOUND = Retrieval(
+    query="why?", expanded_with=("e42",), behaviour_share=0.8, signals=(), hits=(HIT,)
+)
+
+
+def test_the_prompt_holds_the_context_block_and_the_help_with_its_reasons() -> None:
+    case = EvalCase(
+        id="t",
+        question="why?",
+        expected="x",
+        ambiguous=True,
+        trace=(TraceStep(pageview="/reports/4"), TraceStep(exception="ExportError: E42 timeout")),
+    )
+    ctx = context_of(trace_events(case), ProjectConfig(), "user_1")
+    prompt = assemble(ctx, FOUND, "why did it fail?")
+    assert "## What this user has been doing" in prompt.system
+    assert "### Export failed > E42 – export timed out (article `export-errors`)" in prompt.system
+    assert "Picked because the user hit the error E42 twice" in prompt.system
+    assert prompt.user == "why did it fail?"
+    assert [m["role"] for m in prompt.messages()] == ["system", "user"]
+    assert prompt.text().endswith("## The user's message\nwhy did it fail?\n")
+
+
+def test_the_offline_answer_names_the_top_article_and_why() -> None:
+    answer = template_answer(FOUND)
+    assert answer.startswith("Have a look at “Export failed”, section “E42 – export timed out”.")
+    assert "I picked it because the user hit the error E42 twice in the last session." in answer
+    assert "five minutes" in answer
+
+
+def test_with_nothing_found_the_offline_answer_says_so() -> None:
+    empty = Retrieval(query="?", expanded_with=(), behaviour_share=0.0, signals=(), hits=())
+    assert template_answer(empty).startswith("I could not find a help article")
+
+
+def test_an_excerpt_keeps_whole_sentences() -> None:
+    text = "One sentence here. " * 40
+    cut = excerpt(text, limit=60)
+    assert cut == "One sentence here. One sentence here. One sentence here."

@@ -1,0 +1,112 @@
+"""Retrieval over a real (in-memory FTS5) index: behaviour settles vague questions and leaves
+specific ones alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from usertrail.model.config import ProjectConfig
+from usertrail.retrieval.index import HelpIndex, load_help_index, project_indexes
+from usertrail.retrieval.model import Signal
+from usertrail.retrieval.retriever import exact_answer, retrieve
+
+ARTICLES = {
+    "export-errors.md": """---
+title: Export failed (E42)
+pages: [Report]
+errors: [E42]
+---
+# Export failed (E42)
+
+## E42 export timed out
+The export took too long and failed. Export CSV instead of PDF.
+""",
+    "payment-failed.md": """---
+title: Payment failed
+pages: [Billing]
+errors: [card_declined]
+---
+# Payment failed
+
+## Card declined
+The bank refused the charge and the payment failed. Replace the card.
+""",
+    "api-keys.md": """---
+title: Rotating API keys
+pages: [API keys]
+---
+# Rotating API keys
+
+## Rotate a key
+Create a new API key, switch your code to it, then revoke the old key.
+""",
+}
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> HelpIndex:
+    for name, text in ARTICLES.items():
+        (tmp_path / name).write_text(text)
+    return load_help_index(tmp_path)
+
+
+def error(message: str) -> Signal:
+    return Signal(
+        kind="error",
+        value=message,
+        terms=tuple(message.lower().replace(":", "").split()),
+        weight=1.0,
+        reason=f"the user hit the error {message} twice in the last session",
+    )
+
+
+def test_without_behaviour_a_vague_question_is_a_coin_toss(index: HelpIndex) -> None:
+    hits = retrieve(index, "why did it fail?", k=3).hits
+    assert {h.article for h in hits} == {"export-errors", "payment-failed"}
+
+
+def test_a_recent_error_picks_the_article_about_it(index: HelpIndex) -> None:
+    found = retrieve(index, "why did it fail?", [error("ExportError: E42 export timed out")], k=3)
+    assert found.hits[0].article == "export-errors"
+    assert found.hits[0].reasons == (
+        "the user hit the error ExportError: E42 export timed out twice in the last session",
+    )
+    assert "e42" in found.expanded_with
+    assert found.behaviour_share > 0.5
+
+
+def test_a_specific_question_keeps_its_exact_answer_whatever_the_behaviour(
+    index: HelpIndex,
+) -> None:
+    found = retrieve(
+        index, "How do I rotate an API key?", [error("ExportError: E42 export timed out")]
+    )
+    assert found.hits[0].article == "api-keys"
+    assert found.behaviour_share < 0.5
+
+
+def test_a_question_with_no_known_words_falls_back_on_behaviour(index: HelpIndex) -> None:
+    found = retrieve(index, "???", [error("PaymentError: card_declined")], k=1)
+    assert [h.article for h in found.hits] == ["payment-failed"]
+
+
+def test_projects_get_the_index_of_their_own_project_file(tmp_path: Path) -> None:
+    help_dir = tmp_path / "help"
+    help_dir.mkdir()
+    (help_dir / "a.md").write_text(ARTICLES["api-keys.md"])
+    with_help = ProjectConfig(help_docs="help")
+    index_for = project_indexes(
+        (None, ProjectConfig()), {"demo": (tmp_path / "demo.usertrail.yaml", with_help)}
+    )
+    demo = index_for("demo")
+    assert demo is not None
+    assert list(demo.articles) == ["a"]
+    assert index_for("other") is None
+
+
+def test_a_chunk_with_every_word_of_the_question_is_an_exact_answer(index: HelpIndex) -> None:
+    assert exact_answer(index, ["revoke", "key"], index.search(["revoke", "key"])) == "api-keys#0"
+    assert exact_answer(index, ["revoke", "card"], index.search(["revoke", "card"])) is None
+    assert exact_answer(index, ["key"], index.search(["key"])) is None  # one word says too little
