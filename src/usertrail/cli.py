@@ -126,8 +126,12 @@ def projects_create(
     data_dir: Annotated[Path | None, typer.Option()] = None,
 ) -> None:
     """Create a project and print its credentials."""
+    from usertrail.demo.project import DEMO_PROJECT_ID
     from usertrail.wiring import open_projects
 
+    if project_id == DEMO_PROJECT_ID:
+        # The demo tenant's key is public (the demo page shows it): never a real project's.
+        raise typer.BadParameter(f"{project_id!r} is reserved for the public demo project")
     project, created = open_projects(_settings(data_dir=data_dir)).ensure(
         project_id, name or project_id
     )

@@ -7,6 +7,7 @@ class UsertrailError(Exception):
     """Base class: `kind` is a stable machine-readable reason (also a metrics label)."""
 
     kind = "error"
+    retry_after_s: int | None = None  # when the client may try again, for 429 and 503
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -31,6 +32,24 @@ class NotFound(UsertrailError):
 
 class StorageUnavailable(UsertrailError):
     kind = "storage_unavailable"
+    retry_after_s = 5
+
+
+class Overloaded(StorageUnavailable):
+    """Too many capture requests already wait for a commit: refused at once, not queued."""
+
+    kind = "overloaded"
+    retry_after_s = 1
+
+
+class RateLimited(UsertrailError):
+    """A project read faster than its limit allows (never raised on capture)."""
+
+    kind = "rate_limited"
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
 
 
 class ConfigError(UsertrailError):

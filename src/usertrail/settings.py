@@ -47,6 +47,13 @@ class Settings(BaseSettings):
     context_cache_size: int = Field(default=10_000, ge=0)
     # Longest a capture request waits for its commit before answering 503 + Retry-After.
     append_timeout_s: float = Field(default=5.0, gt=0)
+    # At most this many capture requests wait for a commit at once; past it, 503 + Retry-After
+    # at once instead of queueing (capture never answers 429: the browser SDK drops those).
+    max_pending_appends: int = Field(default=1024, ge=1)
+    # Reads (context, actions, retrieval, dashboard, MCP) per project: a token bucket of
+    # `read_burst` refilled at `read_rate_per_s`; over it, 429 + Retry-After. 0 turns it off.
+    read_rate_per_s: float = Field(default=200.0, ge=0)
+    read_burst: int = Field(default=400, ge=1)
     # Group commit: at most this many events in one transaction of the raw log.
     max_commit_events: int = Field(default=20_000, ge=1)
     # Trigger email actions go out over SMTP (Mailgun and SendGrid accept SMTP too).
@@ -58,6 +65,13 @@ class Settings(BaseSettings):
     smtp_tls: bool = False  # TLS from the first byte (port 465)
     smtp_from: str = "usertrail <usertrail@localhost>"
     # A failed action delivery is retried with exponential backoff, then dead-lettered.
+    # POST /assist calls an OpenAI-compatible chat endpoint when a base URL is set (e.g.
+    # https://api.openai.com/v1); without one it answers from a template, offline.
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: str | None = None
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_max_tokens: int = Field(default=400, ge=1)
     action_max_attempts: int = Field(default=8, ge=1)
     action_retry_base_s: float = Field(default=5.0, gt=0)
 

@@ -42,7 +42,7 @@ from usertrail.model.project import Project
 from usertrail.observability import Metrics
 from usertrail.project_file import load_project_file
 from usertrail.retrieval.index import project_indexes
-from usertrail.retrieval.llm import chat_client
+from usertrail.retrieval.llm import LlmConfig, chat_client
 from usertrail.retrieval.service import HelpService
 from usertrail.services.actions import ActionDispatcher
 from usertrail.services.context import ContextService
@@ -51,6 +51,7 @@ from usertrail.services.feeds import BusFeed, EventFeed, LogFeed
 from usertrail.services.ingest import IngestService, utc_now
 from usertrail.services.live import LiveUpdates
 from usertrail.services.processor import Processor
+from usertrail.services.read_limits import read_limiter
 from usertrail.services.reconcile import Reconciler
 from usertrail.services.sinks import SinkWriter
 from usertrail.settings import Settings
@@ -197,7 +198,9 @@ def build_runtime(settings: Settings) -> Runtime:
         return configs.get(project_id, config)
 
     metrics = Metrics()
-    event_log = SqlEventLog(writer, engine, settings.append_timeout_s)
+    event_log = SqlEventLog(
+        writer, engine, settings.append_timeout_s, max_pending=settings.max_pending_appends
+    )
     store = SqlDerivedStore(writer, engine)
     bus, changes = _bus(settings)
     feed: EventFeed = LogFeed(event_log, store) if bus is None else _bus_feed(settings, bus)
@@ -208,7 +211,8 @@ def build_runtime(settings: Settings) -> Runtime:
         processor.listeners.append(changes.publish)
     ingest = IngestService(event_log, projects, metrics, on_stored=processor.wake, bus=bus)
     cache = ContextCache(size=settings.context_cache_size)
-    context = ContextService(store, projects, config_for, utc_now, cache)
+    limiter = read_limiter(settings.read_rate_per_s, settings.read_burst)
+    context = ContextService(store, projects, config_for, utc_now, cache, limiter)
     # Invalidate before notifying streams, so a stream's rebuild never reads a stale entry.
     processor.listeners.insert(0, cache.invalidate)
     outbox = SqlOutbox(writer, engine)
@@ -269,7 +273,14 @@ def _assistant(
         (settings.project_file, config),
         {pid: (files.get(pid), c) for pid, c in configs.items()},
     )
-    return HelpService(context, indexes, chat_client())
+    llm = LlmConfig(
+        base_url=settings.llm_base_url,
+        model=settings.llm_model,
+        api_key=settings.llm_api_key,
+        timeout_s=settings.llm_timeout_s,
+        max_tokens=settings.llm_max_tokens,
+    )
+    return HelpService(context, indexes, chat_client(llm))
 
 
 def _bus(settings: Settings) -> tuple[RedisStreamBus | None, RedisChangeNotices | None]:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from tests.factories import click, make_raw, pageview
 from usertrail.core.normalize import normalize
-from usertrail.demo.project import DEMO_PROJECT_FILE, demo_config, loopback_url
+from usertrail.demo.project import DEMO_PROJECT_FILE, DEMO_PROJECT_ID, demo_config, loopback_url
 from usertrail.project_file import load_project_file
 
 PLAN_CARD = (
@@ -63,3 +68,16 @@ def test_the_simulated_feature_has_a_readable_name() -> None:
 )
 def test_the_server_reaches_itself_on_a_real_address(host: str, url: str) -> None:
     assert loopback_url(host, 8000) == url
+
+
+def test_no_real_project_can_take_the_demo_id(tmp_path: Path) -> None:
+    """The demo's API key is public, so `demo` must never name a real tenant's data."""
+    result = subprocess.run(
+        [sys.executable, "-m", "usertrail", "projects", "create", DEMO_PROJECT_ID],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "USERTRAIL_DATA_DIR": str(tmp_path)},
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "reserved for the public demo project" in result.stdout + result.stderr

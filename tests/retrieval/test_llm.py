@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.retrieval.fake_llm import FakeLlm
-from usertrail.retrieval.llm import ChatClient, LlmError, LlmSettings, chat_client
+from usertrail.retrieval.llm import ChatClient, LlmConfig, LlmError, chat_client
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
 
@@ -20,7 +20,7 @@ def llm() -> Iterator[FakeLlm]:
 
 
 async def test_a_completion_sends_model_messages_and_key(llm: FakeLlm) -> None:
-    client = ChatClient(LlmSettings(base_url=llm.base_url + "/", model="tiny", api_key="sk-1"))
+    client = ChatClient(LlmConfig(base_url=llm.base_url + "/", model="tiny", api_key="sk-1"))
     try:
         assert await client.complete(MESSAGES) == llm.reply
     finally:
@@ -33,7 +33,7 @@ async def test_a_completion_sends_model_messages_and_key(llm: FakeLlm) -> None:
 
 async def test_a_failing_endpoint_is_an_llm_error_with_its_status(llm: FakeLlm) -> None:
     llm.status = 503
-    client = ChatClient(LlmSettings(base_url=llm.base_url))
+    client = ChatClient(LlmConfig(base_url=llm.base_url))
     try:
         with pytest.raises(LlmError, match="503"):
             await client.complete(MESSAGES)
@@ -43,7 +43,7 @@ async def test_a_failing_endpoint_is_an_llm_error_with_its_status(llm: FakeLlm) 
 
 
 async def test_an_unreachable_endpoint_is_an_llm_error() -> None:
-    client = ChatClient(LlmSettings(base_url="http://127.0.0.1:9/v1", timeout_s=2))
+    client = ChatClient(LlmConfig(base_url="http://127.0.0.1:9/v1", timeout_s=2))
     try:
         with pytest.raises(LlmError, match="ConnectError"):
             await client.complete(MESSAGES)
@@ -51,6 +51,5 @@ async def test_an_unreachable_endpoint_is_an_llm_error() -> None:
         await client.aclose()
 
 
-def test_without_a_base_url_there_is_no_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("USERTRAIL_LLM_BASE_URL", raising=False)
-    assert chat_client() is None
+def test_without_a_base_url_there_is_no_client() -> None:
+    assert chat_client(LlmConfig()) is None

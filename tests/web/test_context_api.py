@@ -44,6 +44,8 @@ def feed(client: Posthog) -> None:
         properties={
             "$anon_distinct_id": "anon-9",
             "$set": {"email": "jane@example.com", "plan": "free"},
+            # What posthog-js's identify sends for every absent campaign parameter.
+            "$set_once": {"utm_source": None, "gclid": None, "signup_source": "ads"},
         },
     )
 
@@ -84,6 +86,13 @@ def test_context_includes_pre_login_clicks_with_readable_labels(server: LiveServ
 
 def test_any_distinct_id_of_a_merged_person_resolves_to_that_person(server: LiveServer) -> None:
     assert get(server, "anon-9").json()["user"]["id"] == "user_42"
+
+
+def test_null_person_properties_are_left_out(server: LiveServer) -> None:
+    properties = get(server, "user_42").json()["user"]["properties"]
+    assert properties["signup_source"] == "ads"
+    assert "utm_source" not in properties
+    assert "gclid" not in properties
 
 
 def test_billing_abandonment_is_a_pattern_with_a_recommendation(server: LiveServer) -> None:

@@ -41,7 +41,9 @@ class RedisStreamBus:
         partitions: int = 16,
         max_deliveries: int = 5,
     ) -> None:
-        self._redis = aioredis.Redis.from_url(url)
+        # Bounded waits: a hung Redis must turn into a 503 at ingest, not a hung request. The
+        # socket timeout outlasts the longest XREADGROUP BLOCK a worker asks for.
+        self._redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=10)
         self._prefix = prefix
         self.partitions = partitions
         self.max_deliveries = max_deliveries

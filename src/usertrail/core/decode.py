@@ -15,9 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-import lzstring
 import orjson
 
+from usertrail.core.lz64 import decompress_base64, to_text
 from usertrail.errors import BadPayload, PayloadTooLarge
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -43,7 +43,7 @@ def decode_body(
     elif hint in ("base64", "b64"):
         body = _b64decode(body)
     elif hint == "lz64":
-        body = _lz64decode(body)
+        body = _lz64decode(body, max_bytes)
     elif len(body) > max_bytes:
         raise PayloadTooLarge(f"body is {len(body)} bytes; the limit is {max_bytes}")
     return parse_json(body)
@@ -98,16 +98,12 @@ def _b64decode(data: bytes) -> bytes:
         raise BadPayload(f"invalid base64 body: {exc}") from exc
 
 
-def _lz64decode(data: bytes) -> bytes:
+def _lz64decode(data: bytes, max_bytes: int) -> bytes:
     try:
-        text = lzstring.LZString().decompressFromBase64(data.decode("ascii").strip())
-    except Exception as exc:  # the lzstring package raises bare errors on garbage
-        raise BadPayload("invalid lz64 body") from exc
-    if not text:
-        raise BadPayload("invalid lz64 body")
-    if not isinstance(text, str):
-        raise BadPayload("invalid lz64 body")
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise BadPayload("lz64 body holds invalid unicode") from exc
+        packed = data.decode("ascii").strip()
+    except UnicodeDecodeError as exc:
+        raise BadPayload("invalid lz64 body: not ASCII") from exc
+    body = to_text(decompress_base64(packed, max_bytes)).encode("utf-8")
+    if len(body) > max_bytes:
+        raise PayloadTooLarge(f"decompressed body exceeds {max_bytes} bytes")
+    return body

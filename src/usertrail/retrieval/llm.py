@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from usertrail.errors import UsertrailError
 
@@ -14,11 +14,11 @@ class LlmError(UsertrailError):
     kind = "llm_error"
 
 
-class LlmSettings(BaseSettings):
-    """`USERTRAIL_LLM_BASE_URL` (e.g. https://api.openai.com/v1 or a local server's /v1),
-    `USERTRAIL_LLM_MODEL`, `USERTRAIL_LLM_API_KEY`. No base URL: answers are templated."""
-
-    model_config = SettingsConfigDict(env_prefix="USERTRAIL_LLM_", extra="ignore")
+@dataclass(frozen=True)
+class LlmConfig:
+    """From settings `USERTRAIL_LLM_BASE_URL` (e.g. https://api.openai.com/v1 or a local
+    server's /v1), `_MODEL`, `_API_KEY`, `_TIMEOUT_S`, `_MAX_TOKENS`. No base URL: answers
+    are templated."""
 
     base_url: str | None = None
     model: str = "gpt-4o-mini"
@@ -28,7 +28,7 @@ class LlmSettings(BaseSettings):
 
 
 class ChatClient:
-    def __init__(self, settings: LlmSettings, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, settings: LlmConfig, transport: httpx.AsyncBaseTransport | None = None):
         if not settings.base_url:
             raise ValueError("ChatClient needs a base URL")
         self.model = settings.model
@@ -62,7 +62,6 @@ def _content(data: Any) -> str:
     return content.strip()
 
 
-def chat_client(settings: LlmSettings | None = None) -> ChatClient | None:
+def chat_client(settings: LlmConfig) -> ChatClient | None:
     """The configured client, or None when no endpoint is set (the offline demo)."""
-    settings = settings or LlmSettings()
     return ChatClient(settings) if settings.base_url else None

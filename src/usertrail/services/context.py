@@ -16,6 +16,7 @@ from usertrail.model.person import PersonData
 from usertrail.model.project import Project
 from usertrail.ports import ProjectRegistry
 from usertrail.services.context_cache import ContextCache
+from usertrail.services.read_limits import ReadLimiter
 
 # Enough history for the last session and its summary, whatever `n` the caller asked for.
 MIN_EVENTS_LOADED = 200
@@ -35,17 +36,22 @@ class ContextService:
         config_for: Callable[[str], ProjectConfig],
         clock: Callable[[], datetime],
         cache: ContextCache | None = None,
+        limiter: ReadLimiter | None = None,
     ) -> None:
         self._store = store
         self._projects = projects
         self._config_for = config_for
         self._clock = clock
         self.cache = cache or ContextCache(size=0)
+        self.limiter = limiter or ReadLimiter(None)
 
     async def project_for_key(self, api_key: str | None) -> Project:
+        """Every read starts here (HTTP, dashboard, MCP), so it also takes the project's
+        read token: 401 without a valid key, 429 over the project's read rate."""
         project = await self._projects.by_api_key(api_key) if api_key else None
         if project is None:
             raise BadCredentials("missing or wrong API key (send 'Authorization: Bearer <key>')")
+        self.limiter.admit(project.id)
         return project
 
     async def for_user(

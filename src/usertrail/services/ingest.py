@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 
@@ -17,6 +19,7 @@ from usertrail.observability import Metrics
 from usertrail.ports import AppendResult, EventBus, EventLog, ProjectRegistry
 
 Clock = Callable[[], datetime]
+INLINE_DECODE_BYTES = 64 * 1024
 
 
 class CaptureRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -30,6 +33,14 @@ class CaptureRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+async def decode_off_loop(body: bytes, **hints: str) -> Any:
+    """Small bodies decode inline; big ones on a worker thread, so one slow body (up to 20 MB
+    of gzip or pure-Python lz64) never stalls every other request on the event loop."""
+    if len(body) <= INLINE_DECODE_BYTES:
+        return decode_body(body, **hints)
+    return await asyncio.to_thread(decode_body, body, **hints)
 
 
 class IngestService:
@@ -51,7 +62,7 @@ class IngestService:
         self._on_stored = on_stored
 
     async def capture(self, req: CaptureRequest) -> AppendResult:
-        payload = decode_body(
+        payload = await decode_off_loop(
             req.body,
             content_type=req.content_type,
             content_encoding=req.content_encoding,
@@ -73,7 +84,7 @@ class IngestService:
         project = await self._projects.by_webhook_secret(secret) if secret else None
         if project is None:
             raise BadCredentials("missing or wrong webhook secret")
-        payload = decode_body(
+        payload = await decode_off_loop(
             req.body, content_type=req.content_type, content_encoding=req.content_encoding
         )
         events = webhook_events(payload, project_id=project.id, now=self._clock())

@@ -58,6 +58,7 @@ async def demo_context(
 ) -> Response:
     """The same object as GET /context/user/{id}, for the demo project only."""
     runtime, project = runtime_of(request), _demo(request).project
+    runtime.context.limiter.admit(project.id)  # public reads: the demo's own bucket
     ctx = await runtime.context.for_user(project, distinct_id, ContextOptions(n=n))
     return Response(_encode(ctx), media_type="application/json")
 
@@ -67,6 +68,7 @@ async def demo_context_stream(
     request: Request, distinct_id: str, n: Annotated[int, Query(ge=0, le=100)] = 20
 ) -> StreamingResponse:
     runtime, project = runtime_of(request), _demo(request).project
+    runtime.context.limiter.admit(project.id)
     return sse_response(live_context(request, runtime, project, distinct_id, ContextOptions(n=n)))
 
 

@@ -9,7 +9,9 @@ from usertrail.errors import (
     BadCredentials,
     BadPayload,
     NotFound,
+    Overloaded,
     PayloadTooLarge,
+    RateLimited,
     StorageUnavailable,
     UsertrailError,
 )
@@ -19,7 +21,9 @@ _STATUS: dict[type[UsertrailError], int] = {
     BadCredentials: 401,
     NotFound: 404,
     PayloadTooLarge: 413,
+    RateLimited: 429,  # reads only: the browser SDK drops capture batches answered 429
     StorageUnavailable: 503,
+    Overloaded: 503,
 }
 
 CAPTURE_OK = b'{"status":1}'
@@ -35,10 +39,16 @@ def json_response(
 
 def error_response(exc: UsertrailError) -> Response:
     status = _STATUS.get(type(exc), 500)
-    headers = {"Retry-After": "5"} if status == 503 else None
+    headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
     body = {
-        "type": "validation_error" if status < 500 else "server_error",
+        "type": _error_type(status),
         "code": exc.kind,
         "detail": exc.detail,
     }
     return json_response(body, status, headers)
+
+
+def _error_type(status: int) -> str:
+    if status == 429:
+        return "rate_limited"
+    return "validation_error" if status < 500 else "server_error"

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
+from usertrail.adapters.sql.admission import PendingGate
 from usertrail.adapters.sql.tables import events, raw_events
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.core.envelope import encode_body
@@ -61,14 +62,26 @@ def insert_raw(conn: Connection, rows: list[dict[str, Any]]) -> int:
 
 
 class SqlEventLog:
-    def __init__(self, writer: GroupCommitWriter, reader: Engine, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        writer: GroupCommitWriter,
+        reader: Engine,
+        timeout_s: float = 5.0,
+        max_pending: int = 1024,
+    ) -> None:
         self._writer = writer
         self._reader = reader
         self._timeout_s = timeout_s
+        self._gate = PendingGate(max_pending)
 
     async def append(self, events: Sequence[RawEvent]) -> AppendResult:
         rows = [raw_row(e) for e in events]
-        job = self._writer.submit(lambda conn: insert_raw(conn, rows), weight=len(rows))
+        slot = self._gate.admit()  # Overloaded at once when too many wait already
+        # The slot is held until the writer has settled the job, not until this request
+        # gives up waiting: a timed-out append still sits in the writer's queue.
+        job = self._writer.submit(
+            lambda conn: insert_raw(conn, rows), weight=len(rows), on_settled=slot.release
+        )
         try:
             inserted = await asyncio.wait_for(job, self._timeout_s)
         except OperationalError as exc:  # locked, disk full, I/O error: nothing was stored

@@ -65,6 +65,8 @@ events = Table(
     Column("data", LargeBinary, nullable=False),  # the normalized Event, msgspec JSON
 )
 Index("ix_events_person_time", events.c.project_id, events.c.distinct_id, events.c.ts_us)
+# Retention prunes by event time across all persons.
+Index("ix_events_time", events.c.ts_us)
 
 # Every distinct id seen, and the person it belongs to (recomputed per identity component).
 persons = Table(
@@ -198,3 +200,15 @@ sink_records = Table(
 )
 Index("ix_sink_records_status", sink_records.c.status, sink_records.c.id)
 Index("ix_sink_records_person", sink_records.c.project_id, sink_records.c.distinct_id)
+
+# --- Privacy ---------------------------------------------------------------------------------
+
+# Distinct ids erased by DELETE /persons/{id}, as SHA-256 of (project, id): a late event for
+# one is recognised without keeping the id itself. Not derived: replay keeps it.
+deleted_ids = Table(
+    "deleted_ids",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("id_hash", String(64), primary_key=True),
+    Column("deleted_us", BigInteger, nullable=False),
+)

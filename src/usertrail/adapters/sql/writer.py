@@ -20,14 +20,19 @@ T = TypeVar("T")
 
 
 class _Pending(Generic[T]):
-    __slots__ = ("future", "job", "loop", "weight")
+    __slots__ = ("future", "job", "loop", "on_settled", "weight")
 
     def __init__(
-        self, job: Callable[[Connection], T], weight: int, loop: asyncio.AbstractEventLoop
+        self,
+        job: Callable[[Connection], T],
+        weight: int,
+        loop: asyncio.AbstractEventLoop,
+        on_settled: Callable[[], None] | None = None,
     ):
         self.job = job
         self.weight = weight
         self.loop = loop
+        self.on_settled = on_settled
         self.future: asyncio.Future[T] = loop.create_future()
 
 
@@ -40,9 +45,17 @@ class GroupCommitWriter:
         self._thread.start()
         self.commits = 0
 
-    async def submit(self, job: Callable[[Connection], T], weight: int = 1) -> T:
-        """Run `job` inside the next group transaction; resolve after the commit."""
-        pending = _Pending(job, weight, asyncio.get_running_loop())
+    async def submit(
+        self,
+        job: Callable[[Connection], T],
+        weight: int = 1,
+        on_settled: Callable[[], None] | None = None,
+    ) -> T:
+        """Run `job` inside the next group transaction; resolve after the commit.
+
+        `on_settled` runs on the writer thread once the job has committed or failed, even
+        when the caller stopped waiting."""
+        pending = _Pending(job, weight, asyncio.get_running_loop(), on_settled)
         self._queue.put(pending)
         return await pending.future
 
@@ -97,6 +110,9 @@ class GroupCommitWriter:
 
 
 def _resolve(p: _Pending[Any], value: Any, *, failed: bool) -> None:
+    if p.on_settled is not None:
+        p.on_settled()
+
     def settle() -> None:
         if p.future.done():
             return

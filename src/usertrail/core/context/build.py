@@ -113,7 +113,9 @@ def _user(inputs: ContextInputs, options: ContextOptions) -> UserInfo:
     props = {
         safe(str(k), limit=60) or "": _value(v, options)
         for k, v in inputs.properties.items()
-        if not str(k).startswith("$")
+        # posthog-js's identify $set_once-s every campaign parameter, mostly as null: an
+        # unknown value tells the model nothing and costs tokens.
+        if not str(k).startswith("$") and v is not None
     }
     return UserInfo(
         id=inputs.person.key,

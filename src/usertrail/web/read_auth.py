@@ -1,0 +1,43 @@
+"""The read API's credentials and error answers, declared so the OpenAPI schema states them.
+
+A route that takes `ApiKey` shows the Bearer scheme in the schema, and `READ_ERRORS` lists the
+clear 4xx answers every read can give (a client generator, or schemathesis, relies on both).
+The key is still checked by the context service, which also resolves the project from it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+bearer_key = HTTPBearer(
+    auto_error=False,  # the service answers 401 with our error body, not FastAPI's
+    scheme_name="ApiKey",
+    description="The project's secret API key (utk_…), as `Authorization: Bearer <key>`.",
+)
+ApiKey = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_key)]
+
+
+def key_of(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return credentials.credentials if credentials else None
+
+
+class ErrorBody(BaseModel):
+    type: str
+    code: str
+    detail: str
+
+
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
+READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing or wrong API key"},
+    404: {"model": ErrorBody, "description": "No such user in the key's project"},
+    429: {
+        "model": ErrorBody,
+        "description": "The project is over its read rate limit",
+        "headers": _RETRY_AFTER,
+    },
+}
