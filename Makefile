@@ -55,6 +55,7 @@ bench: install
 	$(BIN)/python -m bench.context
 	$(BIN)/python -m bench.context --postgres
 	$(BIN)/python -m bench.scaleout
+	$(BIN)/python -m bench.memory
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

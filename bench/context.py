@@ -18,8 +18,10 @@ from rich.table import Table
 from tests.backends import pg_schema_url
 from tests.live import API_KEY, LiveServer
 
-from bench.ingest import Result, Scenario, _errors, _latency, _number
+from bench import wrk
+from bench.ceilings import minimal_server
 from bench.workload import raw_events
+from bench.wrk import Result, Scenario
 from usertrail.settings import Settings
 from usertrail.wiring import build_runtime
 
@@ -39,34 +41,8 @@ async def fill(data_dir: Path, sizes: dict[str, int], database_url: str | None) 
 
 
 def run_wrk(url: str, path: str, connections: int, seconds: int) -> Result:
-    import subprocess
-
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "--timeout",
-            "10s",
-            "-H",
-            f"Authorization: Bearer {API_KEY}",
-            url + path,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 60,
-    ).stdout
     scenario = Scenario(path, path, 1, connections)
-    return Result(
-        scenario,
-        _number(out, r"Requests/sec:\s+([\d.]+)"),
-        _latency(out, "50%"),
-        _latency(out, "99%"),
-        _errors(out),
-    )
+    return wrk.run(url, scenario, seconds, ["-H", f"Authorization: Bearer {API_KEY}", url + path])
 
 
 def main() -> None:
@@ -86,7 +62,12 @@ def main() -> None:
         # "cold" rebuilds the context on every request (hot cache off): the cost of a first
         # read, or of the read right after the user's next event.
         for cache, size in (("hot", "10000"), ("cold", "0")):
-            env = {"USERTRAIL_CONTEXT_CACHE_SIZE": size, **backend}
+            # No read limit: wrk reads far faster than any chatbot (the limit is tested apart).
+            env = {
+                "USERTRAIL_CONTEXT_CACHE_SIZE": size,
+                "USERTRAIL_READ_RATE_PER_S": "0",
+                **backend,
+            }
             server = LiveServer(data_dir=Path(tmp), env=env).start()
             try:
                 for user in sizes:
@@ -96,14 +77,22 @@ def main() -> None:
                         results.append((cache, user, result))
             finally:
                 server.stop()
+        with minimal_server() as ceiling_url:  # the same GETs against an app that does nothing
+            for connections in (1, 64):
+                results.append(
+                    ("ceiling", "", run_wrk(ceiling_url, "/", connections, args.seconds))
+                )
     store = "PostgreSQL, --role context" if url else "embedded SQLite"
-    table = Table(title=f"GET /context/user/{{id}}, {store}, {args.seconds} s each")
+    table = Table(
+        title=f"GET /context/user/{{id}}, {store}, {args.seconds} s each",
+        caption="ceiling: a minimal ASGI app under uvicorn, same wrk load, same run",
+    )
     for column in ("cache", "user's events", "clients", "requests/s", "p50 ms", "p99 ms", "errors"):
         table.add_column(column, justify="right")
     for cache, user, r in results:
         table.add_row(
             cache,
-            f"{sizes[user]:,}",
+            f"{sizes[user]:,}" if user else "-",
             str(r.scenario.connections),
             f"{r.requests_per_s:,.0f}",
             f"{r.p50_ms:.1f}",

@@ -93,7 +93,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        server = LiveServer(data_dir=Path(tmp)).start()
+        # The probe polls context as fast as it can: no read limit for the measurement.
+        server = LiveServer(data_dir=Path(tmp), env={"USERTRAIL_READ_RATE_PER_S": "0"}).start()
         try:
             latencies, achieved = asyncio.run(run(server.url, args.rate, args.seconds))
         finally:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,90 +20,15 @@ from rich.table import Table
 from tests.backends import REDIS_URL, pg_schema_url, redis_prefix
 from tests.live import TOKEN, LiveServer
 
-LUA = Path(__file__).with_name("capture.lua")
-_UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    path: str
-    batch: int
-    connections: int
-
+from bench import wrk
+from bench.ceilings import append_ceiling, http_ceiling
+from bench.wrk import Result, Scenario
 
 SCENARIOS = (
     Scenario("1 (/e/)", "/e/", 1, 32),
     Scenario("50 (/batch/)", "/batch/", 50, 16),
     Scenario("500 (/batch/)", "/batch/", 500, 8),
 )
-
-
-@dataclass(frozen=True)
-class Result:
-    scenario: Scenario
-    requests_per_s: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-    @property
-    def events_per_s(self) -> float:
-        return self.requests_per_s * self.scenario.batch
-
-
-def run_wrk(url: str, s: Scenario, seconds: int) -> Result:
-    env = {**os.environ, "UT_TOKEN": TOKEN, "UT_PATH": s.path, "UT_BATCH": str(s.batch)}
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{s.connections}",
-            f"-d{seconds}s",
-            "--timeout",
-            "10s",
-            "--latency",
-            "-s",
-            str(LUA),
-            url,
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=seconds + 60,
-    ).stdout
-    return Result(
-        s,
-        _number(out, r"Requests/sec:\s+([\d.]+)"),
-        _latency(out, "50%"),
-        _latency(out, "99%"),
-        _errors(out),
-    )
-
-
-def _number(text: str, pattern: str) -> float:
-    match = re.search(pattern, text)
-    if not match:
-        raise RuntimeError(f"wrk output has no {pattern!r}:\n{text}")
-    return float(match.group(1))
-
-
-def _latency(text: str, percentile: str) -> float:
-    match = re.search(rf"{re.escape(percentile)}\s+([\d.]+)(us|ms|s)\b", text)
-    if not match:
-        raise RuntimeError(f"wrk output has no {percentile} latency:\n{text}")
-    return float(match.group(1)) * _UNIT[match.group(2)]
-
-
-def _errors(text: str) -> int:
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-    socket = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text
-    )
-    return (int(non2xx.group(1)) if non2xx else 0) + (
-        sum(int(g) for g in socket.groups()) if socket else 0
-    )
 
 
 ROLES = {
@@ -133,6 +56,20 @@ def backend(role: str) -> Iterator[dict[str, str]]:
         }
 
 
+@dataclass(frozen=True)
+class Ceilings:
+    http_requests_per_s: float  # the minimal ASGI app, single-event load
+    append_rows_per_s: float  # plain sqlite3, durable, 500 rows per commit
+
+    def share(self, role: str, r: Result) -> str:
+        """The figure as a share of what the machine itself allows for that kind of load."""
+        if r.scenario.batch == 1:
+            return f"{r.requests_per_s / self.http_requests_per_s:.0%} of HTTP"
+        if role == "ingest-pg":
+            return "-"  # the SQLite ceiling says nothing about PostgreSQL + Redis
+        return f"{r.events_per_s / self.append_rows_per_s:.0%} of append"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
@@ -140,6 +77,7 @@ def main() -> None:
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
+    ceilings = Ceilings(http_ceiling(SCENARIOS[0], args.seconds), append_ceiling())
     results = []
     for role in args.roles:
         for scenario in SCENARIOS:
@@ -147,16 +85,19 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp, backend(role) as env:
                 server = LiveServer(data_dir=Path(tmp), env=env).start()
                 try:
-                    results.append((role, run_wrk(server.url, scenario, args.seconds)))
+                    results.append((role, wrk.capture(server.url, scenario, args.seconds, TOKEN)))
                 finally:
                     server.stop()
-    show(results, args.seconds)
+    show(results, ceilings, args.seconds)
 
 
-def show(results: list[tuple[str, Result]], seconds: int) -> None:
+def show(results: list[tuple[str, Result]], ceilings: Ceilings, seconds: int) -> None:
     table = Table(
-        title=f"usertrail ingest (embedded: SQLite WAL, synchronous=FULL), {seconds} s each, "
-        f"{os.cpu_count()} cores"
+        title=f"usertrail ingest, {seconds} s each, {os.cpu_count()} cores; embedded = SQLite WAL, "
+        "synchronous=FULL",
+        caption=f"ceilings measured in this run: minimal ASGI app "
+        f"{ceilings.http_requests_per_s:,.0f} req/s (32 conns); plain sqlite3 durable append "
+        f"{ceilings.append_rows_per_s:,.0f} rows/s (500 per commit)",
     )
     columns = (
         "process",
@@ -167,6 +108,7 @@ def show(results: list[tuple[str, Result]], seconds: int) -> None:
         "p50 ms",
         "p99 ms",
         "errors",
+        "share of ceiling",
     )
     for column in columns:
         table.add_column(column, justify="left" if column in columns[:2] else "right")
@@ -180,8 +122,9 @@ def show(results: list[tuple[str, Result]], seconds: int) -> None:
             f"{r.p50_ms:.1f}",
             f"{r.p99_ms:.1f}",
             str(r.errors),
+            ceilings.share(role, r),
         )
-    Console(width=120).print(table)
+    Console(width=140).print(table)
 
 
 if __name__ == "__main__":

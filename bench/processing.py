@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from bench.ceilings import append_ceiling
 from bench.workload import raw_events
 from usertrail.settings import Settings
 from usertrail.wiring import build_runtime
@@ -43,6 +44,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         append_rate, process_rate = asyncio.run(measure(args.events, args.persons, Path(tmp)))
+    ceiling = append_ceiling()
     table = Table(
         title=f"usertrail processing, embedded SQLite, {args.events:,} events, "
         f"{args.persons:,} persons"
@@ -51,6 +53,7 @@ def main() -> None:
     table.add_column("events/s", justify="right")
     table.add_row("raw log append (batches of 5,000, no HTTP)", f"{append_rate:,.0f}")
     table.add_row("processor: normalize + enrich + store", f"{process_rate:,.0f}")
+    table.add_row("ceiling: plain sqlite3 durable append, 500 rows per commit", f"{ceiling:,.0f}")
     Console(width=120).print(table)
 
 

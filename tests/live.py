@@ -45,7 +45,7 @@ class LiveServer:
     def db_path(self) -> Path:
         return self.data_dir / "usertrail.db"
 
-    def start(self, timeout: float = 20) -> LiveServer:
+    def start(self, timeout: float = 20, probe: str = "/readyz") -> LiveServer:
         cmd = [
             sys.executable,
             "-m",
@@ -58,10 +58,10 @@ class LiveServer:
             *self.args,
         ]
         self.proc = _spawn(cmd, self.env, self.data_dir, self.log_path)
-        self._wait_ready(timeout)
+        self._wait_ready(timeout, probe)
         return self
 
-    def _wait_ready(self, timeout: float) -> None:
+    def _wait_ready(self, timeout: float, probe: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc is not None
@@ -69,7 +69,7 @@ class LiveServer:
                 err = self.log_path.read_text(errors="replace")[-4000:]
                 raise RuntimeError(f"usertrail exited with {self.proc.returncode}: {err}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}{probe}", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

@@ -186,6 +186,48 @@ def replay(
 
 
 @app.command()
+def prune(
+    days: Annotated[
+        int | None, typer.Option(min=1, help="Keep this many days [env USERTRAIL_RETENTION_DAYS]")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory")] = None,
+    project_file: Annotated[Path | None, typer.Option(help="Project YAML")] = None,
+) -> None:
+    """Prune events older than the retention period from the raw log and derived state, and
+    rebuild the counters they were part of. Safe while the service runs."""
+    import asyncio
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from usertrail.wiring import build_runtime
+
+    settings = _settings(data_dir=data_dir, project_file=project_file, retention_days=days)
+    if not settings.retention_days:
+        raise typer.BadParameter("give --days or set USERTRAIL_RETENTION_DAYS", param_hint="--days")
+    keep = settings.retention_days
+    runtime = build_runtime(settings)
+    columns = (
+        *Progress.get_default_columns()[:2],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+
+    async def main() -> tuple[int, int]:
+        try:
+            with Progress(*columns, console=console) as progress:
+                total = await runtime.retention.count(keep)
+                task = progress.add_task(f"pruning events older than {keep} days", total=total)
+                pruned = await runtime.retention.prune(keep, lambda n: progress.advance(task, n))
+                return pruned.events, pruned.deliveries
+        finally:
+            await runtime.close()
+
+    events, deliveries = asyncio.run(main())
+    console.print(f"pruned {events:,} events and {deliveries:,} finished deliveries")
+
+
+@app.command()
 def migrate(
     data_dir: Annotated[Path | None, typer.Option(help="Data directory (SQLite)")] = None,
 ) -> None:

@@ -46,6 +46,7 @@ class RateLimited(UsertrailError):
     """A project read faster than its limit allows (never raised on capture)."""
 
     kind = "rate_limited"
+    retry_after_s: int
 
     def __init__(self, detail: str, retry_after_s: int) -> None:
         super().__init__(detail)

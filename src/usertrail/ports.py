@@ -8,7 +8,7 @@ Semantics, stated once:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import msgspec
@@ -113,3 +113,8 @@ class SinkFile(Protocol):
     def append(self, lines: Sequence[bytes]) -> None: ...
 
     def last_line(self) -> bytes | None: ...
+
+    def remove(self, uuids: Collection[str]) -> int:
+        """Cut these events' lines from the file and from the files it was rotated into,
+        atomically per file (an erased person's lines); returns how many were cut."""
+        ...

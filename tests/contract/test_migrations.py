@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Engine, inspect, text
 
 from usertrail.adapters.sql.engine import make_engine
-from usertrail.adapters.sql.migrate import current_revision, head_revision, migrate
+from usertrail.adapters.sql.migrate import (
+    FIRST_REVISION,
+    MIGRATIONS,
+    current_revision,
+    head_revision,
+    migrate,
+)
 from usertrail.adapters.sql.tables import metadata
 
 
@@ -41,9 +49,20 @@ def test_processes_starting_at_once_migrate_once(database_url: str) -> None:
 def test_a_database_made_before_migrations_is_adopted(database_url: str) -> None:
     engine = make_engine(database_url, writer=True)
     try:
-        metadata.create_all(engine)  # how earlier versions created the schema
+        _schema_before_migrations(engine)
         assert current_revision(engine) is None
         assert migrate(engine) == head_revision()
         assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def _schema_before_migrations(engine: Engine) -> None:
+    """What earlier versions' `metadata.create_all` made: the first revision's tables, with
+    no version table (later revisions add to it)."""
+    with engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.upgrade(config, FIRST_REVISION)
+        conn.execute(text("DROP TABLE alembic_version"))

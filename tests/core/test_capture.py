@@ -4,10 +4,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from usertrail.core.capture import split_request
 from usertrail.core.envelope import encode_body, event_uuid, find_distinct_id, to_raw_events
-from usertrail.errors import BadPayload, PayloadTooLarge
+from usertrail.errors import BadPayload, PayloadTooLarge, UsertrailError
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -78,6 +80,14 @@ def test_malformed_shapes_are_bad_payloads(payload: Any) -> None:
         split_request(payload, query={})
 
 
+def test_a_nul_in_a_name_or_id_is_stored_as_a_replacement_character() -> None:
+    """PostgreSQL text cannot hold NUL; the body keeps the event exactly as received."""
+    body = event(event="clicked\x00", distinct_id="u\x00")
+    raw = to_raw_events(split_request(body, query={}), project_id="p", now=NOW, source="s")[0]
+    assert (raw.event, raw.distinct_id) == ("clicked\ufffd", "u\ufffd")
+    assert raw.body["distinct_id"] == "u\x00"
+
+
 def test_event_without_distinct_id_is_a_bad_payload() -> None:
     batch = split_request({"event": "x"}, query={})
     with pytest.raises(BadPayload, match="distinct_id"):
@@ -122,3 +132,52 @@ def test_timestamps_far_in_the_future_are_replaced_by_now() -> None:
 def test_event_larger_than_one_megabyte_is_too_large() -> None:
     with pytest.raises(PayloadTooLarge):
         encode_body(event(properties={"blob": "x" * (1024 * 1024)}))
+
+
+# Values as orjson hands them over: any JSON, including the awkward corners.
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(codec="utf-8"), max_size=20)
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+KEYS = st.sampled_from(
+    ["event", "distinct_id", "$distinct_id", "properties", "uuid", "timestamp", "sent_at",
+     "offset", "api_key", "token", "$token", "$set", "batch", "historical_migration"]
+)  # fmt: skip
+EVENTS = st.dictionaries(KEYS, JSON | st.dictionaries(KEYS | st.text(max_size=6), JSON), max_size=8)
+PAYLOADS = (
+    JSON
+    | EVENTS
+    | st.lists(EVENTS, max_size=4)
+    | st.fixed_dictionaries(
+        {"batch": st.lists(EVENTS, max_size=4) | JSON}, optional={"api_key": JSON, "sent_at": JSON}
+    )
+)
+QUERIES = st.dictionaries(st.sampled_from(["_", "token", "api_key", "compression"]), st.text())
+
+
+@settings(max_examples=300)
+@given(PAYLOADS, QUERIES, st.booleans())
+def test_any_decoded_body_becomes_raw_events_or_a_payload_error(
+    payload: Any, query: dict[str, str], engage: bool
+) -> None:
+    """Split, check, convert and encode for storage, as ingest does, on any JSON at all."""
+    try:
+        batch = split_request(payload, query=query, engage=engage)
+        raws = to_raw_events(batch, project_id="p", now=NOW, source="capture")
+        stored = [encode_body(raw.body) for raw in raws]
+    except (BadPayload, PayloadTooLarge) as exc:
+        refused: UsertrailError = exc
+        assert refused.detail  # every refusal says why
+        return
+    assert len(stored) == len(batch.events) > 0
+    assert all(raw.distinct_id and raw.event for raw in raws)

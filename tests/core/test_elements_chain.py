@@ -242,3 +242,32 @@ def test_array_elements_without_a_tag_keep_their_place_in_the_chain() -> None:
         ("", "Save", None),
         ("form", None, 2),
     ]
+
+
+@settings(max_examples=300)
+@given(st.text(st.characters(exclude_categories=()), max_size=200))
+def test_parser_never_raises_on_lone_surrogates_nul_and_control_characters(chain: str) -> None:
+    for el in parse_elements_chain(chain):
+        assert len(el.text or "") <= MAX_VALUE_CHARS
+
+
+_ARRAY_KEYS = ("tag_name", "$el_text", "text", "attr__class", "attr_class", "classes", "attr_id",
+               "href", "nth_child", "nth_of_type", "attr__id", "attr__href", "attr__x")  # fmt: skip
+_ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        _ANY_JSON | st.dictionaries(st.sampled_from(_ARRAY_KEYS), _ANY_JSON, max_size=6), max_size=5
+    )
+)
+def test_array_form_never_raises_on_any_json(elements: list[object]) -> None:
+    """`$elements` comes straight from the client: any JSON may sit where an element should."""
+    assert len(elements_from_array(elements)) <= MAX_ELEMENTS

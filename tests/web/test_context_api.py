@@ -178,3 +178,19 @@ def _next_context(lines: Iterator[str]) -> dict[str, Any]:
         if line.startswith("data: "):
             return dict(json.loads(line[6:]))
     raise AssertionError("stream ended")
+
+
+def test_a_merge_refreshes_a_context_cached_under_the_anonymous_id(
+    live_server: LiveServer,
+) -> None:
+    """The `$identify` arrives under the user id; the cached context of the anonymous id
+    must be dropped too (not served stale until the cache's TTL)."""
+    client = Posthog(TOKEN, host=live_server.url, sync_mode=True)
+    client.capture("$pageview", distinct_id="anon-77", properties={"$current_url": BILLING})
+    before = get(live_server, "anon-77").json()
+    assert before["user"]["distinct_ids"] == ["anon-77"]
+    client.capture("$identify", distinct_id="user_77", properties={"$anon_distinct_id": "anon-77"})
+    deadline = time.monotonic() + 5  # far below the cache's 60 s TTL
+    while get(live_server, "anon-77").json()["user"]["id"] != "user_77":
+        assert time.monotonic() < deadline, "the anonymous id's context stayed stale"
+        time.sleep(0.05)

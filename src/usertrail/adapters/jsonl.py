@@ -8,9 +8,11 @@ cut when the file is opened again, before anything else is appended.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+
+from usertrail.adapters.jsonl_purge import fsync_dir, remove_lines
 
 _TAIL_BLOCK = 64 * 1024
 
@@ -35,6 +37,10 @@ class JsonlSinkFile:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+    def remove(self, uuids: Collection[str]) -> int:
+        """Cut these events' lines from this file and the files it rotated into."""
+        return remove_lines(self._path, uuids)
 
     def last_line(self) -> bytes | None:
         """The last whole line, reading only the end of the file."""
@@ -62,7 +68,7 @@ class JsonlSinkFile:
     def _rotate(self) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         self._path.rename(self._path.with_name(f"{self._path.stem}.{stamp}{self._path.suffix}"))
-        _fsync_dir(self._path.parent)
+        fsync_dir(self._path.parent)
 
 
 def _cut_torn_tail(path: Path) -> None:
@@ -86,11 +92,3 @@ def _cut_torn_tail(path: Path) -> None:
             f.truncate(0)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -25,6 +25,7 @@ from usertrail.ports import BusMessage
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(RawEvent).decode
 GROUP = "workers"
+IDLE_CONSUMER_MS = 3_600_000
 
 
 def partition_of(project_id: str, distinct_id: str, partitions: int) -> int:
@@ -84,7 +85,7 @@ class RedisStreamBus:
             GROUP,
             consumer,
             dict.fromkeys(self.streams, ">"),
-            count=count,
+            count=-(-count // self.partitions),  # COUNT is per stream: about `count` in all
             block=block_ms or None,
         )
         return [
@@ -147,8 +148,12 @@ class RedisStreamBus:
         await pipe.execute()
 
     async def trim(self) -> None:
-        """Drop acked entries: everything older than the oldest pending (or undelivered) one."""
+        """Drop acked entries: everything older than the oldest pending (or undelivered) one;
+        forget consumers (restarted workers) idle for an hour with nothing pending."""
         for stream in self.streams:
+            for consumer in await self._redis.xinfo_consumers(stream, GROUP):
+                if not consumer["pending"] and consumer["idle"] > IDLE_CONSUMER_MS:
+                    await self._redis.xgroup_delconsumer(stream, GROUP, consumer["name"])
             summary = await self._redis.xpending(stream, GROUP)
             if summary["pending"]:
                 floor = summary["min"]

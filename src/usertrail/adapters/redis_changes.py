@@ -14,7 +14,7 @@ import msgspec
 import redis.asyncio as aioredis
 import structlog
 
-from usertrail.model.event import Event, PersonId
+from usertrail.model.event import Changed, PersonId
 
 log = structlog.get_logger("usertrail.changes")
 _encode = msgspec.msgpack.Encoder().encode
@@ -27,7 +27,7 @@ class RedisChangeNotices:
         self._channel = channel
         self._sending: set[asyncio.Task[int]] = set()  # referenced until done (no early GC)
 
-    def publish(self, events: Sequence[Event]) -> None:
+    def publish(self, events: Sequence[Changed]) -> None:
         """Processor listener (synchronous): send in the background, never block the slice."""
         ids = {(e.project_id, e.distinct_id) for e in events}
         payload = _encode([PersonId(project_id=p, distinct_id=d) for p, d in sorted(ids)])

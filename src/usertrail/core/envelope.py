@@ -50,7 +50,7 @@ def to_raw_event(
     return RawEvent(
         project_id=project_id,
         uuid=event_uuid(event),
-        event=name[:MAX_ID_CHARS],
+        event=stored_id(name),
         distinct_id=distinct_id,
         timestamp=corrected_timestamp(event, sent_at=sent_at, now=now),
         received_at=now,
@@ -68,8 +68,14 @@ def find_distinct_id(event: dict[str, Any]) -> str | None:
     for value in candidates:
         text = _id_text(value)
         if text:
-            return text[:MAX_ID_CHARS]
+            return stored_id(text)
     return None
+
+
+def stored_id(text: str) -> str:
+    """A name or id as stored: at most MAX_ID_CHARS, NUL replaced by U+FFFD (PostgreSQL text
+    cannot hold NUL, and both backends must store the same). The body keeps the original."""
+    return text[:MAX_ID_CHARS].replace("\x00", "\ufffd")
 
 
 def _id_text(value: Any) -> str | None:

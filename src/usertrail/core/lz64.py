@@ -51,6 +51,8 @@ def decompress_base64(text: str, max_chars: int) -> str:
         raise BadPayload("invalid lz64 body: not base64 text")
     bits = _BitReader(text)
     first = bits.read(2)
+    if first == _END:
+        return ""
     if first not in (_CHAR, _WIDE_CHAR):
         raise BadPayload("invalid lz64 body: no first character")
     w = chr(bits.read(8 if first == _CHAR else 16))
@@ -65,9 +67,7 @@ def decompress_base64(text: str, max_chars: int) -> str:
         if code in (_CHAR, _WIDE_CHAR):
             dictionary.append(chr(bits.read(8 if code == _CHAR else 16)))
             code = len(dictionary) - 1
-            enlarge_in -= 1
-        if enlarge_in == 0:
-            enlarge_in, num_bits = 1 << num_bits, num_bits + 1
+            enlarge_in, num_bits = _widen(enlarge_in - 1, num_bits)
         entry = _entry(dictionary, code, w)
         size += len(entry)
         if size > max_chars:
@@ -75,9 +75,12 @@ def decompress_base64(text: str, max_chars: int) -> str:
         out.append(entry)
         dictionary.append(w + entry[0])
         w = entry
-        enlarge_in -= 1
-        if enlarge_in == 0:
-            enlarge_in, num_bits = 1 << num_bits, num_bits + 1
+        enlarge_in, num_bits = _widen(enlarge_in - 1, num_bits)
+
+
+def _widen(enlarge_in: int, num_bits: int) -> tuple[int, int]:
+    """Codes grow a bit wider each time the dictionary outgrows the current width."""
+    return (1 << num_bits, num_bits + 1) if enlarge_in == 0 else (enlarge_in, num_bits)
 
 
 def _entry(dictionary: list[str], code: int, w: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -35,12 +36,19 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def decode_off_loop(body: bytes, **hints: str) -> Any:
+async def decode_off_loop(
+    body: bytes, *, content_type: str, content_encoding: str, compression: str = ""
+) -> Any:
     """Small bodies decode inline; big ones on a worker thread, so one slow body (up to 20 MB
     of gzip or pure-Python lz64) never stalls every other request on the event loop."""
-    if len(body) <= INLINE_DECODE_BYTES:
-        return decode_body(body, **hints)
-    return await asyncio.to_thread(decode_body, body, **hints)
+    decode = functools.partial(
+        decode_body,
+        body,
+        content_type=content_type,
+        content_encoding=content_encoding,
+        compression=compression,
+    )
+    return decode() if len(body) <= INLINE_DECODE_BYTES else await asyncio.to_thread(decode)
 
 
 class IngestService:

@@ -17,13 +17,13 @@ import structlog
 
 from usertrail.core.process import Derived, derive
 from usertrail.model.config import ProjectConfig
-from usertrail.model.event import Event
+from usertrail.model.event import Changed, Event, PersonId
 from usertrail.observability import Metrics
 from usertrail.ports import DerivedStore
 from usertrail.services.feeds import EventFeed, Slice
 
 log = structlog.get_logger("usertrail.processor")
-Listener = Callable[[Sequence[Event]], None]
+Listener = Callable[[Sequence[Changed]], None]
 
 
 class Processor:
@@ -55,7 +55,7 @@ class Processor:
             except Exception:  # keep following the log; the failing slice is retried
                 self._metrics.errors.labels("processor").inc()
                 log.exception("processor_step_failed")
-                await asyncio.sleep(idle_poll)
+                await asyncio.sleep(max(idle_poll, 1.0))  # a database or bus outage: no log flood
             if self._feed.blocks:
                 continue  # the feed's read waited for new events already
             with contextlib.suppress(TimeoutError):
@@ -89,7 +89,14 @@ class Processor:
         new_events = await storing
         await self._feed.done(piece)
         self._observe(derived)
-        self._notify(new_events)
+        # A merge changes the person behind both ids, though only one of them sent an event:
+        # a context cached under the other id is stale too.
+        merged = [
+            PersonId(project_id=project_id, distinct_id=distinct_id)
+            for project_id, edge in derived.edges
+            for distinct_id in (edge.distinct_id, edge.other_id)
+        ]
+        self._notify([*new_events, *merged] if new_events else [])
 
     def _observe(self, derived: Derived) -> None:
         now = datetime.now(UTC)
@@ -99,8 +106,8 @@ class Processor:
         for received in derived.received:
             self._metrics.lag_seconds.observe((now - received).total_seconds())
 
-    def _notify(self, new_events: Sequence[Event]) -> None:
-        if not new_events:
+    def _notify(self, changed: Sequence[Changed]) -> None:
+        if not changed:
             return
         for listener in self.listeners:
-            listener(new_events)
+            listener(changed)

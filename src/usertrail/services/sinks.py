@@ -33,6 +33,14 @@ class LineQueue(Protocol):
     async def written_through(self, path: str, uuid: str) -> int: ...
 
 
+class PurgeQueue(Protocol):
+    """Lines of erased persons to cut from their files (services.privacy)."""
+
+    async def purge_jobs(self, limit: int) -> list[PendingLine]: ...
+
+    async def purged(self, ids: Sequence[int]) -> None: ...
+
+
 class SinkWriter:
     def __init__(
         self,
@@ -42,8 +50,10 @@ class SinkWriter:
         metrics: Metrics,
         *,
         batch: int = 1000,
+        purges: PurgeQueue | None = None,
     ) -> None:
         self._queue = queue
+        self._purges = purges
         self._open_file = open_file
         self._data_dir = data_dir
         self._metrics = metrics
@@ -63,6 +73,8 @@ class SinkWriter:
             try:
                 if leader is None or await leader():
                     while await self.write_pending() == self._batch:
+                        pass
+                    while await self.purge_pending() == self._batch:
                         pass
                 else:
                     self._files.clear()  # reopened (with crash recovery) if we lead again
@@ -86,6 +98,20 @@ class SinkWriter:
             await self._queue.lines_written([line.id for line in lines])
             self._metrics.sink_lines.labels("written").inc(len(lines))
         return len(pending)
+
+    async def purge_pending(self) -> int:
+        """Cut erased persons' lines from their files, after any append of them (this runs
+        between appends, in the one writer); returns how many were queued."""
+        jobs = await self._purges.purge_jobs(self._batch) if self._purges else []
+        for path, group in groupby(sorted(jobs, key=lambda j: j.path), key=lambda j: j.path):
+            if path not in self._files:
+                await self._open(path)
+            uuids = {job.uuid for job in group}
+            removed = await asyncio.to_thread(self._files[path].remove, uuids)
+            self._metrics.sink_lines.labels("purged").inc(removed)
+        if jobs and self._purges:
+            await self._purges.purged([job.id for job in jobs])
+        return len(jobs)
 
     async def _open(self, path: str) -> int:
         """Open a sink file, marking lines a crash left written but unmarked; returns how many."""

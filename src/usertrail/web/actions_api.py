@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from usertrail.errors import NotFound
-from usertrail.web.context_api import bearer
+from usertrail.web.context_api import UserId
 from usertrail.web.deps import runtime_of
+from usertrail.web.read_auth import READ_ERRORS, ApiKey, key_of
 
 router = APIRouter(tags=["actions"])
 _encode = msgspec.json.Encoder().encode
 
 
-@router.get("/actions/user/{user_id}", summary="Trigger firings and sink lines for one person")
-async def user_actions(
-    request: Request, user_id: str, authorization: Annotated[str | None, Header()] = None
-) -> Response:
+@router.get(
+    "/actions/user/{user_id}",
+    summary="Trigger firings and sink lines for one person",
+    responses=READ_ERRORS,
+)
+async def user_actions(request: Request, user_id: UserId, credentials: ApiKey) -> Response:
     runtime = runtime_of(request)
-    project = await runtime.context.project_for_key(bearer(authorization))
+    project = await runtime.context.project_for_key(key_of(credentials))
     actions = await runtime.outbox.person_actions(project.id, user_id)
     if actions is None:
         raise NotFound(f"no user {user_id!r} in this project")

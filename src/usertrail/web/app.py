@@ -22,6 +22,7 @@ from usertrail.web import (
     capture,
     context_api,
     ops,
+    privacy_api,
     remote_config,
     retrieval_api,
     webhook,
@@ -60,6 +61,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(context_api.router)
     app.include_router(actions_api.router)
     app.include_router(retrieval_api.router)
+    app.include_router(privacy_api.router)
     mount_dashboard(app)
     if rt.demo_project is not None:
         mount_demo(app, rt.demo_project)

@@ -7,18 +7,25 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 import msgspec
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from usertrail.core.context.build import ContextOptions
+from usertrail.errors import NotFound
 from usertrail.model.context import UserContext
 from usertrail.web.deps import runtime_of
+from usertrail.web.read_auth import READ_ERRORS, ApiKey, key_of
 
 router = APIRouter(tags=["context"])
 _encode = msgspec.json.Encoder().encode
 
 
 HEARTBEAT_S = 15.0
+_CONTEXT_OK = {
+    "description": "The context object, or with format=markdown its prompt block",
+    "content": {"text/markdown": {"schema": {"type": "string"}}},
+}
+UserId = Annotated[str, Path(description="Any of the user's distinct ids", examples=["user_42"])]
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -27,36 +34,44 @@ def bearer(authorization: str | None) -> str | None:
     return None
 
 
-@router.get("/context/user/{user_id}", summary="What this user has been doing, for an LLM")
+@router.get(
+    "/context/user/{user_id}",
+    summary="What this user has been doing, for an LLM",
+    responses={**READ_ERRORS, 200: _CONTEXT_OK},
+)
 async def user_context(
     request: Request,
-    user_id: str,
+    user_id: UserId,
+    credentials: ApiKey,
     n: Annotated[int, Query(ge=0, le=500, description="How many recent events")] = 20,
     max_tokens: Annotated[
         int | None, Query(ge=64, le=200_000, description="Token budget for the whole object")
     ] = None,
     format: Annotated[Literal["json", "markdown"], Query(description="json or markdown")] = "json",
-    authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
     service = runtime_of(request).context
-    project = await service.project_for_key(bearer(authorization))
+    project = await service.project_for_key(key_of(credentials))
     ctx = await service.for_user(project, user_id, ContextOptions(n=n, max_tokens=max_tokens))
     if format == "markdown":
         return Response(ctx.prompt, media_type="text/markdown; charset=utf-8")
     return Response(_encode(ctx), media_type="application/json")
 
 
-@router.get("/context/user/{user_id}/stream", summary="Server-sent events: the context, live")
+@router.get(
+    "/context/user/{user_id}/stream",
+    summary="Server-sent events: the context, live",
+    responses=READ_ERRORS,
+)
 async def user_context_stream(
     request: Request,
-    user_id: str,
+    user_id: UserId,
+    credentials: ApiKey,
     n: Annotated[int, Query(ge=0, le=500)] = 20,
     max_tokens: Annotated[int | None, Query(ge=64, le=200_000)] = None,
-    authorization: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """One `context` event now, then one each time this user's events are processed."""
     runtime = runtime_of(request)
-    project = await runtime.context.project_for_key(bearer(authorization))
+    project = await runtime.context.project_for_key(key_of(credentials))
     options = ContextOptions(n=n, max_tokens=max_tokens)
     first = await runtime.context.for_user(project, user_id, options)  # 404 before streaming
 
@@ -71,7 +86,10 @@ async def user_context_stream(
                     yield b": keep-alive\n\n"
                     continue
                 if changed & set(ctx.user.distinct_ids) or user_id in changed:
-                    ctx = await runtime.context.for_user(project, user_id, options)
+                    try:
+                        ctx = await runtime.context.for_user(project, user_id, options)
+                    except NotFound:  # erased (DELETE /persons/{id}): the stream ends
+                        return
                     yield _sse(ctx)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}

@@ -17,7 +17,8 @@ from usertrail.errors import BadCredentials
 from usertrail.web import dashboard_api
 from usertrail.web.deps import runtime_of
 from usertrail.web.pages import SELF_ONLY, render_page
-from usertrail.web.reader import COOKIE, reader_project
+from usertrail.web.read_auth import COOKIE
+from usertrail.web.reader import reader_project
 
 UI_DIR = Path(__file__).with_name("ui")
 MAX_FORM_BYTES = 4096

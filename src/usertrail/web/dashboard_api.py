@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Annotated
 
 import msgspec
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Security
 from starlette.responses import Response, StreamingResponse
 
 from usertrail.core.context.build import ContextOptions
@@ -17,11 +17,19 @@ from usertrail.core.timeline import timeline
 from usertrail.errors import NotFound
 from usertrail.model.raw import RawEvent
 from usertrail.model.timeline import TimelineSession
+from usertrail.web.context_api import UserId
 from usertrail.web.deps import runtime_of
+from usertrail.web.read_auth import READ_ERRORS, bearer_key, dashboard_cookie
 from usertrail.web.reader import reader_project
 from usertrail.web.sse import KEEP_ALIVE, notices, sse, sse_response
 
-router = APIRouter(prefix="/ui/api", tags=["dashboard"])
+router = APIRouter(
+    prefix="/ui/api",
+    tags=["dashboard"],
+    # For the schema: either credential works; web.reader checks them.
+    dependencies=[Security(bearer_key), Security(dashboard_cookie)],
+    responses=READ_ERRORS,
+)
 _encode = msgspec.json.Encoder().encode
 TIMELINE_EVENTS = 300  # the newest events shown as sessions
 
@@ -44,7 +52,7 @@ async def active(
 
 
 @router.get("/person/{user_id}", summary="A person's context, actions and recent sessions")
-async def person(request: Request, user_id: str) -> Response:
+async def person(request: Request, user_id: UserId) -> Response:
     project = await reader_project(request)
     runtime = runtime_of(request)
     context = await runtime.context.for_user(project, user_id, ContextOptions(n=20))  # 404

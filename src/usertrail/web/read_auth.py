@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Security
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 bearer_key = HTTPBearer(
@@ -19,6 +19,13 @@ bearer_key = HTTPBearer(
     description="The project's secret API key (utk_…), as `Authorization: Bearer <key>`.",
 )
 ApiKey = Annotated[HTTPAuthorizationCredentials | None, Security(bearer_key)]
+COOKIE = "usertrail_key"  # set by POST /ui/login, read by web.reader
+dashboard_cookie = APIKeyCookie(
+    name=COOKIE,
+    auto_error=False,
+    scheme_name="DashboardCookie",
+    description="The same API key, kept by the dashboard's sign-in (HttpOnly cookie).",
+)
 
 
 def key_of(credentials: HTTPAuthorizationCredentials | None) -> str | None:
@@ -31,6 +38,10 @@ class ErrorBody(BaseModel):
     detail: str
 
 
+class Detail(BaseModel):
+    detail: str
+
+
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or wrong API key"},
@@ -40,4 +51,9 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "The project is over its read rate limit",
         "headers": _RETRY_AFTER,
     },
+}
+# FastAPI's own answer when a JSON body is not even text (e.g. invalid UTF-8).
+BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    **READ_ERRORS,
+    400: {"model": Detail, "description": "The body could not be read as JSON"},
 }

@@ -12,8 +12,7 @@ from starlette.requests import Request
 from usertrail.model.project import Project
 from usertrail.web.context_api import bearer
 from usertrail.web.deps import runtime_of
-
-COOKIE = "usertrail_key"
+from usertrail.web.read_auth import COOKIE
 
 
 async def reader_project(request: Request) -> Project:

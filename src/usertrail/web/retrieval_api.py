@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from usertrail.retrieval.service import HelpService
-from usertrail.web.context_api import bearer
 from usertrail.web.deps import runtime_of
+from usertrail.web.read_auth import BODY_ERRORS, ApiKey, key_of
 
 router = APIRouter(tags=["retrieval"])
 _encode = msgspec.json.Encoder().encode
 
 
 class RetrieveRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"user_id": "user_42", "query": "why did it fail?"}]},
+    )
 
     user_id: str = Field(min_length=1, max_length=200, description="Any of the user's ids")
     query: str = Field(max_length=2000, description="The user's question, as typed")
@@ -26,32 +27,35 @@ class RetrieveRequest(BaseModel):
 
 
 class AssistRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"user_id": "user_42", "message": "how do I export?"}]},
+    )
 
     user_id: str = Field(min_length=1, max_length=200)
     message: str = Field(min_length=1, max_length=4000)
 
 
-@router.post("/retrieve", summary="Help chunks for a question, ranked with the user's behaviour")
-async def retrieve_help(
-    request: Request,
-    body: RetrieveRequest,
-    authorization: Annotated[str | None, Header()] = None,
-) -> Response:
+@router.post(
+    "/retrieve",
+    summary="Help chunks for a question, ranked with the user's behaviour",
+    responses=BODY_ERRORS,
+)
+async def retrieve_help(request: Request, body: RetrieveRequest, credentials: ApiKey) -> Response:
     runtime = runtime_of(request)
-    project = await runtime.context.project_for_key(bearer(authorization))
+    project = await runtime.context.project_for_key(key_of(credentials))
     found = await _help(request).search(project, body.user_id, body.query, body.k)
     return Response(_encode(found), media_type="application/json")
 
 
-@router.post("/assist", summary="An assistant answer: prompt, help and (optionally) an LLM")
-async def assist(
-    request: Request,
-    body: AssistRequest,
-    authorization: Annotated[str | None, Header()] = None,
-) -> Response:
+@router.post(
+    "/assist",
+    summary="An assistant answer: prompt, help and (optionally) an LLM",
+    responses=BODY_ERRORS,
+)
+async def assist(request: Request, body: AssistRequest, credentials: ApiKey) -> Response:
     runtime = runtime_of(request)
-    project = await runtime.context.project_for_key(bearer(authorization))
+    project = await runtime.context.project_for_key(key_of(credentials))
     answer = await _help(request).assist(project, body.user_id, body.message)
     return Response(_encode(answer), media_type="application/json")
 

@@ -28,6 +28,7 @@ from usertrail.adapters.sql.tables import (
     persons,
     trigger_hits,
 )
+from usertrail.adapters.sql.tombstones import screen_erased
 from usertrail.adapters.sql.triggers import apply_triggers, insert_sink_records
 from usertrail.core.identity import resolve
 from usertrail.core.process import Derived
@@ -54,6 +55,7 @@ def apply_derived(conn: Connection, derived: Derived, cursor: str | None) -> lis
     # Workers in other processes apply slices of the same projects concurrently: identity
     # recomputation and trigger counts read what they then write, so they take turns.
     lock_projects(conn, {e.project_id for e in derived.events})
+    derived = screen_erased(conn, derived)  # erased persons stay erased (core.erasure)
     new_uuids = _insert_events(conn, derived.events)
     new: list[tuple[Event, tuple[str, ...]]] = []
     members: set[tuple[str, str, str, str]] = set()

@@ -9,8 +9,6 @@ from sqlalchemy import Connection, Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from usertrail.adapters.sql.tables import events
-
 
 def insert_for(conn: Connection, table: Table) -> Any:
     """An INSERT that supports ON CONFLICT for the connection's dialect."""
@@ -66,6 +64,27 @@ _EVENTS = (
 )
 
 
+_RAW = (
+    ("project_id", "text"),
+    ("uuid", "text"),
+    ("event", "text"),
+    ("distinct_id", "text"),
+    ("ts_us", "bigint"),
+    ("received_us", "bigint"),
+    ("source", "text"),
+    ("ip", "text"),
+    ("body", "bytea"),
+)
+RAW_COLUMNS = tuple(name for name, _ in _RAW)
+
+
+def insert_raw_rows(conn: Connection, rows: Sequence[Row]) -> list[Any]:
+    """PostgreSQL: raw events in RAW_COLUMNS order, skipping (project, uuid) already stored;
+    returns one row per event inserted."""
+    tail = "ON CONFLICT (project_id, uuid) DO NOTHING RETURNING seq"
+    return list(_unnest_insert(conn, "raw_events", _RAW, rows, tail))
+
+
 def add_counters(conn: Connection, rows: Sequence[Row]) -> None:
     """Add to per-person counters; rows are (project, distinct id, key, count, first, last),
     at most one per key."""
@@ -103,14 +122,24 @@ def insert_events(conn: Connection, rows: Sequence[Row]) -> set[tuple[str, str]]
     if _pg(conn):
         tail = "ON CONFLICT DO NOTHING RETURNING project_id, uuid"
         return {(r[0], r[1]) for r in _unnest_insert(conn, "events", _EVENTS, rows, tail)}
-    names = [name for name, _ in _EVENTS]
-    stmt = (
-        sqlite.insert(events).on_conflict_do_nothing().returning(events.c.project_id, events.c.uuid)
-    )
-    return {
-        (r[0], r[1])
-        for r in conn.execute(stmt, [dict(zip(names, row, strict=True)) for row in rows])
-    }
+    # SQLite: multi-row VALUES ... RETURNING, straight to the driver (no per-row SQLAlchemy
+    # parameter processing); 1,000 rows x 9 columns stays under SQLite's variable limit.
+    inserted: set[tuple[str, str]] = set()
+    for i in range(0, len(rows), 1000):
+        chunk = rows[i : i + 1000]
+        sql = _values_sql(
+            "events", _EVENTS, len(chunk), "ON CONFLICT DO NOTHING RETURNING project_id, uuid"
+        )
+        inserted.update(
+            (r[0], r[1]) for r in conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
+        )
+    return inserted
+
+
+def _values_sql(table: str, columns: Sequence[tuple[str, str]], n: int, tail: str) -> str:
+    names = ", ".join(name for name, _ in columns)
+    row = "(" + ", ".join("?" * len(columns)) + ")"
+    return f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * n)} {tail}"
 
 
 def _bulk_insert(
@@ -143,9 +172,14 @@ def lock_projects(conn: Connection, project_ids: Iterable[str]) -> None:
     """Serialize derived writes per project across processes, until the transaction ends.
 
     PostgreSQL: transaction-scoped advisory locks, taken in sorted order (no deadlocks).
+    Advisory locks are database-wide: every lock key here and in `leader`/`migrate` includes
+    the schema, so deployments (or test runs) in other schemas never wait on each other.
     SQLite needs none: its writer holds the database lock from BEGIN IMMEDIATE.
     """
     if conn.dialect.name != "postgresql":
         return
     for project_id in sorted(project_ids):
-        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (project_id,))
+        conn.exec_driver_sql(
+            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || %s, 0))",
+            (project_id,),
+        )

@@ -9,10 +9,11 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Connection, Engine, and_, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
 from usertrail.adapters.sql.admission import PendingGate
+from usertrail.adapters.sql.dialect import RAW_COLUMNS, insert_raw_rows
 from usertrail.adapters.sql.tables import events, raw_events
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.core.envelope import encode_body
@@ -52,9 +53,10 @@ def insert_raw(conn: Connection, rows: list[dict[str, Any]]) -> int:
     """Insert rows, skipping (project, uuid) already present; returns how many were new."""
     if not rows:
         return 0
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    if conn.dialect.name == "postgresql":
+        return len(insert_raw_rows(conn, [tuple(r[c] for c in RAW_COLUMNS) for r in rows]))
     stmt = (
-        dialect.insert(raw_events)
+        sqlite.insert(raw_events)
         .on_conflict_do_nothing(index_elements=["project_id", "uuid"])
         .returning(raw_events.c.seq)
     )

@@ -24,7 +24,8 @@ class LeaderLock:
             return self._still_held()
         conn = self._engine.connect()
         held: bool = conn.exec_driver_sql(
-            "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (self._name,)
+            "SELECT pg_try_advisory_lock(hashtextextended(current_schema() || ':' || %s, 0))",
+            (self._name,),
         ).scalar_one()
         conn.commit()
         if held:

@@ -43,7 +43,10 @@ def migrate(engine: Engine) -> str:
     """Upgrade to the newest revision; returns it."""
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (_LOCK,))
+            conn.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || %s, 0))",
+                (_LOCK,),
+            )
         config = _config(conn)
         names = set(inspect(conn).get_table_names())
         if "raw_events" in names and "alembic_version" not in names:

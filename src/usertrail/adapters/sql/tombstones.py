@@ -1,0 +1,72 @@
+"""Tombstones of erased ids: written by an erasure, read by every slice the processor stores.
+
+The check runs inside the slice's transaction, after the per-project lock, so an erasure
+committing while a slice is derived cannot be overtaken by it (see core.erasure).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, select
+
+from usertrail.adapters.sql.dialect import insert_for
+from usertrail.adapters.sql.eventlog import from_us, to_us
+from usertrail.adapters.sql.husks import HUSK_PROJECT, delete_raw
+from usertrail.adapters.sql.tables import deleted_ids, raw_events
+from usertrail.core.erasure import Erased, id_hash, screen, slice_ids
+from usertrail.core.process import Derived
+
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+
+
+def screen_erased(conn: Connection, derived: Derived) -> Derived:
+    """The slice without what erased ids may not bring back; drops their raw rows too."""
+    projects = {e.project_id for e in derived.events}
+    if HUSK_PROJECT not in projects and not _any_erased(conn, projects):
+        return derived  # the common case: one indexed probe, nothing hashed
+    erased = dict(erased_among(conn, slice_ids(derived)))
+    erased[(HUSK_PROJECT, "")] = _END_OF_TIME  # a husk is never processed
+    screened, dropped = screen(derived, erased)
+    for project_id in projects:
+        gone = [e.uuid for e in derived.events if e.project_id == project_id and e.uuid in dropped]
+        if gone:
+            delete_raw(conn, raw_events.c.project_id == project_id, raw_events.c.uuid.in_(gone))
+    return screened
+
+
+def erased_among(conn: Connection, ids: Iterable[tuple[str, str]]) -> Erased:
+    """When each of these (project, distinct id) was erased, for those that were."""
+    by_hash = {id_hash(p, d): (p, d) for p, d in ids}
+    if not by_hash:
+        return {}
+    projects = {p for p, _ in by_hash.values()}
+    rows = conn.execute(
+        select(deleted_ids.c.id_hash, deleted_ids.c.deleted_us).where(
+            deleted_ids.c.project_id.in_(projects), deleted_ids.c.id_hash.in_(list(by_hash))
+        )
+    )
+    return {by_hash[str(row[0])]: from_us(int(row[1])) for row in rows}
+
+
+def record_erased(
+    conn: Connection, project_id: str, distinct_ids: Iterable[str], at: datetime
+) -> None:
+    rows = [
+        {"project_id": project_id, "id_hash": id_hash(project_id, d), "deleted_us": to_us(at)}
+        for d in distinct_ids
+    ]
+    stmt = insert_for(conn, deleted_ids)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["project_id", "id_hash"],
+            set_={"deleted_us": stmt.excluded.deleted_us},
+        ),
+        rows,
+    )
+
+
+def _any_erased(conn: Connection, projects: set[str]) -> bool:
+    query = select(deleted_ids.c.project_id).where(deleted_ids.c.project_id.in_(projects))
+    return conn.execute(query.limit(1)).first() is not None
