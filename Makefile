@@ -51,6 +51,7 @@ bench: install
 	@command -v wrk >/dev/null || ($(SUDO) apt-get install -y -q wrk)
 	$(BIN)/python -m bench.ingest
 	$(BIN)/python -m bench.processing
+	$(BIN)/python -m bench.processing --postgres
 	$(BIN)/python -m bench.freshness
 	$(BIN)/python -m bench.context
 	$(BIN)/python -m bench.context --postgres
