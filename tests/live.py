@@ -8,15 +8,28 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import Popen
+from typing import TypeVar
 
 import httpx
 
+T = TypeVar("T")
 TOKEN = "phc_test_token_0123456789"
 API_KEY = "utk_test_key_0123456789"
 WEBHOOK_SECRET = "whs_test_secret_0123456789"
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 15, what: str = "condition") -> T:
+    """Poll `check` until it returns something truthy (returned), or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def free_port() -> int:
@@ -25,8 +38,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _Process:
+    """A usertrail subprocess: stopped politely, or killed the way a crash would."""
+
+    proc: Popen[bytes] | None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hooks, no flush; what survives is what was durable."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
 @dataclass
-class LiveServer:
+class LiveServer(_Process):
     data_dir: Path
     port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
@@ -76,20 +109,6 @@ class LiveServer:
             time.sleep(0.05)
         raise TimeoutError(f"usertrail did not become ready on {self.url}")
 
-    def kill(self) -> None:
-        """SIGKILL: no shutdown hooks, no flush; what survives is what was durable."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
 
 def _spawn(cmd: list[str], env: dict[str, str], data_dir: Path, log_path: Path) -> Popen[bytes]:
     full_env = {
@@ -105,7 +124,7 @@ def _spawn(cmd: list[str], env: dict[str, str], data_dir: Path, log_path: Path) 
 
 
 @dataclass
-class LiveWorker:
+class LiveWorker(_Process):
     """`usertrail worker` in a subprocess: the processor, deliveries and sinks."""
 
     data_dir: Path
@@ -133,16 +152,3 @@ class LiveWorker:
                 raise RuntimeError(f"usertrail worker did not start: {err}")
             time.sleep(0.05)
         return self
-
-    def kill(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -116,18 +116,17 @@ class Runtime:
         """The processor and what follows it: action deliveries and sink files."""
         self._spawn("processor", self.processor.run_forever(idle_poll))
         self._spawn("actions", self.actions.run_forever(idle_poll))
-        leader = lambda: asyncio.to_thread(self.sink_leader.try_acquire)  # noqa: E731
-        self._spawn("sinks", self.sinks.run_forever(idle_poll, leader))
+        self._spawn("sinks", self.sinks.run_forever(idle_poll, _leading(self.sink_leader)))
         if self.reconciler is not None and self.upkeep_leader is not None:
-            lock = self.upkeep_leader
-            upkeep = lambda: asyncio.to_thread(lock.try_acquire)  # noqa: E731
-            every = self.settings.bus_upkeep_s
-            self._spawn("bus-upkeep", self.reconciler.run_forever(every, upkeep))
+            upkeep = self.reconciler.run_forever(
+                self.settings.bus_upkeep_s, _leading(self.upkeep_leader)
+            )
+            self._spawn("bus-upkeep", upkeep)
         if days := self.settings.retention_days:
-            prune_lock = self.retention_leader
-            prunes = lambda: asyncio.to_thread(prune_lock.try_acquire)  # noqa: E731
-            every_s = self.settings.retention_every_s
-            self._spawn("retention", self.retention.run_forever(days, every_s, prunes))
+            prune = self.retention.run_forever(
+                days, self.settings.retention_every_s, _leading(self.retention_leader)
+            )
+            self._spawn("retention", prune)
 
     def _changed(self, ids: Sequence[PersonId]) -> None:
         self.context.cache.invalidate(ids)
@@ -167,6 +166,11 @@ class Runtime:
             await asyncio.to_thread(self.upkeep_leader.release)
         await asyncio.to_thread(self.writer.close)
         self.engine.dispose()
+
+
+def _leading(lock: LeaderLock) -> Callable[[], Awaitable[bool]]:
+    """Asks, off the event loop, whether this process leads (taking the lock when free)."""
+    return lambda: asyncio.to_thread(lock.try_acquire)
 
 
 def migrate_database(settings: Settings) -> tuple[str | None, str]:

@@ -7,9 +7,8 @@ import base64
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 from posthog import Posthog
 from standardwebhooks.webhooks import Webhook
 
-from tests.live import API_KEY, TOKEN, WEBHOOK_SECRET, LiveServer
+from tests.live import API_KEY, TOKEN, WEBHOOK_SECRET, LiveServer, wait_for
 from tests.receivers import MailInbox, WebhookInbox, mail_inbox, webhook_inbox
 
 SIGNING_SECRET = "whsec_" + base64.b64encode(b"usertrail-test-signing-secret!!").decode()
@@ -88,11 +87,7 @@ class Acting:
         return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+wait_until = wait_for  # the condition reads better as a sentence here
 
 
 @pytest.fixture

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -14,20 +13,10 @@ import pytest
 from playwright.sync_api import Browser, Page, Request, Response
 
 from tests.e2e.browser import page_url
-from tests.live import API_KEY, TOKEN, LiveServer
+from tests.live import API_KEY, TOKEN, LiveServer, wait_for
 from tests.rawlog import raw_rows
 
 pytestmark = pytest.mark.browser
-T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T], timeout: float = 15, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @dataclass

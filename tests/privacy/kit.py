@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import orjson
 from posthog import Posthog
 from sqlalchemy import create_engine, select
 
-from tests.live import API_KEY, TOKEN, LiveServer
+from tests.live import API_KEY, TOKEN, LiveServer, wait_for
 from tests.receivers import WebhookInbox, webhook_inbox
 from tests.tenancy.tenants import database
 from usertrail.adapters.sql.tables import metadata
@@ -40,11 +39,7 @@ sinks:
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 15, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
-        time.sleep(0.05)
+wait_until = wait_for  # the condition reads better as a sentence here
 
 
 @dataclass

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from posthog import Posthog
 
-from tests.live import API_KEY, TOKEN, LiveServer
+from tests.live import API_KEY, TOKEN, LiveServer, wait_for
 from tests.projects import stored_project
 
-T = TypeVar("T")
 BILLING = "https://app.acme.test/settings/billing"
 UPGRADE = (
     'button.btn:text="Upgrade to Pro"attr__data-attr="upgrade";'
@@ -34,15 +32,6 @@ def feed(client: Posthog) -> None:
         distinct_id="user_42",
         properties={**session, "$anon_distinct_id": "anon-9", "$set": {"plan": "free"}},
     )
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 10, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")

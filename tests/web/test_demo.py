@@ -4,11 +4,10 @@ that can only read the demo project, and its webhook inbox (the power_user trigg
 from __future__ import annotations
 
 import base64
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import orjson
@@ -16,22 +15,12 @@ import pytest
 from posthog import Posthog
 from standardwebhooks.webhooks import Webhook
 
-from tests.live import API_KEY, TOKEN, LiveServer
+from tests.live import API_KEY, TOKEN, LiveServer, wait_for
 from tests.projects import project_ids, stored_project
 from usertrail.model.project import Project
 
-T = TypeVar("T")
 BILLING = "/demo/settings/billing"
 SIGNING_SECRET = "whsec_" + base64.b64encode(b"acme-demo-signing-secret-0123456").decode()
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 10, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
