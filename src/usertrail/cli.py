@@ -21,7 +21,7 @@ T = TypeVar("T")
 app = typer.Typer(
     help="usertrail: PostHog events in, LLM-ready user context out.", no_args_is_help=True
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # never break a token or URL across lines
 
 
 def _settings(**flags: object) -> Settings:
