@@ -23,7 +23,7 @@ from rich.progress import Progress
 from rich.table import Table
 from tests.live import API_KEY, LiveServer
 
-from bench.workload import event_bodies
+from bench.workload import event_bodies, raw_event
 from usertrail.model.raw import RawEvent
 from usertrail.settings import Settings
 from usertrail.wiring import build_runtime
@@ -39,18 +39,7 @@ async def fill(data_dir: Path, events: int, persons: int) -> None:
     with Progress(console=Console(stderr=True)) as progress:
         task = progress.add_task("append + process", total=events)
         for body in event_bodies(events, persons):
-            chunk.append(
-                RawEvent(
-                    project_id=project,
-                    uuid=body["uuid"],
-                    event=body["event"],
-                    distinct_id=body["distinct_id"],
-                    timestamp=datetime.fromisoformat(body["timestamp"]),
-                    received_at=now,
-                    source="capture",
-                    body=body,
-                )
-            )
+            chunk.append(raw_event(project, body, now))
             if len(chunk) == CHUNK:
                 await _store(runtime.event_log.append, chunk)
                 await runtime.processor.drain()

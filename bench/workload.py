@@ -65,18 +65,20 @@ def event_bodies(n_events: int, n_persons: int, seed: int = 7) -> Iterator[dict[
             yield _event("generation_failed", f"u{person}", at, {"failure_reason": "timeout"})
 
 
+def raw_event(project_id: str, body: dict[str, Any], received_at: datetime) -> RawEvent:
+    """A capture-shaped body as ingest would store it."""
+    return RawEvent(
+        project_id=project_id,
+        uuid=body["uuid"],
+        event=body["event"],
+        distinct_id=body["distinct_id"],
+        timestamp=datetime.fromisoformat(body["timestamp"]),
+        received_at=received_at,
+        source="capture",
+        body=body,
+    )
+
+
 def raw_events(project_id: str, n_events: int, n_persons: int) -> list[RawEvent]:
     now = datetime.now(UTC)
-    return [
-        RawEvent(
-            project_id=project_id,
-            uuid=b["uuid"],
-            event=b["event"],
-            distinct_id=b["distinct_id"],
-            timestamp=datetime.fromisoformat(b["timestamp"]),
-            received_at=now,
-            source="capture",
-            body=b,
-        )
-        for b in event_bodies(n_events, n_persons)
-    ]
+    return [raw_event(project_id, b, now) for b in event_bodies(n_events, n_persons)]

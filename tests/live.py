@@ -94,6 +94,13 @@ class LiveServer(_Process):
         self._wait_ready(timeout, probe)
         return self
 
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """A `usertrail` command on this server's data, with its settings."""
+        command = [sys.executable, "-m", "usertrail", *args, "--data-dir", str(self.data_dir)]
+        return subprocess.run(
+            command, check=True, capture_output=True, text=True, env=_environment(self.env)
+        )
+
     def _wait_ready(self, timeout: float, probe: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -110,17 +117,21 @@ class LiveServer(_Process):
         raise TimeoutError(f"usertrail did not become ready on {self.url}")
 
 
-def _spawn(cmd: list[str], env: dict[str, str], data_dir: Path, log_path: Path) -> Popen[bytes]:
-    full_env = {
+def _environment(env: dict[str, str]) -> dict[str, str]:
+    """The test credentials, then the caller's settings."""
+    return {
         **os.environ,
         "USERTRAIL_PROJECT_TOKEN": TOKEN,
         "USERTRAIL_API_KEY": API_KEY,
         "USERTRAIL_WEBHOOK_SECRET": WEBHOOK_SECRET,
         **env,
     }
+
+
+def _spawn(cmd: list[str], env: dict[str, str], data_dir: Path, log_path: Path) -> Popen[bytes]:
     data_dir.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:  # a file, not a pipe: a full pipe would block
-        return subprocess.Popen(cmd, env=full_env, stdout=log, stderr=log)
+        return subprocess.Popen(cmd, env=_environment(env), stdout=log, stderr=log)
 
 
 @dataclass

@@ -4,8 +4,6 @@ server and a real webhook receiver on loopback."""
 from __future__ import annotations
 
 import base64
-import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -76,15 +74,7 @@ class Acting:
         return len(response.json()["recent_events"])
 
     def cli(self, *args: str) -> str:
-        command = [
-            sys.executable,
-            "-m",
-            "usertrail",
-            *args,
-            "--data-dir",
-            str(self.server.data_dir),
-        ]
-        return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        return self.server.cli(*args).stdout
 
 
 wait_until = wait_for  # the condition reads better as a sentence here

@@ -3,9 +3,7 @@ SQLite or PostgreSQL; and the reads the tests make of it (API, sink files, datab
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,16 +86,7 @@ class Site:
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         """A `usertrail` command on the server's data (its database and project file)."""
-        command = [
-            sys.executable,
-            "-m",
-            "usertrail",
-            *args,
-            "--data-dir",
-            str(self.server.data_dir),
-        ]
-        env = {**os.environ, **self.env}
-        return subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+        return self.server.cli(*args)
 
     def rows_mentioning(self, *needles: str) -> list[str]:
         return rows_mentioning(self.database_url, *needles)

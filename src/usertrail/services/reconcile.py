@@ -11,7 +11,6 @@ publishes again every event that has no derived row yet. One worker does it at a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -95,5 +94,4 @@ class Reconciler:
             except Exception:  # try again next round
                 self._metrics.errors.labels("reconcile").inc()
                 log.exception("reconcile_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.sleep(interval_s)
+            await asyncio.sleep(interval_s)

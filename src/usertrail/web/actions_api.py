@@ -9,7 +9,7 @@ from starlette.responses import Response
 from usertrail.errors import NotFound
 from usertrail.web.context_api import UserId
 from usertrail.web.deps import runtime_of
-from usertrail.web.read_auth import READ_ERRORS, ApiKey, key_of
+from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
 
 router = APIRouter(tags=["actions"])
 _encode = msgspec.json.Encoder().encode
@@ -22,7 +22,7 @@ _encode = msgspec.json.Encoder().encode
 )
 async def user_actions(request: Request, user_id: UserId, credentials: ApiKey) -> Response:
     runtime = runtime_of(request)
-    project = await runtime.context.project_for_key(key_of(credentials))
+    project = await project_of(request, credentials)
     actions = await runtime.outbox.person_actions(project.id, user_id)
     if actions is None:
         raise NotFound(f"no user {user_id!r} in this project")

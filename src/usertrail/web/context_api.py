@@ -14,7 +14,7 @@ from usertrail.core.context.build import ContextOptions
 from usertrail.errors import NotFound
 from usertrail.model.context import UserContext
 from usertrail.web.deps import runtime_of
-from usertrail.web.read_auth import READ_ERRORS, ApiKey, key_of
+from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
 
 router = APIRouter(tags=["context"])
 _encode = msgspec.json.Encoder().encode
@@ -50,7 +50,7 @@ async def user_context(
     format: Annotated[Literal["json", "markdown"], Query(description="json or markdown")] = "json",
 ) -> Response:
     service = runtime_of(request).context
-    project = await service.project_for_key(key_of(credentials))
+    project = await project_of(request, credentials)
     ctx = await service.for_user(project, user_id, ContextOptions(n=n, max_tokens=max_tokens))
     if format == "markdown":
         return Response(ctx.prompt, media_type="text/markdown; charset=utf-8")
@@ -71,7 +71,7 @@ async def user_context_stream(
 ) -> StreamingResponse:
     """One `context` event now, then one each time this user's events are processed."""
     runtime = runtime_of(request)
-    project = await runtime.context.project_for_key(key_of(credentials))
+    project = await project_of(request, credentials)
     options = ContextOptions(n=n, max_tokens=max_tokens)
     first = await runtime.context.for_user(project, user_id, options)  # 404 before streaming
 

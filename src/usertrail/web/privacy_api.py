@@ -8,7 +8,7 @@ from starlette.responses import Response, StreamingResponse
 
 from usertrail.web.context_api import UserId
 from usertrail.web.deps import runtime_of
-from usertrail.web.read_auth import READ_ERRORS, ApiKey, key_of
+from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
 
 router = APIRouter(tags=["privacy"], responses=READ_ERRORS)
 _encode = msgspec.json.Encoder().encode
@@ -20,7 +20,7 @@ async def delete_person(request: Request, user_id: UserId, credentials: ApiKey) 
     them back (only a new `$identify` after the erasure links ids again). Returns how many
     rows of each kind were removed."""
     runtime = runtime_of(request)
-    project = await runtime.context.project_for_key(key_of(credentials))
+    project = await project_of(request, credentials)
     report = await runtime.privacy.delete_person(project, user_id)
     return Response(_encode(report), media_type="application/json")
 
@@ -30,7 +30,7 @@ async def export_person(request: Request, user_id: UserId, credentials: ApiKey) 
     """Raw events as received, derived events, properties, ids, counters, trigger firings
     with their deliveries, and sink lines; streamed, so a long history stays cheap."""
     runtime = runtime_of(request)
-    project = await runtime.context.project_for_key(key_of(credentials))
+    project = await project_of(request, credentials)
     chunks = await runtime.privacy.export(project, user_id)  # 404 before the first byte
     headers = {"Content-Disposition": 'attachment; filename="person-export.json"'}
     return StreamingResponse(chunks, media_type="application/json", headers=headers)

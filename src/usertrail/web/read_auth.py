@@ -12,6 +12,10 @@ from typing import Annotated, Any
 from fastapi import Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
+from starlette.requests import Request
+
+from usertrail.model.project import Project
+from usertrail.web.deps import runtime_of
 
 bearer_key = HTTPBearer(
     auto_error=False,  # the service answers 401 with our error body, not FastAPI's
@@ -57,3 +61,8 @@ BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS,
     400: {"model": Detail, "description": "The body could not be read as JSON"},
 }
+
+
+async def project_of(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Project:
+    """The project the Bearer key names: 401 without a valid key, 429 over its read rate."""
+    return await runtime_of(request).context.project_for_key(key_of(credentials))

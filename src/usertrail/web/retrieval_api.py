@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from usertrail.retrieval.service import HelpService
 from usertrail.web.deps import runtime_of
-from usertrail.web.read_auth import BODY_ERRORS, ApiKey, key_of
+from usertrail.web.read_auth import BODY_ERRORS, ApiKey, project_of
 
 router = APIRouter(tags=["retrieval"])
 _encode = msgspec.json.Encoder().encode
@@ -42,8 +42,7 @@ class AssistRequest(BaseModel):
     responses=BODY_ERRORS,
 )
 async def retrieve_help(request: Request, body: RetrieveRequest, credentials: ApiKey) -> Response:
-    runtime = runtime_of(request)
-    project = await runtime.context.project_for_key(key_of(credentials))
+    project = await project_of(request, credentials)
     found = await _help(request).search(project, body.user_id, body.query, body.k)
     return Response(_encode(found), media_type="application/json")
 
@@ -54,8 +53,7 @@ async def retrieve_help(request: Request, body: RetrieveRequest, credentials: Ap
     responses=BODY_ERRORS,
 )
 async def assist(request: Request, body: AssistRequest, credentials: ApiKey) -> Response:
-    runtime = runtime_of(request)
-    project = await runtime.context.project_for_key(key_of(credentials))
+    project = await project_of(request, credentials)
     answer = await _help(request).assist(project, body.user_id, body.message)
     return Response(_encode(answer), media_type="application/json")
 

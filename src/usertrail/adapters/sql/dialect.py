@@ -9,6 +9,8 @@ from sqlalchemy import Connection, Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from usertrail.adapters.sql.tables import counter_members, counters, events, persons, raw_events
+
 
 def insert_for(conn: Connection, table: Table) -> Any:
     """An INSERT that supports ON CONFLICT for the connection's dialect."""
@@ -29,60 +31,49 @@ def greatest(conn: Connection, a: Any, b: Any) -> ColumnElement[Any]:
 # `unnest` of column arrays; executemany there costs a parsed statement per row (measured:
 # the counters upsert alone was a third of a worker's time).
 Row = Sequence[Any]
-
-_COUNTERS = (
-    ("project_id", "text"),
-    ("distinct_id", "text"),
-    ("key", "text"),
-    ("count", "bigint"),
-    ("first_us", "bigint"),
-    ("last_us", "bigint"),
-)
-_MEMBERS = (
-    ("project_id", "text"),
-    ("distinct_id", "text"),
-    ("set_key", "text"),
-    ("member", "text"),
-)
-_PERSONS = (
-    ("project_id", "text"),
-    ("distinct_id", "text"),
-    ("person_key", "text"),
-    ("first_us", "bigint"),
-    ("last_us", "bigint"),
-)
-_EVENTS = (
-    ("project_id", "text"),
-    ("uuid", "text"),
-    ("distinct_id", "text"),
-    ("ts_us", "bigint"),
-    ("name", "text"),
-    ("kind", "text"),
-    ("session_id", "text"),
-    ("feature", "text"),
-    ("data", "bytea"),
-)
+Columns = tuple[tuple[str, str], ...]  # (name, PostgreSQL type), in row order
 
 
-_RAW = (
-    ("project_id", "text"),
-    ("uuid", "text"),
-    ("event", "text"),
-    ("distinct_id", "text"),
-    ("ts_us", "bigint"),
-    ("received_us", "bigint"),
-    ("source", "text"),
-    ("ip", "text"),
-    ("body", "bytea"),
+def _columns(table: Table, *names: str) -> Columns:
+    """These columns with their PostgreSQL types, from the table's own declaration."""
+    pg = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
+    return tuple((name, table.c[name].type.compile(dialect=pg)) for name in names)
+
+
+_COUNTERS = _columns(counters, "project_id", "distinct_id", "key", "count", "first_us", "last_us")
+_MEMBERS = _columns(counter_members, "project_id", "distinct_id", "set_key", "member")
+_PERSONS = _columns(persons, "project_id", "distinct_id", "person_key", "first_us", "last_us")
+_EVENTS = _columns(
+    events,
+    "project_id",
+    "uuid",
+    "distinct_id",
+    "ts_us",
+    "name",
+    "kind",
+    "session_id",
+    "feature",
+    "data",
 )
-RAW_COLUMNS = tuple(name for name, _ in _RAW)
+RAW_COLUMNS = (
+    "project_id",
+    "uuid",
+    "event",
+    "distinct_id",
+    "ts_us",
+    "received_us",
+    "source",
+    "ip",
+    "body",
+)
+_RAW = _columns(raw_events, *RAW_COLUMNS)
 
 
 def insert_raw_rows(conn: Connection, rows: Sequence[Row]) -> list[Any]:
     """PostgreSQL: raw events in RAW_COLUMNS order, skipping (project, uuid) already stored;
     returns one row per event inserted."""
     tail = "ON CONFLICT (project_id, uuid) DO NOTHING RETURNING seq"
-    return list(_unnest_insert(conn, "raw_events", _RAW, rows, tail))
+    return list(_unnest_insert(conn, raw_events, _RAW, rows, tail))
 
 
 def add_counters(conn: Connection, rows: Sequence[Row]) -> None:
@@ -95,12 +86,12 @@ def add_counters(conn: Connection, rows: Sequence[Row]) -> None:
         f"first_us = {low}(counters.first_us, excluded.first_us), "
         f"last_us = {high}(counters.last_us, excluded.last_us)"
     )
-    _bulk_insert(conn, "counters", _COUNTERS, rows, tail)
+    _bulk_insert(conn, counters, _COUNTERS, rows, tail)
 
 
 def add_members(conn: Connection, rows: Sequence[Row]) -> None:
     """Join distinct-count sets; rows are (project, distinct id, set, member)."""
-    _bulk_insert(conn, "counter_members", _MEMBERS, rows, "ON CONFLICT DO NOTHING")
+    _bulk_insert(conn, counter_members, _MEMBERS, rows, "ON CONFLICT DO NOTHING")
 
 
 def upsert_persons(conn: Connection, rows: Sequence[Row]) -> None:
@@ -112,7 +103,7 @@ def upsert_persons(conn: Connection, rows: Sequence[Row]) -> None:
         f"first_us = {low}(persons.first_us, excluded.first_us), "
         f"last_us = {high}(persons.last_us, excluded.last_us)"
     )
-    _bulk_insert(conn, "persons", _PERSONS, rows, tail)
+    _bulk_insert(conn, persons, _PERSONS, rows, tail)
 
 
 def insert_events(conn: Connection, rows: Sequence[Row]) -> set[tuple[str, str]]:
@@ -121,14 +112,14 @@ def insert_events(conn: Connection, rows: Sequence[Row]) -> set[tuple[str, str]]
         return set()
     if _pg(conn):
         tail = "ON CONFLICT DO NOTHING RETURNING project_id, uuid"
-        return {(r[0], r[1]) for r in _unnest_insert(conn, "events", _EVENTS, rows, tail)}
+        return {(r[0], r[1]) for r in _unnest_insert(conn, events, _EVENTS, rows, tail)}
     # SQLite: multi-row VALUES ... RETURNING, straight to the driver (no per-row SQLAlchemy
     # parameter processing); 1,000 rows x 9 columns stays under SQLite's variable limit.
     inserted: set[tuple[str, str]] = set()
     for i in range(0, len(rows), 1000):
         chunk = rows[i : i + 1000]
         sql = _values_sql(
-            "events", _EVENTS, len(chunk), "ON CONFLICT DO NOTHING RETURNING project_id, uuid"
+            events, _EVENTS, len(chunk), "ON CONFLICT DO NOTHING RETURNING project_id, uuid"
         )
         inserted.update(
             (r[0], r[1]) for r in conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
@@ -136,14 +127,14 @@ def insert_events(conn: Connection, rows: Sequence[Row]) -> set[tuple[str, str]]
     return inserted
 
 
-def _values_sql(table: str, columns: Sequence[tuple[str, str]], n: int, tail: str) -> str:
+def _values_sql(table: Table, columns: Columns, n: int, tail: str) -> str:
     names = ", ".join(name for name, _ in columns)
     row = "(" + ", ".join("?" * len(columns)) + ")"
-    return f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * n)} {tail}"
+    return f"INSERT INTO {table.name} ({names}) VALUES {', '.join([row] * n)} {tail}"
 
 
 def _bulk_insert(
-    conn: Connection, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Row], tail: str
+    conn: Connection, table: Table, columns: Columns, rows: Sequence[Row], tail: str
 ) -> None:
     if not rows:
         return
@@ -152,15 +143,16 @@ def _bulk_insert(
         return
     names = ", ".join(name for name, _ in columns)
     marks = ", ".join("?" for _ in columns)
-    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({marks}) {tail}", list(rows))
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks}) {tail}"
+    conn.exec_driver_sql(sql, list(rows))
 
 
 def _unnest_insert(
-    conn: Connection, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Row], tail: str
+    conn: Connection, table: Table, columns: Columns, rows: Sequence[Row], tail: str
 ) -> Any:
     names = ", ".join(name for name, _ in columns)
     arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
-    sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {tail}"
+    sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) {tail}"
     return conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*rows, strict=True)))
 
 
