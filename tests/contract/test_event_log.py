@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import delete
 
 from usertrail.adapters.sql.engine import create_schema, make_engine
 from usertrail.adapters.sql.eventlog import SqlEventLog
+from usertrail.adapters.sql.tables import raw_events
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.model.raw import RawEvent
 
@@ -84,3 +86,21 @@ async def test_unicode_and_nul_characters_round_trip(event_log: SqlEventLog) -> 
     await event_log.append([event])
     [logged] = await event_log.read_after(0, 10)
     assert logged.raw.body == event.body
+
+
+async def test_a_deleted_newest_event_never_gives_its_seq_to_the_next(
+    event_log: SqlEventLog, database_url: str
+) -> None:
+    """Erasure and retention delete raw rows; a reused seq could sit at or below a processor
+    cursor and never be processed."""
+    await event_log.append([raw() for _ in range(3)])
+    newest = (await event_log.read_after(0, 100))[-1].seq
+    engine = make_engine(database_url, writer=True)
+    try:
+        with engine.begin() as conn:
+            conn.execute(delete(raw_events).where(raw_events.c.seq == newest))
+    finally:
+        engine.dispose()
+    await event_log.append([raw()])
+    [after] = await event_log.read_after(newest - 1, 100)
+    assert after.seq > newest

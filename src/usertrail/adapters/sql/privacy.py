@@ -21,7 +21,6 @@ from sqlalchemy import Column, Connection, Engine, Table, delete, func, or_, sel
 from usertrail.adapters.sql.derived import recompute_identity
 from usertrail.adapters.sql.dialect import lock_projects
 from usertrail.adapters.sql.export import EventKey, event_page, person_records, raw_page
-from usertrail.adapters.sql.husks import delete_raw
 from usertrail.adapters.sql.persons import find_person
 from usertrail.adapters.sql.tables import (
     counter_members,
@@ -67,7 +66,7 @@ def erase_person(
     key, ids = found
     deleted = _delete_deliveries(conn, project_id, ids)
     mine = (raw_events.c.project_id == project_id, raw_events.c.distinct_id.in_(ids))
-    deleted["raw_events"] = delete_raw(conn, *mine)
+    deleted["raw_events"] = int(conn.execute(delete(raw_events).where(*mine)).rowcount)
     neighbours, deleted["identity_edges"] = _delete_edges(conn, project_id, ids)
     for name, table, column in _BY_ID:
         stmt = delete(table).where(table.c.project_id == project_id, column.in_(ids))

@@ -19,7 +19,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from usertrail.adapters.sql.dialect import add_counters, add_members, lock_projects
 from usertrail.adapters.sql.eventlog import to_us
-from usertrail.adapters.sql.husks import delete_raw
 from usertrail.adapters.sql.tables import (
     counter_members,
     counters,
@@ -85,9 +84,8 @@ def prune_deliveries(conn: Connection, cutoff_us: int) -> int:
 
 
 def _delete_events(conn: Connection, project_id: str, uuids: list[str], ids: list[str]) -> None:
-    for table in (events, person_updates):
+    for table in (events, person_updates, raw_events):
         conn.execute(delete(table).where(table.c.project_id == project_id, table.c.uuid.in_(uuids)))
-    delete_raw(conn, raw_events.c.project_id == project_id, raw_events.c.uuid.in_(uuids))
     hits = trigger_hits.c
     conn.execute(
         delete(trigger_hits).where(

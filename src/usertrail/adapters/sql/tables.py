@@ -46,6 +46,8 @@ raw_events = Table(
     Column("ip", String(64)),
     Column("body", LargeBinary, nullable=False),  # the event as received, canonical JSON
     UniqueConstraint("project_id", "uuid", name="uq_raw_events_project_uuid"),
+    # A deleted row's seq is never handed out again: it may be at or below a processor cursor.
+    sqlite_autoincrement=True,
 )
 Index("ix_raw_events_project_distinct", raw_events.c.project_id, raw_events.c.distinct_id)
 

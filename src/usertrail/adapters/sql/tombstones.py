@@ -7,32 +7,28 @@ committing while a slice is derived cannot be overtaken by it (see core.erasure)
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select
 
 from usertrail.adapters.sql.dialect import insert_for
 from usertrail.adapters.sql.eventlog import from_us, to_us
-from usertrail.adapters.sql.husks import HUSK_PROJECT, delete_raw
 from usertrail.adapters.sql.tables import deleted_ids, raw_events
 from usertrail.core.erasure import Erased, id_hash, screen, slice_ids
 from usertrail.core.process import Derived
-
-_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
 def screen_erased(conn: Connection, derived: Derived) -> Derived:
     """The slice without what erased ids may not bring back; drops their raw rows too."""
     projects = {e.project_id for e in derived.events}
-    if HUSK_PROJECT not in projects and not _any_erased(conn, projects):
+    if not _any_erased(conn, projects):
         return derived  # the common case: one indexed probe, nothing hashed
-    erased = dict(erased_among(conn, slice_ids(derived)))
-    erased[(HUSK_PROJECT, "")] = _END_OF_TIME  # a husk is never processed
-    screened, dropped = screen(derived, erased)
+    screened, dropped = screen(derived, erased_among(conn, slice_ids(derived)))
     for project_id in projects:
         gone = [e.uuid for e in derived.events if e.project_id == project_id and e.uuid in dropped]
         if gone:
-            delete_raw(conn, raw_events.c.project_id == project_id, raw_events.c.uuid.in_(gone))
+            raw = raw_events.c
+            conn.execute(delete(raw_events).where(raw.project_id == project_id, raw.uuid.in_(gone)))
     return screened
 
 
