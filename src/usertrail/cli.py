@@ -52,7 +52,7 @@ def serve(
     import uvicorn
 
     from usertrail.observability import configure_logging
-    from usertrail.web.app import create_app
+    from usertrail.web.app import create_app, served_app
     from usertrail.wiring import build_runtime
 
     settings = _settings(
@@ -70,7 +70,7 @@ def serve(
     if runtime.demo_project is not None:
         _announce_demo(runtime.demo_project.api_key, settings)
     uvicorn.run(
-        create_app(settings, runtime),
+        served_app(create_app(settings, runtime)),
         host=settings.host,
         port=settings.port,
         log_level="warning",

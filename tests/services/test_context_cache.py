@@ -1,10 +1,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
+import msgspec
+
+from tests.core.test_patterns import billing_abandoner, power_user, struggling_user
 from tests.factories import make_event, make_raw
+from usertrail.core.context.build import ContextOptions
 from usertrail.model.context import UserContext, UserInfo
 from usertrail.services.context_cache import ContextCache
+from usertrail.settings import Settings
+from usertrail.wiring import build_runtime
 
 NOW = datetime(2026, 11, 24, tzinfo=UTC)
 
@@ -47,3 +54,21 @@ def test_size_zero_disables_the_cache() -> None:
     cache = ContextCache(size=0)
     cache.put(("p1", "u", 20), context_for("u"))
     assert cache.get(("p1", "u", 20)) is None
+
+
+async def test_a_cached_context_reads_back_equal_to_the_one_built(tmp_path: Path) -> None:
+    """Entries are kept encoded; decoding one must give the very object that was built, with
+    patterns, evidence and recommendations (three personas' traces on one user)."""
+    runtime = build_runtime(Settings(data_dir=tmp_path, demo=False))
+    project = runtime.default_project
+    trace = billing_abandoner() + power_user() + struggling_user()
+    await runtime.event_log.append(
+        [msgspec.structs.replace(r, project_id=project.id, distinct_id="u1") for r in trace]
+    )
+    await runtime.processor.drain()
+    built = await runtime.context.for_user(project, "u1", ContextOptions())
+    cached = await runtime.context.for_user(project, "u1", ContextOptions())
+    await runtime.close()
+    assert built.patterns
+    assert built.recommendations
+    assert cached == built

@@ -15,7 +15,7 @@ from usertrail.model.context import UserContext
 from usertrail.model.person import PersonData
 from usertrail.model.project import Project
 from usertrail.ports import ProjectRegistry
-from usertrail.services.context_cache import ContextCache
+from usertrail.services.context_cache import ContextCache, Rendered
 from usertrail.services.read_limits import ReadLimiter
 
 # Enough history for the last session and its summary, whatever `n` the caller asked for.
@@ -48,11 +48,15 @@ class ContextService:
     async def project_for_key(self, api_key: str | None) -> Project:
         """Every read starts here (HTTP, dashboard, MCP), so it also takes the project's
         read token: 401 without a valid key, 429 over the project's read rate."""
-        project = await self._projects.by_api_key(api_key) if api_key else None
+        project = await self.lookup_key(api_key)
         if project is None:
             raise BadCredentials("missing or wrong API key (send 'Authorization: Bearer <key>')")
         self.limiter.admit(project.id)
         return project
+
+    async def lookup_key(self, api_key: str | None) -> Project | None:
+        """The key's project, taking no read token (see project_for_key)."""
+        return await self._projects.by_api_key(api_key) if api_key else None
 
     async def for_user(
         self, project: Project, user_id: str, options: ContextOptions
@@ -60,10 +64,17 @@ class ContextService:
         """The project comes from the key, never from the request: no cross-tenant reads."""
         key = (project.id, user_id, options)
         if (cached := self.cache.get(key)) is not None:
-            return cached
+            return cached.context()
         ctx = await self._build(project, user_id, options)
         self.cache.put(key, ctx)
         return ctx
+
+    async def rendered(self, project: Project, user_id: str, options: ContextOptions) -> Rendered:
+        """`for_user`, encoded as the read API sends it (a cache hit is not encoded again)."""
+        key = (project.id, user_id, options)
+        if (cached := self.cache.get(key)) is not None:
+            return cached
+        return self.cache.put(key, await self._build(project, user_id, options))
 
     async def _build(self, project: Project, user_id: str, options: ContextOptions) -> UserContext:
         data = await self._store.person_data(project.id, user_id, max(options.n, MIN_EVENTS_LOADED))

@@ -3,6 +3,10 @@
 Reads vastly outnumber changes for any one user (a chatbot asks on every message), so a built
 context is kept until the processor reports a new event for one of the person's distinct ids,
 or until it is `ttl_s` old (patterns such as "declining activity" depend on the clock).
+
+Entries are the encoded answers (bytes), not object graphs: a hit is served without encoding
+again, and ten thousand entries add nothing for the garbage collector to walk (as structs they
+made full collections, and so the tail latency of every request, grow with the cache).
 """
 
 from __future__ import annotations
@@ -10,36 +14,57 @@ from __future__ import annotations
 import time
 from collections import OrderedDict, defaultdict
 from collections.abc import Hashable, Sequence
+from typing import NamedTuple
+
+import msgspec
 
 from usertrail.model.context import UserContext
 from usertrail.model.event import Changed
 
 Key = tuple[str, str, Hashable]  # (project id, requested user id, options)
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(UserContext).decode
+
+
+class Rendered(NamedTuple):
+    """One built context, as the read API sends it."""
+
+    json: bytes  # the context object
+    markdown: bytes  # its prompt block, UTF-8
+
+    @classmethod
+    def of(cls, ctx: UserContext) -> Rendered:
+        return cls(_encode(ctx), ctx.prompt.encode())
+
+    def context(self) -> UserContext:
+        return _decode(self.json)
 
 
 class ContextCache:
     def __init__(self, size: int = 10_000, ttl_s: float = 60.0) -> None:
         self._size = size
         self._ttl_s = ttl_s
-        self._entries: OrderedDict[Key, tuple[UserContext, float]] = OrderedDict()
+        self._entries: OrderedDict[Key, tuple[Rendered, float]] = OrderedDict()
         self._by_id: dict[tuple[str, str], set[Key]] = defaultdict(set)
 
-    def get(self, key: Key) -> UserContext | None:
+    def get(self, key: Key) -> Rendered | None:
         entry = self._entries.get(key)
         if entry is None or time.monotonic() - entry[1] > self._ttl_s:
             return None
         self._entries.move_to_end(key)
         return entry[0]
 
-    def put(self, key: Key, ctx: UserContext) -> None:
+    def put(self, key: Key, ctx: UserContext) -> Rendered:
+        rendered = Rendered.of(ctx)
         if self._size <= 0:
-            return
-        self._entries[key] = (ctx, time.monotonic())
+            return rendered
+        self._entries[key] = (rendered, time.monotonic())
         self._entries.move_to_end(key)
         for distinct_id in ctx.user.distinct_ids:
             self._by_id[(key[0], distinct_id)].add(key)
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)
+        return rendered
 
     def invalidate(self, events: Sequence[Changed]) -> None:
         """Processor listener: drop every context that includes a changed distinct id."""

@@ -1,17 +1,14 @@
-"""create_app(settings): what the CLI serves and what the tests drive."""
+"""create_app(settings): the FastAPI app; served_app(app): what the CLI serves (the app behind
+the cached-context lane, web.context_lane)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import structlog
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from usertrail import __version__
 from usertrail.errors import UsertrailError
@@ -28,13 +25,12 @@ from usertrail.web import (
     webhook,
 )
 from usertrail.web.assets import VersionedStaticFiles
+from usertrail.web.context_lane import CachedContextLane
 from usertrail.web.dashboard import mount_dashboard
 from usertrail.web.demo import mount_demo
-from usertrail.web.deps import runtime_of
-from usertrail.web.responses import error_response
+from usertrail.web.responses import rejected
+from usertrail.web.timing import TimingMiddleware
 from usertrail.wiring import Runtime, build_runtime
-
-log = structlog.get_logger("usertrail.web")
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -72,7 +68,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_route("/healthz", ops.healthz, methods=["GET"])
     app.add_route("/readyz", ops.readyz, methods=["GET"])
     app.add_route("/metrics", ops.metrics, methods=["GET"])
-    app.add_exception_handler(UsertrailError, _usertrail_error)  # type: ignore[arg-type]
+    app.add_exception_handler(UsertrailError, rejected)  # type: ignore[arg-type]
     app.add_middleware(TimingMiddleware)
     # posthog-js sends credentials, so the origin must be echoed, never "*".
     app.add_middleware(
@@ -96,35 +92,6 @@ def _add_capture_routes(app: FastAPI) -> None:
     app.add_route("/array/{token}/config.js", remote_config.config_js, methods=["GET"])
 
 
-async def _usertrail_error(request: Request, exc: UsertrailError) -> Response:
-    runtime_of(request).metrics.rejected.labels(exc.kind).inc()
-    log.info("request_rejected", path=request.url.path, reason=exc.kind, detail=exc.detail)
-    return error_response(exc)
-
-
-class TimingMiddleware:
-    """Request latency by route group; plain ASGI, so it costs next to nothing per request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
-            if runtime is not None:
-                runtime.metrics.request_seconds.labels(_route_group(scope["path"])).observe(
-                    time.perf_counter() - started
-                )
-
-
-def _route_group(path: str) -> str:
-    first = path.strip("/").split("/", 1)[0]
-    if first in ("e", "i", "batch", "capture", "track", "engage", "s"):
-        return "capture"
-    return first or "root"
+def served_app(app: FastAPI) -> ASGIApp:
+    """The app as uvicorn runs it: cached context reads are answered before FastAPI."""
+    return CachedContextLane(app, app.state.runtime)

@@ -13,6 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from usertrail.core.context.build import ContextOptions
 from usertrail.errors import NotFound
 from usertrail.model.context import UserContext
+from usertrail.services.context_cache import Rendered
 from usertrail.web.deps import runtime_of
 from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
 
@@ -26,6 +27,9 @@ _CONTEXT_OK = {
     "content": {"text/markdown": {"schema": {"type": "string"}}},
 }
 UserId = Annotated[str, Path(description="Any of the user's distinct ids", examples=["user_42"])]
+# The query's bounds, shared with the cache lane (web.context_lane), which must agree.
+N_DEFAULT, N_MAX = 20, 500
+TOKENS_MIN, TOKENS_MAX = 64, 200_000
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -43,18 +47,25 @@ async def user_context(
     request: Request,
     user_id: UserId,
     credentials: ApiKey,
-    n: Annotated[int, Query(ge=0, le=500, description="How many recent events")] = 20,
+    n: Annotated[int, Query(ge=0, le=N_MAX, description="How many recent events")] = N_DEFAULT,
     max_tokens: Annotated[
-        int | None, Query(ge=64, le=200_000, description="Token budget for the whole object")
+        int | None,
+        Query(ge=TOKENS_MIN, le=TOKENS_MAX, description="Token budget for the whole object"),
     ] = None,
     format: Annotated[Literal["json", "markdown"], Query(description="json or markdown")] = "json",
 ) -> Response:
     service = runtime_of(request).context
     project = await project_of(request, credentials)
-    ctx = await service.for_user(project, user_id, ContextOptions(n=n, max_tokens=max_tokens))
-    if format == "markdown":
-        return Response(ctx.prompt, media_type="text/markdown; charset=utf-8")
-    return Response(_encode(ctx), media_type="application/json")
+    options = ContextOptions(n=n, max_tokens=max_tokens)
+    return rendered_response(await service.rendered(project, user_id, options), format)
+
+
+MEDIA_TYPES = {"json": "application/json", "markdown": "text/markdown; charset=utf-8"}
+
+
+def rendered_response(rendered: Rendered, format: str) -> Response:
+    body = rendered.markdown if format == "markdown" else rendered.json
+    return Response(body, media_type=MEDIA_TYPES[format])
 
 
 @router.get(
@@ -66,8 +77,8 @@ async def user_context_stream(
     request: Request,
     user_id: UserId,
     credentials: ApiKey,
-    n: Annotated[int, Query(ge=0, le=500)] = 20,
-    max_tokens: Annotated[int | None, Query(ge=64, le=200_000)] = None,
+    n: Annotated[int, Query(ge=0, le=N_MAX)] = N_DEFAULT,
+    max_tokens: Annotated[int | None, Query(ge=TOKENS_MIN, le=TOKENS_MAX)] = None,
 ) -> StreamingResponse:
     """One `context` event now, then one each time this user's events are processed."""
     runtime = runtime_of(request)

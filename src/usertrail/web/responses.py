@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import orjson
+import structlog
+from starlette.requests import Request
 from starlette.responses import Response
 
 from usertrail.errors import (
@@ -15,6 +17,8 @@ from usertrail.errors import (
     StorageUnavailable,
     UsertrailError,
 )
+from usertrail.observability import Metrics
+from usertrail.web.deps import runtime_of
 
 _STATUS: dict[type[UsertrailError], int] = {
     BadPayload: 400,
@@ -27,6 +31,7 @@ _STATUS: dict[type[UsertrailError], int] = {
 }
 
 CAPTURE_OK = b'{"status":1}'
+log = structlog.get_logger("usertrail.web")
 
 
 def json_response(
@@ -52,3 +57,15 @@ def _error_type(status: int) -> str:
     if status == 429:
         return "rate_limited"
     return "validation_error" if status < 500 else "server_error"
+
+
+async def rejected(request: Request, exc: UsertrailError) -> Response:
+    """The app's exception handler for refused requests."""
+    return refused(runtime_of(request).metrics, request.url.path, exc)
+
+
+def refused(metrics: Metrics, path: str, exc: UsertrailError) -> Response:
+    """The answer to a refused request, counted and logged."""
+    metrics.rejected.labels(exc.kind).inc()
+    log.info("request_rejected", path=path, reason=exc.kind, detail=exc.detail)
+    return error_response(exc)
