@@ -1,7 +1,7 @@
 """Processor throughput: raw log -> normalized, enriched, stored (embedded SQLite).
 
 Fills a fresh raw log with a realistic trace, then times the in-process processor draining it
-(normalize, labels, identity, counters, one transaction per 2,000 events, fsync on commit).
+(normalize, labels, identity, counters, one transaction per slice, fsync on commit).
 Run: `python -m bench.processing [--events 100000]`.
 """
 
@@ -22,6 +22,7 @@ from bench.ceilings import append_ceiling
 from bench.workload import raw_events
 from usertrail.core.process import derive
 from usertrail.model.raw import LoggedEvent
+from usertrail.services.processor import SLICE_EVENTS
 from usertrail.settings import Settings
 from usertrail.wiring import build_runtime
 
@@ -51,7 +52,10 @@ async def measure_stages(
     trace = raw_events(runtime.default_project.id, events, persons)
     logged = [LoggedEvent(seq=i + 1, raw=raw) for i, raw in enumerate(trace)]
     started = time.perf_counter()
-    slices = [derive(logged[i : i + 2000], runtime.config_for) for i in range(0, events, 2000)]
+    slices = [
+        derive(logged[i : i + SLICE_EVENTS], runtime.config_for)
+        for i in range(0, events, SLICE_EVENTS)
+    ]
     derive_s = time.perf_counter() - started
     started = time.perf_counter()
     for derived in slices:
@@ -86,7 +90,9 @@ def main() -> None:
     table.add_row("raw log append (batches of 5,000, no HTTP)", f"{append_rate:,.0f}")
     table.add_row("processor: normalize + enrich + store", f"{process_rate:,.0f}")
     table.add_row("derive step alone (pure: normalize, enrich, counters)", f"{derive_rate:,.0f}")
-    table.add_row("store step alone (2,000 events per transaction)", f"{store_rate:,.0f}")
+    table.add_row(
+        f"store step alone ({SLICE_EVENTS:,} events per transaction)", f"{store_rate:,.0f}"
+    )
     table.add_row("ceiling: plain sqlite3 durable append, 500 rows per commit", f"{ceiling:,.0f}")
     Console(width=120).print(table)
 

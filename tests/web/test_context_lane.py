@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from posthog import Posthog
+from starlette.types import Message
 
 from tests.factories import make_raw
 from tests.live import API_KEY, TOKEN, LiveServer, wait_for
@@ -73,12 +74,12 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
 
 
 async def call(lane: CachedContextLane, path: str, query: bytes = b"", **headers: str) -> Any:
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         return {"type": "http.request", "body": b""}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     scope = {

@@ -14,14 +14,18 @@ def clean_text(text: str, limit: int = 120) -> str:
     """Strip invisible characters, collapse whitespace, and cut to `limit` with an ellipsis."""
     limit = max(limit, 1)
     if text.isascii() and text.isprintable():  # the common case, checked in C
-        kept = text
+        # Printable ASCII has no whitespace but " ", so only runs of it need the regex.
+        kept = _SPACES.sub(" ", text) if "  " in text else text
     else:
-        kept = "".join(
-            " " if ch in "\t\n\r" else ch
-            for ch in text
-            if ch in "\t\n\r" or unicodedata.category(ch) not in _DROP
+        kept = _SPACES.sub(
+            " ",
+            "".join(
+                " " if ch in "\t\n\r" else ch
+                for ch in text
+                if ch in "\t\n\r" or unicodedata.category(ch) not in _DROP
+            ),
         )
-    kept = _SPACES.sub(" ", kept).strip()
+    kept = kept.strip()
     return kept if len(kept) <= limit else kept[: limit - 1].rstrip() + "…"
 
 
