@@ -51,7 +51,7 @@ def serve(
     """Run the service (embedded: SQLite under the data dir, no external server)."""
     import uvicorn
 
-    from usertrail.observability import configure_logging
+    from usertrail.observability import configure_logging, freeze_startup_heap
     from usertrail.web.app import create_app, served_app
     from usertrail.wiring import build_runtime
 
@@ -69,8 +69,10 @@ def serve(
     )
     if runtime.demo_project is not None:
         _announce_demo(runtime.demo_project.api_key, settings)
+    app = served_app(create_app(settings, runtime))
+    freeze_startup_heap()
     uvicorn.run(
-        served_app(create_app(settings, runtime)),
+        app,
         host=settings.host,
         port=settings.port,
         log_level="warning",
@@ -294,7 +296,7 @@ def worker(
 
     import structlog
 
-    from usertrail.observability import configure_logging
+    from usertrail.observability import configure_logging, freeze_startup_heap
     from usertrail.wiring import build_runtime
 
     settings = _settings(data_dir=data_dir, project_file=project_file)
@@ -302,6 +304,7 @@ def worker(
     runtime = build_runtime(settings)
 
     async def main() -> None:
+        freeze_startup_heap()
         try:
             runtime.start_workers(idle_poll=poll_ms / 1000)
             mode = "event bus" if settings.bus_url else "raw log"

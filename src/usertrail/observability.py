@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import structlog
@@ -82,3 +83,14 @@ def configure_logging(level: str = "info", json: bool = False) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=True,
     )
+
+
+def freeze_startup_heap() -> None:
+    """Leave everything alive at start-up out of every later garbage collection.
+
+    The framework, the schema, the SDKs and the runtime live as long as the process, about
+    180,000 tracked objects. Each full collection walked them all: 100 ms pauses here, which
+    were the p99 of cold context reads (70 ms at one client). Call it once, before serving.
+    """
+    gc.collect()  # garbage from start-up is freed, not made permanent
+    gc.freeze()
