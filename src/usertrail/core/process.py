@@ -23,7 +23,7 @@ from usertrail.model.identity import MergeEdge, PersonUpdate
 from usertrail.model.raw import LoggedEvent
 
 
-class SeenId(msgspec.Struct, frozen=True, kw_only=True):
+class SeenId(msgspec.Struct, frozen=True, kw_only=True, gc=False):  # see model.event
     project_id: str
     distinct_id: str
     first: datetime

@@ -34,7 +34,9 @@ class EventFeed(Protocol):
     async def rewind(self) -> None:
         """Start again from the last committed position (after a failed slice)."""
 
-    async def read(self, limit: int) -> Slice: ...
+    async def read(self, limit: int, *, wait: bool = True) -> Slice:
+        """Up to `limit` events; a blocking feed waits for some only when `wait`."""
+        ...
 
     async def done(self, piece: Slice) -> None:
         """The slice's derived state is committed."""
@@ -52,7 +54,7 @@ class LogFeed:
     async def rewind(self) -> None:
         self._seq = await self._store.cursor(self.cursor or "")
 
-    async def read(self, limit: int) -> Slice:
+    async def read(self, limit: int, *, wait: bool = True) -> Slice:
         events = await self._log.read_after(self._seq, limit)
         if events:
             self._seq = events[-1].seq
@@ -86,7 +88,7 @@ class BusFeed:
     async def rewind(self) -> None:
         pass  # unacked entries come back through reclaim
 
-    async def read(self, limit: int) -> Slice:
+    async def read(self, limit: int, *, wait: bool = True) -> Slice:
         if not self._reclaimed and time.monotonic() >= self._next_reclaim:
             self._next_reclaim = time.monotonic() + self._reclaim_every_s
             claimed = await self._bus.reclaim(self._consumer, self._reclaim_idle_ms, limit)
@@ -94,7 +96,7 @@ class BusFeed:
         if self._reclaimed:
             messages = [self._reclaimed.popleft()]
         else:
-            messages = await self._bus.consume(self._consumer, limit, self._block_ms)
+            messages = await self._bus.consume(self._consumer, limit, self._block_ms if wait else 0)
         events = [LoggedEvent(seq=0, raw=m.event) for m in messages]
         return Slice(events, messages)
 

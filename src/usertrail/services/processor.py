@@ -70,22 +70,30 @@ class Processor:
     async def drain(self, on_batch: Callable[[int], None] = lambda _n: None) -> int:
         """Process everything the feed has now; returns how many events.
 
-        Pipelined: the next slice is read and derived while the writer thread stores the
-        previous one. Slices commit in order (one writer), so the cursor only moves forward.
+        Pipelined: while slice k is derived, slice k+1 is read (a reader thread) and slice
+        k-1 stored (the writer thread); SQLite and the drivers release the GIL, so the three
+        overlap. Slices commit in order (one writer), so the cursor only moves forward. Only
+        the first read may wait for new events: once the feed has no more, the drain ends
+        and the last slice's notices go out at once (not after a blocking read's timeout).
         """
         total = 0
         await self._feed.rewind()
         storing: tuple[Derived, Slice, asyncio.Future[list[Event]]] | None = None
-        while (piece := await self._feed.read(self._batch_size)).events:
-            derived = derive(piece.events, self._config_for)
+        reading = asyncio.ensure_future(self._feed.read(self._batch_size, wait=True))
+        try:
+            while (piece := await reading).events:
+                reading = asyncio.ensure_future(self._feed.read(self._batch_size, wait=False))
+                derived = derive(piece.events, self._config_for)
+                if storing is not None:
+                    await self._finish(*storing)
+                stored = asyncio.ensure_future(self._store.apply(derived, self._feed.cursor))
+                storing = (derived, piece, stored)
+                total += len(piece.events)
+                on_batch(len(piece.events))
             if storing is not None:
                 await self._finish(*storing)
-            stored = asyncio.ensure_future(self._store.apply(derived, self._feed.cursor))
-            storing = (derived, piece, stored)
-            total += len(piece.events)
-            on_batch(len(piece.events))
-        if storing is not None:
-            await self._finish(*storing)
+        finally:
+            reading.cancel()  # after a failure: the slice read ahead is read again later
         return total
 
     async def _finish(

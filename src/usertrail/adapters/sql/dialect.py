@@ -26,8 +26,8 @@ def greatest(conn: Connection, a: Any, b: Any) -> ColumnElement[Any]:
     return func.greatest(a, b) if conn.dialect.name == "postgresql" else func.max(a, b)
 
 
-# Bulk writes of the processor's hottest tables. SQLite: the driver's executemany (one
-# prepared statement, no per-row SQLAlchemy work). PostgreSQL: one statement per slice over
+# Bulk writes of the processor's hottest tables. SQLite: multi-row VALUES statements straight
+# to the driver (see _values_insert). PostgreSQL: one statement per slice over
 # `unnest` of column arrays; executemany there costs a parsed statement per row (measured:
 # the counters upsert alone was a third of a worker's time).
 Row = Sequence[Any]
@@ -113,24 +113,34 @@ def insert_events(conn: Connection, rows: Sequence[Row]) -> set[tuple[str, str]]
     if _pg(conn):
         tail = "ON CONFLICT DO NOTHING RETURNING project_id, uuid"
         return {(r[0], r[1]) for r in _unnest_insert(conn, events, _EVENTS, rows, tail)}
-    # SQLite: multi-row VALUES ... RETURNING, straight to the driver (no per-row SQLAlchemy
-    # parameter processing); 1,000 rows x 9 columns stays under SQLite's variable limit.
-    inserted: set[tuple[str, str]] = set()
-    for i in range(0, len(rows), 1000):
-        chunk = rows[i : i + 1000]
-        sql = _values_sql(
-            events, _EVENTS, len(chunk), "ON CONFLICT DO NOTHING RETURNING project_id, uuid"
-        )
-        inserted.update(
-            (r[0], r[1]) for r in conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
-        )
-    return inserted
+    # SQLite: ask which are stored, then insert the rest without RETURNING (a returned row is
+    # a step of its own; see _values_insert). Exact: this transaction holds SQLite's only
+    # write lock from its BEGIN IMMEDIATE.
+    stored = _stored_events(conn, {(r[0], r[1]) for r in rows})
+    new: dict[tuple[str, str], Row] = {}
+    for row in rows:
+        key = (row[0], row[1])
+        if key not in stored and key not in new:  # a duplicate within the slice: the first
+            new[key] = row
+    _values_insert(conn, events, _EVENTS, list(new.values()), "ON CONFLICT DO NOTHING")
+    return set(new)
 
 
-def _values_sql(table: Table, columns: Columns, n: int, tail: str) -> str:
-    names = ", ".join(name for name, _ in columns)
-    row = "(" + ", ".join("?" * len(columns)) + ")"
-    return f"INSERT INTO {table.name} ({names}) VALUES {', '.join([row] * n)} {tail}"
+def _stored_events(conn: Connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    by_project: dict[str, list[str]] = {}
+    for project_id, uuid in keys:
+        by_project.setdefault(project_id, []).append(uuid)
+    stored: set[tuple[str, str]] = set()
+    for project_id, uuids in by_project.items():
+        for i in range(0, len(uuids), _SQLITE_MAX_VARIABLES - 1):
+            chunk = uuids[i : i + _SQLITE_MAX_VARIABLES - 1]
+            sql = (
+                f"SELECT uuid FROM {events.name} WHERE project_id = ? "
+                f"AND uuid IN ({', '.join('?' * len(chunk))})"
+            )
+            found = conn.exec_driver_sql(sql, (project_id, *chunk))
+            stored.update((project_id, r[0]) for r in found)
+    return stored
 
 
 def _bulk_insert(
@@ -140,11 +150,31 @@ def _bulk_insert(
         return
     if _pg(conn):
         _unnest_insert(conn, table, columns, rows, tail)
-        return
+    else:
+        _values_insert(conn, table, columns, rows, tail)
+
+
+_SQLITE_MAX_VARIABLES = 32_766  # SQLite 3.32 and newer
+
+
+def _values_insert(
+    conn: Connection, table: Table, columns: Columns, rows: Sequence[Row], tail: str
+) -> None:
+    """SQLite: multi-row VALUES, thousands of rows per statement. SQLite runs a statement in
+    one call with the GIL released, so the writer thread's SQLite work overlaps the event
+    loop's derive step. executemany took the GIL back after every row, and so waited for
+    the event loop's thread row by row: the two halves ran one after the other."""
+    per = _SQLITE_MAX_VARIABLES // len(columns)
+    for i in range(0, len(rows), per):
+        chunk = rows[i : i + per]
+        sql = _values_sql(table, columns, len(chunk), tail)
+        conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
+
+
+def _values_sql(table: Table, columns: Columns, n: int, tail: str) -> str:
     names = ", ".join(name for name, _ in columns)
-    marks = ", ".join("?" for _ in columns)
-    sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks}) {tail}"
-    conn.exec_driver_sql(sql, list(rows))
+    row = "(" + ", ".join("?" * len(columns)) + ")"
+    return f"INSERT INTO {table.name} ({names}) VALUES {', '.join([row] * n)} {tail}"
 
 
 def _unnest_insert(
