@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Table, func
@@ -168,7 +169,7 @@ def _values_insert(
     for i in range(0, len(rows), per):
         chunk = rows[i : i + per]
         sql = _values_sql(table, columns, len(chunk), tail)
-        conn.exec_driver_sql(sql, tuple(v for row in chunk for v in row))
+        conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))
 
 
 def _values_sql(table: Table, columns: Columns, n: int, tail: str) -> str:
