@@ -112,3 +112,15 @@ def test_device_strings_are_cleaned_and_bounded() -> None:
     assert device.browser is not None
     assert device.browser.startswith("Chromex")
     assert len(device.browser) <= 100
+
+
+def test_values_that_are_no_names_are_skipped_the_same_way_every_time() -> None:
+    """Devices are cached by their five values: a list (unhashable) must still work, and
+    True, which equals 1 as a key, must not come back as the name "1" (or the reverse)."""
+    odd = {"$browser": ["Chrome"], "$os": "Linux", "$os_version": {"major": 6}}
+    assert device_from_properties(odd) == Device(os="Linux")
+    assert device_from_properties({"$browser": True, "$os": "Linux"}) == Device(os="Linux")
+    assert device_from_properties({"$browser": 1, "$os": "Linux"}) == Device(
+        browser="1", os="Linux"
+    )
+    assert device_from_properties({"$browser": True, "$os": "Linux"}) == Device(os="Linux")

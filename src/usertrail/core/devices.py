@@ -20,16 +20,36 @@ _MOBILE_OS = frozenset(("Android", "iOS"))
 
 
 def device_from_properties(props: dict[str, Any]) -> Device | None:
-    if _s(props.get("$browser")) or _s(props.get("$os")):
-        return Device(
-            device_type=_s(props.get("$device_type")),
-            browser=_s(props.get("$browser")),
-            browser_version=_s(props.get("$browser_version")),
-            os=_s(props.get("$os")),
-            os_version=_s(props.get("$os_version")),
-        )
+    given = [props.get(key) for key in _DEVICE_KEYS]
+    try:
+        device = _device_of(*given)
+    except TypeError:  # a list or an object where a name belongs: unhashable, never a name
+        device = _device_of.__wrapped__(*given)
+    if device is not None:
+        return device
     agent = next((v for k in _UA_KEYS if isinstance(v := props.get(k), str) and v), None)
     return device_from_user_agent(agent[:MAX_USER_AGENT_CHARS]) if agent else None
+
+
+_DEVICE_KEYS = ("$device_type", "$browser", "$browser_version", "$os", "$os_version")
+
+
+# One visitor's events all carry the same five values: clean them once (typed: True and 1 are
+# equal as keys, but only 1 is a name).
+@lru_cache(maxsize=4096, typed=True)
+def _device_of(
+    device_type: Any, browser: Any, browser_version: Any, os: Any, os_version: Any
+) -> Device | None:
+    """The device posthog-js described, if it named a browser or an OS."""
+    if not (_s(browser) or _s(os)):
+        return None
+    return Device(
+        device_type=_s(device_type),
+        browser=_s(browser),
+        browser_version=_s(browser_version),
+        os=_s(os),
+        os_version=_s(os_version),
+    )
 
 
 @lru_cache(maxsize=4096)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Cc (controls), Cf (format: zero-width, bidi overrides), Co/Cs/Cn: never useful in a label.
 _DROP = frozenset(("Cc", "Cf", "Co", "Cs", "Cn"))
@@ -34,6 +35,7 @@ def quote(text: str) -> str:
     return "'" + text.replace("'", "’") + "'"
 
 
+@lru_cache(maxsize=4096)  # a product has a few hundred identifiers, seen on every event
 def humanize(identifier: str) -> str:
     """plan-picker / plan_picker / planPicker -> "Plan picker"."""
     spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", identifier)
