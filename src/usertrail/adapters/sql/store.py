@@ -10,7 +10,13 @@ from typing import TypeVar
 import msgspec
 from sqlalchemy import Connection, Engine, func, select
 
-from usertrail.adapters.sql.derived import apply_derived, clear_derived, read_cursor, set_cursor
+from usertrail.adapters.sql.derived import (
+    apply_derived,
+    clear_derived,
+    read_cursor,
+    set_cursor,
+    slice_rows,
+)
 from usertrail.adapters.sql.eventlog import from_us, to_us
 from usertrail.adapters.sql.persons import find_person, updates_of
 from usertrail.adapters.sql.tables import (
@@ -40,8 +46,9 @@ class SqlDerivedStore:
         self._inline = reader.dialect.name == "sqlite"
 
     async def apply(self, derived: Derived, cursor: str | None) -> list[Event]:
+        rows = slice_rows(derived)  # here, not on the writer thread (see SliceRows)
         return await self._writer.submit(
-            lambda conn: apply_derived(conn, derived, cursor), weight=len(derived.events)
+            lambda conn: apply_derived(conn, derived, cursor, rows), weight=len(derived.events)
         )
 
     async def clear(self) -> None:
