@@ -203,13 +203,18 @@ def component_of(distinct_id: str, edges: Iterable[MergeEdge]) -> set[str]:
 # --- person properties -------------------------------------------------------------------
 
 
+_UPDATE_KEYS = ("$set", "$set_once", "$unset")
+
+
 def person_update(raw: RawEvent) -> PersonUpdate | None:
     """`$set` / `$set_once` / `$unset` in properties or at the top level (the top level wins,
     as PostHog's normalizeEvent has it)."""
     props = _properties(raw)
+    body = raw.body
+    if not any(key in props or key in body for key in _UPDATE_KEYS):
+        return None  # most events carry none of them: the cheap answer first
     if raw.event in _NO_PERSON_UPDATE_EVENTS or props.get("$process_person_profile") is False:
         return None
-    body = raw.body
     set_ = {**_dict(props.get("$set")), **_dict(body.get("$set"))}
     once = {**_dict(props.get("$set_once")), **_dict(body.get("$set_once"))}
     unset = dict.fromkeys(_keys(props.get("$unset")) + _keys(body.get("$unset")))
