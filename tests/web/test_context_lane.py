@@ -202,7 +202,11 @@ def test_the_lanes_answers_equal_the_routes_and_are_counted_and_limited(
     browser = get(server, path, origin="https://app.acme.test")  # the app's CORS answers it
     assert browser.content == first.content
     assert browser.headers["access-control-allow-origin"] == "https://app.acme.test"
-    assert context_requests(server) == counted + 2
+    markdown = [get(server, path + "&format=markdown") for _ in range(2)]  # the route, the lane
+    assert markdown[0].headers["content-type"] == markdown[1].headers["content-type"]
+    assert markdown[0].headers["content-type"].startswith("text/markdown")
+    assert markdown[0].content == markdown[1].content == first.json()["prompt"].encode()
+    assert context_requests(server) == counted + 4
     # Hits take read tokens too: BURST + 10 reads in far less than 10 s must meet the limit.
     refused = [r for r in (get(server, path) for _ in range(BURST + 10)) if r.status_code != 200]
     assert refused
