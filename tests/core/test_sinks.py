@@ -33,6 +33,7 @@ def test_a_line_has_the_issue_fields_and_the_event_uuid() -> None:
     record = orjson.loads(line)
     assert set(record) == {
         "uuid",
+        "project_id",
         "timestamp",
         "event",
         "distinct_id",
@@ -40,6 +41,7 @@ def test_a_line_has_the_issue_fields_and_the_event_uuid() -> None:
         "failure_reason",
     }
     assert record["event"] == "generation_failed"
+    assert record["project_id"] == "p1"  # one file serves every project: lines say whose
     assert (record["input_prompt"], record["failure_reason"]) == ("sum Q3", "timeout")
 
 

@@ -47,7 +47,13 @@ def sink_line(spec: SinkSpec, raw: RawEvent, redactor: Redactor = redact) -> byt
         redacted = _redact_values(user_data, redactor)
     except Exception:  # any detector failure drops the record, never leaks it
         return None
-    record = {"uuid": raw.uuid, "timestamp": raw.timestamp.isoformat(), **redacted}
+    # The project: every project but the demo writes the same configured file.
+    record = {
+        "uuid": raw.uuid,
+        "project_id": raw.project_id,
+        "timestamp": raw.timestamp.isoformat(),
+        **redacted,
+    }
     return orjson.dumps(record)
 
 
