@@ -105,12 +105,24 @@ class BehindTheLane:
         await send({"type": "http.response.body", "body": b""})
 
 
+@pytest.fixture
+def app() -> BehindTheLane:
+    return BehindTheLane()
+
+
+@pytest.fixture
+def lane(app: BehindTheLane, runtime: Runtime) -> CachedContextLane:
+    return CachedContextLane(app, runtime)
+
+
+def auth_of(runtime: Runtime) -> str:
+    return f"Bearer {runtime.default_project.api_key}"
+
+
 async def test_a_hit_is_answered_with_the_cached_bytes_and_never_reaches_the_app(
-    runtime: Runtime,
+    runtime: Runtime, app: BehindTheLane, lane: CachedContextLane
 ) -> None:
-    app = BehindTheLane()
-    lane = CachedContextLane(app, runtime)
-    auth = f"Bearer {runtime.default_project.api_key}"
+    auth = auth_of(runtime)
     cached = await runtime.context.rendered(runtime.default_project, "u1", ContextOptions(n=5))
 
     start, body = await call(lane, "/context/user/u1", b"n=5", authorization=auth)
@@ -123,11 +135,9 @@ async def test_a_hit_is_answered_with_the_cached_bytes_and_never_reaches_the_app
 
 
 async def test_misses_wrong_keys_browsers_and_other_routes_reach_the_app(
-    runtime: Runtime,
+    runtime: Runtime, app: BehindTheLane, lane: CachedContextLane
 ) -> None:
-    app = BehindTheLane()
-    lane = CachedContextLane(app, runtime)
-    auth = f"Bearer {runtime.default_project.api_key}"
+    auth = auth_of(runtime)
     await runtime.context.rendered(runtime.default_project, "u1", ContextOptions())
 
     await call(lane, "/context/user/u1", b"n=7", authorization=auth)  # other options: a miss
@@ -141,10 +151,10 @@ async def test_misses_wrong_keys_browsers_and_other_routes_reach_the_app(
     assert len(app.paths) == 6  # the hit
 
 
-async def test_a_new_event_for_the_user_sends_the_next_read_to_the_app(runtime: Runtime) -> None:
-    app = BehindTheLane()
-    lane = CachedContextLane(app, runtime)
-    auth = f"Bearer {runtime.default_project.api_key}"
+async def test_a_new_event_for_the_user_sends_the_next_read_to_the_app(
+    runtime: Runtime, app: BehindTheLane, lane: CachedContextLane
+) -> None:
+    auth = auth_of(runtime)
     await runtime.context.rendered(runtime.default_project, "u1", ContextOptions())
     event = make_raw(
         "report_exported", distinct_id="u1", at=9, project_id=runtime.default_project.id
