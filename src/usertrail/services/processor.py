@@ -26,8 +26,9 @@ log = structlog.get_logger("usertrail.processor")
 Listener = Callable[[Sequence[Changed]], None]
 # The most events one slice takes from a backlog (live traffic comes in far smaller slices).
 # A slice is one transaction: a person's index and counter pages are written once per slice,
-# so larger slices write fewer pages per event (bench.processing on SQLite, four runs each:
-# 10,700-11,300 events/s with slices of 2,000, 12,300-13,900 with 10,000).
+# so larger slices write fewer pages per event (bench.processing on SQLite, four runs each,
+# measured before the writer overlapped derive: 10,700-11,300 events/s with slices of 2,000,
+# 12,300-13,900 with 10,000).
 SLICE_EVENTS = 10_000
 
 
