@@ -375,7 +375,8 @@ app.add_typer(eval_app, name="eval")
 @eval_app.command("retrieval")
 def eval_retrieval(
     cases: Annotated[
-        Path | None, typer.Option(help="Cases YAML (default: the shipped set)")
+        list[Path] | None,
+        typer.Option(help="Cases YAML; repeat for several (default: both shipped sets)"),
     ] = None,
     project_file: Annotated[
         Path | None, typer.Option(help="Project file naming help_docs (default: the demo's)")
@@ -402,7 +403,10 @@ def eval_retrieval(
     else:
         out.print(harness.table(report))
     if report.regressed():
-        console.print("[red]behaviour-aware retrieval is worse on unambiguous questions[/]")
+        dropped = ", ".join(report.dropped()) or "as a whole"
+        console.print(
+            f"[red]behaviour-aware retrieval is worse on unambiguous questions: {dropped}[/]"
+        )
         raise typer.Exit(1)
 
 

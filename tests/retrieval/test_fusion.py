@@ -11,6 +11,7 @@ from usertrail.retrieval.fusion import (
     fuse,
     per_article,
     rrf,
+    tie_order,
     tied,
 )
 from usertrail.retrieval.model import Article, Chunk, Signal
@@ -52,6 +53,21 @@ def test_ties_are_read_from_what_the_article_declares() -> None:
     assert not tied(EXPORTS, signal("error", "'QueryTimeout: E31 query timed out'"))
     assert not tied(EXPORTS, signal("error", "E421 something else"))  # whole words only
     assert not tied(BILLING, signal("page", "Report"))
+
+
+def test_tied_articles_come_most_tied_first_and_untied_ones_not_at_all() -> None:
+    other = Article(slug="other", title="Other", pages=("Report",))
+    articles = {"billing": BILLING, "other": other, "export-errors": EXPORTS}
+    page = signal("page", "Report", weight=0.5)
+    error = signal("error", "E42 export timed out", weight=0.5)
+    assert tie_order(articles, [page, error]) == ["export-errors", "other"]
+    assert tie_order(articles, [page]) == ["other", "export-errors"]  # equal: mapping order
+    assert tie_order(articles, [signal("funnel", "plan_selection", 0.35), page]) == [
+        "other",
+        "export-errors",
+        "billing",
+    ]
+    assert tie_order(articles, []) == []
 
 
 def test_the_boost_is_capped_however_many_ties_and_lists_every_reason() -> None:

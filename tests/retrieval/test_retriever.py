@@ -77,6 +77,18 @@ def test_a_recent_error_picks_the_article_about_it(index: HelpIndex) -> None:
     assert found.behaviour_share > 0.5
 
 
+def test_the_page_the_user_is_on_finds_its_article_when_no_word_matches(
+    index: HelpIndex,
+) -> None:
+    # No article says "billing" or "fix": only Payment failed's front matter ties it to the page.
+    billing = Signal(
+        kind="page", value="Billing", terms=("billing",), weight=0.5, reason="on Billing"
+    )
+    found = retrieve(index, "how do I fix this?", [billing], k=3)
+    assert [h.article for h in found.hits] == ["payment-failed"]
+    assert found.hits[0].reasons == ("on Billing",)
+
+
 def test_a_specific_question_keeps_its_exact_answer_whatever_the_behaviour(
     index: HelpIndex,
 ) -> None:

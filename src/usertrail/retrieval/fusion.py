@@ -1,10 +1,10 @@
 """Rank fusion and behaviour boosts, with the reason for every boost. Pure.
 
 The final score of a chunk is reciprocal-rank fusion of the candidate lists (the raw query's
-list is always one of them) plus a capped boost for articles tied to what the user did. Both
-behaviour parts are scaled by `behaviour_share`: the more the question says on its own, the
-less behaviour counts, so behaviour decides between plausible answers and never buries an
-exact one.
+list is always one of them; the behaviour lists are the expanded query's and the articles
+tied to what the user did) plus a capped boost for those tied articles. Every behaviour part
+is scaled by `behaviour_share`: the more the question says on its own, the less behaviour
+counts, so behaviour decides between plausible answers and never buries an exact one.
 """
 
 from __future__ import annotations
@@ -50,6 +50,17 @@ def tied(article: Article, signal: Signal) -> bool:
         case "error":
             return any(contains_phrase(signal.value, e) for e in article.errors)
     return False
+
+
+def tie_order(articles: Mapping[str, Article], signals: Sequence[Signal]) -> list[str]:
+    """The articles tied to at least one signal, most tied first (the sum of their signals'
+    weights, uncapped: an article tied to the error and the page beats one tied to the page
+    alone); equal ones keep the mapping's order."""
+    strength = {
+        slug: sum(s.weight for s in signals if tied(article, s))
+        for slug, article in articles.items()
+    }
+    return sorted((slug for slug, w in strength.items() if w > 0), key=lambda s: -strength[s])
 
 
 def boost(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from usertrail.retrieval.fusion import Candidates, behaviour_share, fuse
+from usertrail.retrieval.fusion import Candidates, behaviour_share, fuse, tie_order
 from usertrail.retrieval.model import Article, Chunk, Retrieval, Signal
 from usertrail.retrieval.text import dedupe, terms
 
@@ -37,12 +37,14 @@ def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int
     raw = index.search(words)
     extra = behaviour_terms(signals, words)
     share = behaviour_share(raw[0][1] if raw else 0.0, index.reference_score) if extra else 0.0
-    # The raw query's list and the behaviour-expanded one, mixed by how vague the question is.
+    # The raw query's list against two behaviour lists (the query expanded with the signals'
+    # words, and the articles tied to the signals), mixed by how vague the question is.
     lists = [Candidates(name="query", ids=tuple(cid for cid, _ in raw), weight=1.0 - share)]
     if share > 0:
-        expanded = index.search([*words, *extra])
-        ids = tuple(cid for cid, _ in expanded)
-        lists.append(Candidates(name="behaviour", ids=ids, weight=share))
+        expanded = tuple(cid for cid, _ in index.search([*words, *extra]))
+        lists.append(Candidates(name="behaviour", ids=expanded, weight=share / 2))
+        ties = tied_chunks(index, signals, expanded)
+        lists.append(Candidates(name="ties", ids=ties, weight=share / 2))
     hits = fuse(
         lists, index.chunks, index.articles, signals, share, exact_answer(index, words, raw)
     )
@@ -64,6 +66,19 @@ def exact_answer(
         return None
     top = raw[0][0]
     return top if top in index.matching_all(words) else None
+
+
+def tied_chunks(
+    index: Searcher, signals: Sequence[Signal], expanded: Sequence[str]
+) -> tuple[str, ...]:
+    """One chunk per tied article, most tied first, equally tied ones in the expanded query's
+    order. An article stands for its best chunk in the expanded list, else its first chunk:
+    more chunks of one article would push the other tied articles down the list."""
+    best: dict[str, str] = {}
+    for chunk_id in (*expanded, *index.chunks):  # the index keeps each article's order
+        best.setdefault(index.chunks[chunk_id].article, chunk_id)
+    articles = {slug: index.articles[slug] for slug in best if slug in index.articles}
+    return tuple(best[slug] for slug in tie_order(articles, signals))
 
 
 def behaviour_terms(signals: Sequence[Signal], query_words: Sequence[str]) -> list[str]:

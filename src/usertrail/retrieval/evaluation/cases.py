@@ -7,6 +7,7 @@ so the harness runs the same enrichment and context building as the service.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,10 +65,14 @@ def parse_cases(text: str, source: str = "eval cases") -> tuple[EvalCase, ...]:
         cases = CaseFile.model_validate(yaml.safe_load(text)).cases
     except (yaml.YAMLError, ValidationError) as exc:
         raise ConfigError(f"{source}: {exc}") from exc
+    return unique_ids(cases, source)
+
+
+def unique_ids(cases: Sequence[EvalCase], source: str) -> tuple[EvalCase, ...]:
     ids = [c.id for c in cases]
     if dupes := sorted({i for i in ids if ids.count(i) > 1}):
         raise ConfigError(f"{source}: duplicate case ids {dupes}")
-    return cases
+    return tuple(cases)
 
 
 def trace_events(case: EvalCase, distinct_id: str = "user_1") -> list[RawEvent]:

@@ -35,9 +35,24 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     behaviour: dict[str, Scores]
 
     def regressed(self) -> bool:
-        """Behaviour-aware worse than query-only on the unambiguous questions."""
+        """Behaviour-aware worse than query-only on the unambiguous questions, as a whole or
+        on any one of them."""
         before, after = self.query_only["unambiguous"], self.behaviour["unambiguous"]
-        return after.mrr < before.mrr or after.recall_at_1 < before.recall_at_1
+        return bool(
+            after.mrr < before.mrr or after.recall_at_1 < before.recall_at_1 or self.dropped()
+        )
+
+    def dropped(self) -> tuple[str, ...]:
+        """The unambiguous cases whose article ranks lower with behaviour than without."""
+        return tuple(
+            r.id
+            for r in self.results
+            if not r.ambiguous and _rank(r.behaviour) > _rank(r.query_only)
+        )
+
+
+def _rank(rank: int | None) -> float:
+    return float("inf") if rank is None else rank
 
 
 def run_case(case: EvalCase, index: Searcher, config: ProjectConfig) -> CaseResult:
@@ -59,7 +74,10 @@ def evaluate(cases: Sequence[EvalCase], index: Searcher, config: ProjectConfig) 
     unknown = sorted({c.expected for c in cases} - set(index.articles))
     if unknown:
         raise ValueError(f"cases expect articles that are not in the index: {unknown}")
-    results = tuple(run_case(case, index, config) for case in cases)
+    return report_of(tuple(run_case(case, index, config) for case in cases))
+
+
+def report_of(results: tuple[CaseResult, ...]) -> Report:
     return Report(
         results=results,
         query_only={s: scores([r.query_only for r in _split(results, s)]) for s in SPLITS},
