@@ -399,9 +399,9 @@ def eval_retrieval(
     if verbose:
         out.print(harness.per_case(report))
     if markdown:
-        typer.echo(harness.markdown(report))
+        typer.echo(harness.markdown(report) + "\n\n" + harness.section_markdown(report))
     else:
-        out.print(harness.table(report))
+        out.print(harness.table(report), harness.section_table(report))
     if report.regressed():
         dropped = ", ".join(report.dropped()) or "as a whole"
         console.print(

@@ -9,6 +9,7 @@ from usertrail.retrieval.fusion import (
     behaviour_share,
     boost,
     fuse,
+    names_an_error,
     per_article,
     rrf,
     tie_order,
@@ -68,6 +69,17 @@ def test_tied_articles_come_most_tied_first_and_untied_ones_not_at_all() -> None
         "billing",
     ]
     assert tie_order(articles, []) == []
+
+
+def test_a_section_is_named_for_an_error_by_its_own_heading() -> None:
+    def section(title: str) -> Chunk:
+        return Chunk(id="export-errors#1", article="export-errors", title=title, text="x")
+
+    e42 = [signal("error", "ExportError: E42 export timed out")]
+    assert names_an_error(EXPORTS, section("Export failed > E42 – timed out"), e42)
+    assert not names_an_error(EXPORTS, section("Export failed > E43 – too large"), e42)
+    assert not names_an_error(EXPORTS, section("Export failed"), e42)  # the title alone
+    assert not names_an_error(EXPORTS, section("Export failed > E42"), [signal("page", "E42")])
 
 
 def test_the_boost_is_capped_however_many_ties_and_lists_every_reason() -> None:

@@ -52,6 +52,18 @@ def tied(article: Article, signal: Signal) -> bool:
     return False
 
 
+def names_an_error(article: Article, chunk: Chunk, signals: Sequence[Signal]) -> bool:
+    """Whether the chunk's own heading (not the article's title) names an error the article
+    declares and the user hit: "E42 – export timed out" is the section for an E42."""
+    heading = chunk.title.removeprefix(article.title).removeprefix(" > ")
+    return any(
+        contains_phrase(heading, name) and contains_phrase(s.value, name)
+        for s in signals
+        if s.kind == "error"
+        for name in article.errors
+    )
+
+
 def tie_order(articles: Mapping[str, Article], signals: Sequence[Signal]) -> list[str]:
     """The articles tied to at least one signal, most tied first (the sum of their signals'
     weights, uncapped: an article tied to the error and the page beats one tied to the page

@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from usertrail.retrieval.fusion import Candidates, behaviour_share, fuse, tie_order
+from usertrail.retrieval.fusion import (
+    Candidates,
+    behaviour_share,
+    fuse,
+    names_an_error,
+    tie_order,
+)
 from usertrail.retrieval.model import Article, Chunk, Retrieval, Signal
 from usertrail.retrieval.text import dedupe, terms
 
@@ -45,9 +51,8 @@ def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int
         lists.append(Candidates(name="behaviour", ids=expanded, weight=share / 2))
         ties = tied_chunks(index, signals, expanded)
         lists.append(Candidates(name="ties", ids=ties, weight=share / 2))
-    hits = fuse(
-        lists, index.chunks, index.articles, signals, share, exact_answer(index, words, raw)
-    )
+    pinned = exact_answer(index, words, raw) if share < 0.5 else None
+    hits = fuse(lists, index.chunks, index.articles, signals, share, pinned)
     return Retrieval(
         query=query,
         expanded_with=tuple(extra) if share > 0 else (),
@@ -72,13 +77,19 @@ def tied_chunks(
     index: Searcher, signals: Sequence[Signal], expanded: Sequence[str]
 ) -> tuple[str, ...]:
     """One chunk per tied article, most tied first, equally tied ones in the expanded query's
-    order. An article stands for its best chunk in the expanded list, else its first chunk:
-    more chunks of one article would push the other tied articles down the list."""
+    order. An article stands for its section named for an error the user hit, else its best
+    chunk in the expanded list, else its first chunk: more chunks of one article would push
+    the other tied articles down the list."""
     best: dict[str, str] = {}
     for chunk_id in (*expanded, *index.chunks):  # the index keeps each article's order
         best.setdefault(index.chunks[chunk_id].article, chunk_id)
+    named: dict[str, str] = {}
+    for chunk_id, chunk in index.chunks.items():
+        article = index.articles.get(chunk.article)
+        if article and names_an_error(article, chunk, signals):
+            named.setdefault(chunk.article, chunk_id)
     articles = {slug: index.articles[slug] for slug in best if slug in index.articles}
-    return tuple(best[slug] for slug in tie_order(articles, signals))
+    return tuple(named.get(slug, best[slug]) for slug in tie_order(articles, signals))
 
 
 def behaviour_terms(signals: Sequence[Signal], query_words: Sequence[str]) -> list[str]:

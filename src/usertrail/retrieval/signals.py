@@ -59,10 +59,10 @@ def _errors(ctx: UserContext) -> Iterator[Signal]:
     repeated = {str(p.evidence.get("error")): p for p in ctx.patterns if "repeated_error" in p.id}
     for message in _latest_first(ctx.recent_events, set(now) | set(before))[:MAX_ERRORS]:
         count, in_last = (now[message], True) if message in now else (before[message], False)
-        yield _error_signal(message, count, in_last, repeated.get(message))
+        yield error_signal(message, count, in_last, repeated.get(message))
 
 
-def _error_signal(message: str, count: int, in_last: bool, pattern: Pattern | None) -> Signal:
+def error_signal(message: str, count: int, in_last: bool, pattern: Pattern | None) -> Signal:
     when = "in the last session" if in_last else "recently"
     total = pattern.evidence.get("count") if pattern else None
     overall = f" ({total} times in all)" if isinstance(total, int) and total > count else ""

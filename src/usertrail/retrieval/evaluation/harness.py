@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import msgspec
 from rich.table import Table
 
 from usertrail.errors import ConfigError
@@ -12,6 +13,7 @@ from usertrail.project_file import load_project_file
 from usertrail.retrieval.evaluation.cases import EvalCase, parse_cases, unique_ids
 from usertrail.retrieval.evaluation.metrics import Scores
 from usertrail.retrieval.evaluation.run import SPLITS, Report, evaluate
+from usertrail.retrieval.evaluation.sections import section_scores
 from usertrail.retrieval.index import help_folder, load_help_index
 
 _SETS = Path(__file__).parents[1]
@@ -40,7 +42,8 @@ def run_eval(cases_paths: Sequence[Path], project_file: Path, limit: int | None 
         raise ConfigError(f"{project_file}: no help_docs folder to evaluate")
     index = load_help_index(folder, config)
     try:
-        return evaluate(load_cases(cases_paths)[:limit], index, config)
+        report = evaluate(load_cases(cases_paths)[:limit], index, config)
+        return msgspec.structs.replace(report, sections=section_scores(index))
     finally:
         index.close()
 
@@ -85,6 +88,29 @@ def table(report: Report) -> Table:
 def markdown(report: Report) -> str:
     lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     lines += ["| " + " | ".join(row) + " |" for row in rows(report)]
+    return "\n".join(lines)
+
+
+SECTION_HEADERS = ("vague question, after an error", "its section first", "missed")
+
+
+def section_rows(report: Report) -> list[tuple[str, ...]]:
+    return [
+        (s.question, f"{s.first} of {s.sections}", ", ".join(s.missed) or "-")
+        for s in report.sections
+    ]
+
+
+def section_table(report: Report) -> Table:
+    grid = Table(*SECTION_HEADERS, title="Sections named for the error the user hit")
+    for row in section_rows(report):
+        grid.add_row(*row)
+    return grid
+
+
+def section_markdown(report: Report) -> str:
+    lines = ["| " + " | ".join(SECTION_HEADERS) + " |", "|" + "---|" * len(SECTION_HEADERS)]
+    lines += ["| " + " | ".join(row) + " |" for row in section_rows(report)]
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ from usertrail.model.config import ProjectConfig
 from usertrail.retrieval.evaluation.cases import EvalCase, trace_events
 from usertrail.retrieval.evaluation.metrics import Scores, rank_of, scores
 from usertrail.retrieval.evaluation.replay import context_of
+from usertrail.retrieval.evaluation.sections import SectionScore
 from usertrail.retrieval.fusion import per_article
 from usertrail.retrieval.retriever import Searcher, retrieve
 from usertrail.retrieval.signals import behaviour_signals
@@ -33,6 +34,7 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     results: tuple[CaseResult, ...]
     query_only: dict[str, Scores]  # by split
     behaviour: dict[str, Scores]
+    sections: tuple[SectionScore, ...] = ()  # the generated section-level check
 
     def regressed(self) -> bool:
         """Behaviour-aware worse than query-only on the unambiguous questions, as a whole or
