@@ -151,6 +151,8 @@ def test_assist_without_an_llm_answers_from_the_top_article(tmp_path: Path) -> N
     body = response.json()
     assert (body["answer_source"], body["model"], body["llm_error"]) == ("template", None, None)
     assert "I picked it because" in body["answer"]
+    # The user hit E42: the answer points at that section, not the article's first one.
+    assert "section “E42 – export timed out”" in body["answer"]
     assert "## Help articles" in body["prompt"]
 
 
