@@ -376,7 +376,7 @@ app.add_typer(eval_app, name="eval")
 def eval_retrieval(
     cases: Annotated[
         list[Path] | None,
-        typer.Option(help="Cases YAML; repeat for several (default: both shipped sets)"),
+        typer.Option(help="Cases YAML; repeat for several (default: the three shipped sets)"),
     ] = None,
     project_file: Annotated[
         Path | None, typer.Option(help="Project file naming help_docs (default: the demo's)")

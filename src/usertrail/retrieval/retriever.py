@@ -18,6 +18,9 @@ from usertrail.retrieval.text import dedupe, terms
 
 MAX_BEHAVIOUR_TERMS = 12
 MIN_EXACT_WORDS = 2
+# From this behaviour share on, behaviour outweighs the words: the question is vague by its own
+# measure, and two vague words found together in a chunk ("error", "mean") are no answer.
+VAGUE_SHARE = 0.5
 
 
 class Searcher(Protocol):
@@ -51,7 +54,7 @@ def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int
         lists.append(Candidates(name="behaviour", ids=expanded, weight=share / 2))
         ties = tied_chunks(index, signals, expanded)
         lists.append(Candidates(name="ties", ids=ties, weight=share / 2))
-    pinned = exact_answer(index, words, raw) if share < 0.5 else None
+    pinned = exact_answer(index, words, raw) if share < VAGUE_SHARE else None
     hits = fuse(lists, index.chunks, index.articles, signals, share, pinned)
     return Retrieval(
         query=query,
