@@ -80,21 +80,6 @@ def rows(report: Report) -> list[tuple[str, ...]]:
 
 
 HEADERS = ("questions", "cases", "recall@1", "recall@5", "MRR", "MRR change")
-
-
-def table(report: Report) -> Table:
-    grid = Table(*HEADERS, title="Help retrieval: query only → behaviour-aware")
-    for row in rows(report):
-        grid.add_row(*row)
-    return grid
-
-
-def markdown(report: Report) -> str:
-    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows(report)]
-    return "\n".join(lines)
-
-
 SECTION_HEADERS = ("vague question, after an error", "its section first", "missed")
 
 
@@ -105,16 +90,32 @@ def section_rows(report: Report) -> list[tuple[str, ...]]:
     ]
 
 
+def table(report: Report) -> Table:
+    return _grid("Help retrieval: query only → behaviour-aware", HEADERS, rows(report))
+
+
+def markdown(report: Report) -> str:
+    return _markdown(HEADERS, rows(report))
+
+
 def section_table(report: Report) -> Table:
-    grid = Table(*SECTION_HEADERS, title="Sections named for the error the user hit")
-    for row in section_rows(report):
+    return _grid("Sections named for the error the user hit", SECTION_HEADERS, section_rows(report))
+
+
+def section_markdown(report: Report) -> str:
+    return _markdown(SECTION_HEADERS, section_rows(report))
+
+
+def _grid(title: str, headers: tuple[str, ...], body: list[tuple[str, ...]]) -> Table:
+    grid = Table(*headers, title=title)
+    for row in body:
         grid.add_row(*row)
     return grid
 
 
-def section_markdown(report: Report) -> str:
-    lines = ["| " + " | ".join(SECTION_HEADERS) + " |", "|" + "---|" * len(SECTION_HEADERS)]
-    lines += ["| " + " | ".join(row) + " |" for row in section_rows(report)]
+def _markdown(headers: tuple[str, ...], body: list[tuple[str, ...]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(row) + " |" for row in body]
     return "\n".join(lines)
 
 
