@@ -39,6 +39,10 @@ class Rendered(NamedTuple):
     def context(self) -> UserContext:
         return _decode(self.json)
 
+    def body(self, format: str) -> bytes:
+        """The answer in `format`: "markdown", else "json"."""
+        return self.markdown if format == "markdown" else self.json
+
 
 class ContextCache:
     def __init__(self, size: int = 10_000, ttl_s: float = 60.0) -> None:

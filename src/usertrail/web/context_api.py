@@ -64,8 +64,7 @@ MEDIA_TYPES = {"json": "application/json", "markdown": "text/markdown; charset=u
 
 
 def rendered_response(rendered: Rendered, format: str) -> Response:
-    body = rendered.markdown if format == "markdown" else rendered.json
-    return Response(body, media_type=MEDIA_TYPES[format])
+    return Response(rendered.body(format), media_type=MEDIA_TYPES[format])
 
 
 @router.get(

@@ -74,7 +74,7 @@ class CachedContextLane:
         except UsertrailError as exc:
             await refused(self._runtime.metrics, scope["path"], exc)(scope, receive, send)
             return True
-        body = hit.markdown if format == "markdown" else hit.json
+        body = hit.body(format)
         start = {
             "type": "http.response.start",
             "status": 200,
