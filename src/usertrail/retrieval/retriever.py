@@ -86,13 +86,16 @@ def tied_chunks(
     best: dict[str, str] = {}
     for chunk_id in (*expanded, *index.chunks):  # the index keeps each article's order
         best.setdefault(index.chunks[chunk_id].article, chunk_id)
+    articles = {slug: index.articles[slug] for slug in best if slug in index.articles}
+    order = tie_order(articles, signals)
+    tied_slugs = set(order)  # only a tied article's section can stand for it
     named: dict[str, str] = {}
     for chunk_id, chunk in index.chunks.items():
-        article = index.articles.get(chunk.article)
-        if article and names_an_error(article, chunk, signals):
-            named.setdefault(chunk.article, chunk_id)
-    articles = {slug: index.articles[slug] for slug in best if slug in index.articles}
-    return tuple(named.get(slug, best[slug]) for slug in tie_order(articles, signals))
+        slug = chunk.article
+        unnamed = slug in tied_slugs and slug not in named
+        if unnamed and names_an_error(articles[slug], chunk, signals):
+            named[slug] = chunk_id
+    return tuple(named.get(slug, best[slug]) for slug in order)
 
 
 def behaviour_terms(signals: Sequence[Signal], query_words: Sequence[str]) -> list[str]:
