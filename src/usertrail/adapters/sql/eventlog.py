@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -101,11 +102,9 @@ class SqlEventLog:
     def read_after_sync(self, seq: int, limit: int) -> list[LoggedEvent]:
         # The processor's read, as the driver's plain tuples: SQLAlchemy's Row and mapping
         # objects were a twentieth of the processor's GIL time.
-        with self._reader.connect() as conn:
-            cursor = conn.connection.cursor()
+        with self._reader.connect() as conn, closing(conn.connection.cursor()) as cursor:
             cursor.execute(self._read_sql, (seq, limit))
             rows = cursor.fetchall()
-            cursor.close()
         return [_logged(*row) for row in rows]
 
     async def unprocessed_after(
