@@ -8,10 +8,7 @@ from typing import Any
 import msgspec
 
 
-# gc=False: the processor makes and holds tens of thousands of these per slice, and the garbage
-# collector walked them all again and again (about a sixth of the processor's GIL time, py-spy).
-# They hold only data decoded from JSON, which never refers back to them: no cycles to find.
-class RawEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+class RawEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):  # see model.event
     """An accepted event, exactly as the SDK or webhook sent it, with what ingest learned.
 
     `body` is the event object as decoded (unknown keys kept); everything else is derived
@@ -29,7 +26,7 @@ class RawEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     ip: str | None = None
 
 
-class LoggedEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+class LoggedEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):  # see model.event
     """A raw event read back from the log, with its position (for processor cursors)."""
 
     seq: int
