@@ -55,3 +55,10 @@ class RateLimited(UsertrailError):
 
 class ConfigError(UsertrailError):
     kind = "config"
+
+
+class UpstreamUnreachable(UsertrailError):
+    """PostHog could not be reached (refused, reset, timed out): worth trying again."""
+
+    kind = "upstream_unreachable"
+    retry_after_s = 5

@@ -76,14 +76,20 @@ class IngestService:
             content_encoding=req.content_encoding,
             compression=req.query.get("compression", ""),
         )
-        batch = split_request(payload, query=req.query, engage=req.engage)
+        return await self.capture_payload(payload, req.query, req.ip, engage=req.engage)
+
+    async def capture_payload(
+        self, payload: Any, query: Mapping[str, str], ip: str | None, *, engage: bool = False
+    ) -> AppendResult:
+        """A decoded capture body (any of the shapes core.capture accepts)."""
+        batch = split_request(payload, query=query, engage=engage)
         if not batch.token:
             raise BadCredentials("no project token in request (api_key, token or properties.token)")
         project = await self._projects.by_token(batch.token)
         if project is None:
             raise BadCredentials("unknown project token")
         events = to_raw_events(
-            batch, project_id=project.id, now=self._clock(), source="capture", ip=req.ip
+            batch, project_id=project.id, now=self._clock(), source="capture", ip=ip
         )
         return await self._store(events, "capture")
 
