@@ -127,29 +127,49 @@ class StandIn:
         if not isinstance(batch, list):
             return _capture_error("invalid_payload", "no batch")
         if body.get("api_key") not in self.tokens:
-            return JSONResponse({"type": "authentication_error", "code": "invalid_api_key",
-                                 "detail": "Project API key invalid."}, 401)
+            return JSONResponse(
+                {
+                    "type": "authentication_error",
+                    "code": "invalid_api_key",
+                    "detail": "Project API key invalid.",
+                },
+                401,
+            )
         if any(e.get("event") == self.faults.poison for e in batch) or any(
             not e.get("distinct_id") for e in batch
         ):
             return _capture_error("invalid_payload", "event refused")
         with self._lock:
-            self.captured.append(Received(request.url.path, dict(request.headers), body,
-                                          time.time()))
+            self.captured.append(
+                Received(request.url.path, dict(request.headers), body, time.time())
+            )
         return JSONResponse({"status": "Ok"})
 
     async def _flags(self, request: Request) -> Response:
         body = _decode(await request.body(), request.headers.get("content-encoding", ""))
-        self.flag_requests.append(Received(request.url.path, dict(request.headers), body,
-                                           time.time()))
-        flag = {"key": FLAG_KEY, "enabled": True, "variant": None,
-                "reason": {"code": "condition_match", "condition_index": 0,
-                           "description": "Matched condition set 1"},
-                "metadata": {"id": 1, "version": 3, "payload": None}}
-        return JSONResponse({**_remote_config(str(body.get("token", ""))),
-                             "flags": {FLAG_KEY: flag},
-                             "errorsWhileComputingFlags": False,
-                             "quotaLimited": [], "requestId": "standin-request"})
+        self.flag_requests.append(
+            Received(request.url.path, dict(request.headers), body, time.time())
+        )
+        flag = {
+            "key": FLAG_KEY,
+            "enabled": True,
+            "variant": None,
+            "reason": {
+                "code": "condition_match",
+                "condition_index": 0,
+                "description": "Matched condition set 1",
+            },
+            "metadata": {"id": 1, "version": 3, "payload": None},
+        }
+        return JSONResponse(
+            {
+                **_remote_config(str(body.get("token", ""))),
+                "flags": {FLAG_KEY: flag},
+                "errorsWhileComputingFlags": False,
+                "quotaLimited": [],
+                "requestId": "standin-request",
+            }
+        )
 
     async def _config(self, request: Request) -> Response:
         return JSONResponse(_remote_config(request.path_params["token"]))
@@ -157,8 +177,10 @@ class StandIn:
     async def _config_js(self, request: Request) -> Response:
         token = request.path_params["token"]
         config = orjson.dumps({"config": _remote_config(token), "siteApps": []}).decode()
-        script = ("(function(){window._POSTHOG_REMOTE_CONFIG=window._POSTHOG_REMOTE_CONFIG||{};"
-                  f"window._POSTHOG_REMOTE_CONFIG[{orjson.dumps(token).decode()}]={config};}})();")
+        script = (
+            "(function(){window._POSTHOG_REMOTE_CONFIG=window._POSTHOG_REMOTE_CONFIG||{};"
+            f"window._POSTHOG_REMOTE_CONFIG[{orjson.dumps(token).decode()}]={config};}})();"
+        )
         return Response(script, media_type="application/javascript")
 
     async def _static(self, request: Request) -> Response:
@@ -171,32 +193,63 @@ class StandIn:
 
     async def _recording(self, request: Request) -> Response:
         body = _decode(await request.body(), request.headers.get("content-encoding", ""))
-        self.recordings.append(Received(request.url.path, dict(request.headers), body,
-                                        time.time()))
+        self.recordings.append(Received(request.url.path, dict(request.headers), body, time.time()))
         return JSONResponse({"status": "Ok"})
 
     async def _query(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {PERSONAL_API_KEY}":
-            return JSONResponse({"type": "authentication_error", "code": "authentication_failed",
-                                 "detail": "Incorrect authentication credentials."}, 401)
+            return JSONResponse(
+                {
+                    "type": "authentication_error",
+                    "code": "authentication_failed",
+                    "detail": "Incorrect authentication credentials.",
+                },
+                401,
+            )
         if self.faults.query_429 > 0:
             self.faults.query_429 -= 1
-            return JSONResponse({"type": "throttled_error", "code": "throttled",
-                                 "detail": "Request was throttled."}, 429, {"Retry-After": "1"})
+            return JSONResponse(
+                {
+                    "type": "throttled_error",
+                    "code": "throttled",
+                    "detail": "Request was throttled.",
+                },
+                429,
+                {"Retry-After": "1"},
+            )
         body = orjson.loads(await request.body())
         self.queries.append(body)
         query = body.get("query", {})
-        page = _run_hogql(query.get("query", ""), self.history) if query.get(
-            "kind") == "HogQLQuery" else None
+        page = (
+            _run_hogql(query.get("query", ""), self.history)
+            if query.get("kind") == "HogQLQuery"
+            else None
+        )
         if page is None:
-            return JSONResponse({"type": "validation_error", "code": "invalid_input",
-                                 "detail": "Unsupported query (stand-in)."}, 400)
+            return JSONResponse(
+                {
+                    "type": "validation_error",
+                    "code": "invalid_input",
+                    "detail": "Unsupported query (stand-in).",
+                },
+                400,
+            )
         rows, limit = page
         columns = ["uuid", "event", "distinct_id", "timestamp", "properties", "elements_chain"]
-        results = [[r[c] if c != "properties" else orjson.dumps(r[c]).decode() for c in columns]
-                   for r in rows]
-        return JSONResponse({"results": results, "columns": columns, "hasMore": len(rows) == limit,
-                             "limit": limit, "offset": 0, "is_cached": False})
+        results = [
+            [r[c] if c != "properties" else orjson.dumps(r[c]).decode() for c in columns]
+            for r in rows
+        ]
+        return JSONResponse(
+            {
+                "results": results,
+                "columns": columns,
+                "hasMore": len(rows) == limit,
+                "limit": limit,
+                "offset": 0,
+                "is_cached": False,
+            }
+        )
 
 
 def _decode(data: bytes, encoding: str) -> Any:
@@ -259,7 +312,8 @@ def _run_hogql(text: str, history: list[dict[str, Any]]) -> tuple[list[dict[str,
     limit = min(int(match["limit"]), 50_000)
     keyed = sorted(history, key=lambda r: (_ts(r["timestamp"]), r["uuid"]))
     rows = [
-        r for r in keyed
+        r
+        for r in keyed
         if _ts(r["timestamp"]) >= since
         and (until is None or _ts(r["timestamp"]) < until)
         and (after is None or (_ts(r["timestamp"]), r["uuid"]) > after)

@@ -166,9 +166,14 @@ def outcome(status: int, text: str, retry_after: str | None) -> Outcome:
     if 200 <= status < 300:
         return Sent()
     reason = f"HTTP {status}: {text[:200]}".strip()
-    if status == 429 or status >= 500 or status in (408, 425):
+    if status == 429 or status >= 500 or status in _RETRIED_4XX:
         return Retry(reason, parse_retry_after(retry_after))
     return Rejected(reason)
+
+
+# A wrong token or host (401, 403, 404) is the deployment's to fix, not the event's fault:
+# the relay waits (lag and the error show on /metrics and the dashboard) and loses nothing.
+_RETRIED_4XX = frozenset({401, 403, 404, 408, 425})
 
 
 def parse_retry_after(value: str | None) -> float | None:
