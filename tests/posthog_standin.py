@@ -25,6 +25,8 @@ from typing import Any
 import orjson
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -114,7 +116,15 @@ class StandIn:
             Route("/s/", self._recording, methods=["POST"]),
             Route("/api/projects/{project_id}/query/", self._query, methods=["POST"]),
         ]
-        return Starlette(routes=routes)
+        # posthog-js calls PostHog cross-origin with credentials: the origin is echoed.
+        cors = Middleware(
+            CORSMiddleware,
+            allow_origin_regex=".*",
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["*"],
+        )
+        return Starlette(routes=routes, middleware=[cors])
 
     async def _capture(self, request: Request) -> Response:
         if self.faults.delay_s:
@@ -122,8 +132,8 @@ class StandIn:
         if self.faults.status is not None:
             headers = {"Retry-After": self.faults.retry_after} if self.faults.retry_after else {}
             return JSONResponse({"detail": "stand-in fault"}, self.faults.status, headers)
-        body = _decode(await request.body(), request.headers.get("content-encoding", ""))
-        batch = body.get("batch") if isinstance(body, dict) else None
+        body = _envelope(_decode(await request.body(), request.headers.get("content-encoding", "")))
+        batch = body.get("batch")
         if not isinstance(batch, list):
             return _capture_error("invalid_payload", "no batch")
         if body.get("api_key") not in self.tokens:
@@ -136,7 +146,7 @@ class StandIn:
                 401,
             )
         if any(e.get("event") == self.faults.poison for e in batch) or any(
-            not e.get("distinct_id") for e in batch
+            not _distinct_id(e) for e in batch
         ):
             return _capture_error("invalid_payload", "event refused")
         with self._lock:
@@ -256,6 +266,23 @@ def _decode(data: bytes, encoding: str) -> Any:
     if data[:2] == b"\x1f\x8b" or "gzip" in encoding:
         data = gzip.decompress(data)
     return orjson.loads(data) if data else {}
+
+
+def _envelope(body: Any) -> dict[str, Any]:
+    """Capture's three shapes (a batch envelope, an array, one event) as an envelope; the token
+    from the envelope or the first event, as PostHog's capture finds it."""
+    if isinstance(body, dict) and "batch" in body:
+        return body
+    events = body if isinstance(body, list) else [body]
+    first = events[0] if events and isinstance(events[0], dict) else {}
+    token = (
+        first.get("api_key") or first.get("token") or (first.get("properties") or {}).get("token")
+    )
+    return {"api_key": token, "batch": events}
+
+
+def _distinct_id(event: dict[str, Any]) -> Any:
+    return event.get("distinct_id") or (event.get("properties") or {}).get("distinct_id")
 
 
 def _capture_error(code: str, detail: str) -> Response:
