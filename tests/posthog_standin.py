@@ -13,6 +13,7 @@ It is not PostHog: the query API runs only the HogQL shape `usertrail import pos
 from __future__ import annotations
 
 import asyncio
+import bisect
 import gzip
 import re
 import threading
@@ -69,6 +70,7 @@ class StandIn:
     _server: uvicorn.Server | None = None
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _table: tuple[list[tuple[datetime, str]], list[dict[str, Any]]] | None = None
 
     @property
     def url(self) -> str:
@@ -99,6 +101,13 @@ class StandIn:
 
     def uuids(self) -> list[str]:
         return [e["uuid"] for e in self.events()]
+
+    def _events_table(self) -> tuple[list[tuple[datetime, str]], list[dict[str, Any]]]:
+        """`history` in (timestamp, uuid) order, as ClickHouse keeps it; sorted once."""
+        if self._table is None or len(self._table[1]) != len(self.history):
+            rows = sorted(self.history, key=lambda r: (_ts(r["timestamp"]), r["uuid"]))
+            self._table = ([(_ts(r["timestamp"]), r["uuid"]) for r in rows], rows)
+        return self._table
 
     # --- the app --------------------------------------------------------------------------
 
@@ -231,7 +240,7 @@ class StandIn:
         self.queries.append(body)
         query = body.get("query", {})
         page = (
-            _run_hogql(query.get("query", ""), self.history)
+            _run_hogql(query.get("query", ""), *self._events_table())
             if query.get("kind") == "HogQLQuery"
             else None
         )
@@ -330,22 +339,18 @@ _KEYSET = re.compile(
 )
 
 
-def _run_hogql(text: str, history: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int] | None:
+def _run_hogql(
+    text: str, keys: list[tuple[datetime, str]], rows: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], int] | None:
     match = _KEYSET.search(text)
     if not text.startswith("SELECT uuid, event, distinct_id, timestamp, properties") or not match:
         return None
-    since, until = _ts(match["since"]), _ts(match["until"]) if match["until"] else None
-    after = (_ts(match["ts"]), match["uuid"]) if match["ts"] else None
+    since = (_ts(match["since"]), "")
+    start = bisect.bisect_right(keys, (_ts(match["ts"]), match["uuid"])) if match["ts"] else 0
+    start = max(start, bisect.bisect_left(keys, since))
+    stop = bisect.bisect_left(keys, (_ts(match["until"]), "")) if match["until"] else len(keys)
     limit = min(int(match["limit"]), 50_000)
-    keyed = sorted(history, key=lambda r: (_ts(r["timestamp"]), r["uuid"]))
-    rows = [
-        r
-        for r in keyed
-        if _ts(r["timestamp"]) >= since
-        and (until is None or _ts(r["timestamp"]) < until)
-        and (after is None or (_ts(r["timestamp"]), r["uuid"]) > after)
-    ]
-    return rows[:limit], limit
+    return rows[start : min(stop, start + limit)], limit
 
 
 def _ts(text: str) -> datetime:

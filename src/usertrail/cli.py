@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.console import Console
 
+from usertrail.cli_import import import_app
 from usertrail.settings import Settings
 
 if TYPE_CHECKING:
@@ -99,6 +100,8 @@ def _announce_demo(demo_key: str, settings: Settings) -> None:
     console.print(f"  demo app (Acme Reports, project `demo`):       [cyan]{url}/demo[/]")
     console.print(f"  demo API key (public: demo visitors only):     [green]{demo_key}[/]")
 
+
+app.add_typer(import_app, name="import")
 
 projects_app = typer.Typer(help="Manage projects (tenants).", no_args_is_help=True)
 app.add_typer(projects_app, name="projects")

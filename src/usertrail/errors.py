@@ -62,3 +62,15 @@ class UpstreamUnreachable(UsertrailError):
 
     kind = "upstream_unreachable"
     retry_after_s = 5
+
+
+class Throttled(UsertrailError):
+    """PostHog's 429 on its query API (120 HogQL queries an hour by default)."""
+
+    kind = "throttled"
+
+
+class QueryRefused(UsertrailError):
+    """PostHog refused a query for good: a wrong key, project id or host."""
+
+    kind = "query_refused"

@@ -18,6 +18,7 @@ from usertrail.adapters.jsonl import JsonlSinkFile
 from usertrail.adapters.notify import RoutingNotifier
 from usertrail.adapters.posthog_capture import PosthogCapture
 from usertrail.adapters.posthog_proxy import PosthogProxy
+from usertrail.adapters.posthog_query import PosthogQuery
 from usertrail.adapters.redis_bus import RedisStreamBus
 from usertrail.adapters.redis_changes import RedisChangeNotices
 from usertrail.adapters.smtp import SmtpConfig, SmtpNotifier
@@ -51,6 +52,7 @@ from usertrail.retrieval.index import project_indexes
 from usertrail.retrieval.llm import LlmConfig, chat_client
 from usertrail.retrieval.service import HelpService
 from usertrail.services.actions import ActionDispatcher
+from usertrail.services.backfill import Backfill
 from usertrail.services.context import ContextService
 from usertrail.services.context_cache import ContextCache
 from usertrail.services.feeds import BusFeed, EventFeed, LogFeed
@@ -101,7 +103,7 @@ class Runtime:
     upkeep_leader: LeaderLock | None = None  # one worker at a time runs the reconciler
     changes: RedisChangeNotices | None = None  # scale-out: which persons changed, to all
     relay: RelayService | None = None  # to PostHog, when a project names one
-    relay_state: SqlRelayState | None = None
+    relay_state: SqlRelayState | None = None  # also where `import posthog` resumes
     relay_leader: LeaderLock | None = None  # one process at a time relays
     relay_upstream: PosthogCapture | None = None
     proxy: PosthogProxy | None = None  # flags, config, assets, recordings to PostHog
@@ -463,3 +465,21 @@ def _sink_opener(
     return lambda path: JsonlSinkFile(
         path, max_bytes.get(path, SinkSpec.model_fields["max_bytes"].default)
     )
+
+
+def posthog_import(
+    runtime: Runtime,
+    host: str,
+    posthog_project: str,
+    api_key: str,
+    *,
+    page_size: int,
+    on_wait: Callable[[str, float], None],
+) -> tuple[Backfill, Callable[[], Awaitable[None]]]:
+    """`usertrail import posthog`: the backfill over PostHog's query API, and its closer."""
+    source = PosthogQuery(host, posthog_project, api_key)
+    assert runtime.relay_state is not None
+    backfill = Backfill(
+        source, runtime.ingest, runtime.relay_state, utc_now, page_size=page_size, on_wait=on_wait
+    )
+    return backfill, source.aclose

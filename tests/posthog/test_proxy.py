@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from posthog import Posthog
 
+from posthog import Posthog
 from tests.core.test_ai_capture import CONTENT_TYPE, multipart
 from tests.live import TOKEN, LiveServer, wait_for
 from tests.posthog.conftest import RELAY_ENV, metric
@@ -24,7 +24,7 @@ def test_flags_come_from_posthog_through_posthog_python(
     relaying: LiveServer, posthog: StandIn
 ) -> None:
     client = Posthog(TOKEN, host=relaying.url, sync_mode=True)
-    with pytest.warns(DeprecationWarning):
+    with pytest.warns(DeprecationWarning, match="feature_enabled"):
         assert client.feature_enabled(FLAG_KEY, "user_42") is True
     assert posthog.flag_requests[-1].body["distinct_id"] == "user_42"
     assert posthog.flag_requests[-1].headers["x-forwarded-for"] == "127.0.0.1"

@@ -11,8 +11,8 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-from posthog import Posthog
 
+from posthog import Posthog
 from tests.live import API_KEY, TOKEN, WEBHOOK_SECRET, LiveServer, wait_for
 from tests.posthog.conftest import RELAY_ENV, metric
 from tests.posthog_standin import StandIn

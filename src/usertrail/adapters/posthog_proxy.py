@@ -3,31 +3,13 @@ SDK assets, session recordings). Bounded: connect and read timeouts, a pool of c
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-
 import httpx
-import msgspec
 
 from usertrail.errors import UpstreamUnreachable
+from usertrail.model.relay import Proxied
 
-# Hop-by-hop headers (RFC 9110 §7.6.1) are the proxy's own; `host` is the upstream's; CORS
-# headers come from usertrail's own middleware (two Allow-Origin headers fail in browsers).
-_DROP_REQUEST = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "host",
-        "content-length",
-        "cookie",
-        "authorization",
-    }
-)
+# Hop-by-hop headers (RFC 9110 §7.6.1) are the proxy's own; CORS headers come from
+# usertrail's own middleware (two Allow-Origin headers fail in browsers).
 _DROP_RESPONSE = frozenset(
     {
         "connection",
@@ -41,26 +23,6 @@ _DROP_RESPONSE = frozenset(
         "date",
     }
 )
-
-
-class Proxied(msgspec.Struct, frozen=True, kw_only=True):
-    status: int
-    headers: list[tuple[str, str]]
-    body: Callable[[], AsyncIterator[bytes]]  # the raw (still encoded) bytes, streamed
-    close: Callable[[], Awaitable[None]]
-
-
-def request_headers(
-    headers: Mapping[str, str], client_ip: str | None, scheme: str, host: str
-) -> dict[str, str]:
-    """What goes upstream: the SDK's headers, less hop-by-hop ones, plus who asked."""
-    out = {k: v for k, v in headers.items() if k.lower() not in _DROP_REQUEST}
-    chain = headers.get("x-forwarded-for")
-    if client_ip:
-        out["X-Forwarded-For"] = f"{chain}, {client_ip}" if chain else client_ip
-    out["X-Forwarded-Proto"] = scheme
-    out["X-Forwarded-Host"] = host
-    return out
 
 
 def response_headers(headers: httpx.Headers) -> list[tuple[str, str]]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -21,3 +24,20 @@ class UpstreamAnswer(msgspec.Struct, frozen=True, kw_only=True):
     status: int
     text: str = ""
     retry_after: str | None = None
+
+
+@dataclass(frozen=True)
+class Proxied:
+    """PostHog's answer to a proxied request, its body still to be streamed."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: Callable[[], AsyncIterator[bytes]]  # the raw (still encoded) bytes
+    close: Callable[[], Awaitable[None]]
+
+
+class QueryAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of PostHog's query API answer."""
+
+    columns: list[str]
+    results: list[list[Any]]

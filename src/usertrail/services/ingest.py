@@ -12,7 +12,7 @@ import msgspec
 
 from usertrail.core.capture import split_request
 from usertrail.core.decode import decode_body
-from usertrail.core.envelope import to_raw_events
+from usertrail.core.envelope import to_raw_event, to_raw_events
 from usertrail.core.webhook import webhook_events
 from usertrail.errors import BadCredentials, BadPayload
 from usertrail.model.raw import RawEvent
@@ -103,6 +103,16 @@ class IngestService:
         )
         events = webhook_events(payload, project_id=project.id, now=self._clock())
         return await self._store(events, "webhook")
+
+    async def backfill(self, project_id: str, events: list[dict[str, Any]]) -> AppendResult:
+        """History from PostHog (`usertrail import posthog`): stored as received, never
+        relayed back (core.relay.relayable)."""
+        now = self._clock()
+        raws = [
+            to_raw_event(e, project_id=project_id, sent_at=None, now=now, source="backfill")
+            for e in events
+        ]
+        return await self._store(raws, "backfill")
 
     async def _store(self, events: list[RawEvent], source: str) -> AppendResult:
         if not events:

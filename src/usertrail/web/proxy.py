@@ -17,11 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from usertrail.adapters.posthog_proxy import Proxied, request_headers
 from usertrail.core.capture import split_request
 from usertrail.core.decode import decode_body
+from usertrail.core.forwarding import request_headers
 from usertrail.core.relay import Target
 from usertrail.errors import UpstreamUnreachable, UsertrailError
+from usertrail.model.relay import Proxied
 from usertrail.web import remote_config
 from usertrail.web.capture import capture, read_body
 from usertrail.web.deps import runtime_of
