@@ -91,7 +91,7 @@ def test_retrieve_picks_the_article_about_the_error_the_user_just_hit(server: Li
     top = body["hits"][0]
     assert top["article"] == EXPORT_ERRORS
     assert top["score"] > 0
-    assert "matches the page the user is on: Report" in top["reasons"]
+    assert "the user is on Report" in top["reasons"]
     assert any(
         "E42 export timed out" in r and "twice in the last session" in r for r in top["reasons"]
     )

@@ -6,7 +6,7 @@ from typing import Literal
 
 import msgspec
 
-SignalKind = Literal["page", "feature", "error", "funnel", "struggle"]
+SignalKind = Literal["page", "feature", "error", "funnel", "struggle", "click", "event"]
 
 
 class Article(msgspec.Struct, frozen=True, kw_only=True):

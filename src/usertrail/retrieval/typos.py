@@ -1,0 +1,67 @@
+"""Typo tolerance: a query word the index has never seen is read as the nearest word it has.
+Pure: the vocabulary (surface word -> how many chunks hold it) is an argument.
+
+Edit distance over a vocabulary of a few thousand words, narrowed first by shared trigrams,
+needs no model and nothing from the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+MIN_LENGTH = 4  # shorter words have too many neighbours one edit away ("cat", "car", "can")
+MIN_SHARED_TRIGRAMS = 1
+
+
+def max_edits(word: str) -> int:
+    """One edit for a short word, two from eight letters on ("permisions", "subscripton")."""
+    return 1 if len(word) < 8 else 2
+
+
+def trigrams(word: str) -> frozenset[str]:
+    padded = f"^{word}$"
+    return frozenset(padded[i : i + 3] for i in range(len(padded) - 2))
+
+
+def edit_distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein (adjacent swaps count once: "recieve"), or limit + 1 beyond it."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous: list[int] | None = None
+    row = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = a[i - 1] != b[j - 1]
+            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + cost)
+            swapped = i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]
+            if swapped and previous is not None:
+                current[j] = min(current[j], previous[j - 2] + 1)
+        previous, row = row, current
+        if min(row) > limit:
+            return limit + 1
+    return row[-1]
+
+
+def correction(word: str, vocabulary: Mapping[str, int]) -> str | None:
+    """The vocabulary word nearest to an unknown one (fewest edits, then most common), or None
+    when nothing is within reach."""
+    if len(word) < MIN_LENGTH or word in vocabulary or not word.isalpha():
+        return None
+    limit, grams = max_edits(word), trigrams(word)
+    best: tuple[int, int, str] | None = None
+    for known, count in vocabulary.items():
+        if (
+            abs(len(known) - len(word)) > limit
+            or len(grams & trigrams(known)) < MIN_SHARED_TRIGRAMS
+        ):
+            continue
+        distance = edit_distance(word, known, limit)
+        if distance <= limit and (best is None or (distance, -count, known) < best):
+            best = (distance, -count, known)
+    return best[2] if best else None
+
+
+def corrected(words: Sequence[str], vocabulary: Mapping[str, int]) -> list[str]:
+    """The words with each unknown one replaced by its correction (kept when there is none)."""
+    return [correction(w, vocabulary) or w for w in words]
