@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence, Set
 
-from usertrail.retrieval.model import Article, Chunk, Hit, Signal
+from usertrail.retrieval.model import Article, Chunk, Hit, SectionFit, Signal
 from usertrail.retrieval.text import contains_phrase, norm
 
 # The most behaviour can add, in shares of a title match, from a question that matches its best
@@ -137,7 +137,13 @@ def article_scores(
     return {slug: score / scale for slug, score in best.items()}
 
 
-def hit(chunk: Chunk, article: Article | None, score: float, reasons: tuple[str, ...]) -> Hit:
+def hit(
+    chunk: Chunk,
+    article: Article | None,
+    score: float,
+    reasons: tuple[str, ...],
+    section: SectionFit = "best",
+) -> Hit:
     return Hit(
         chunk_id=chunk.id,
         article=chunk.article,
@@ -146,6 +152,7 @@ def hit(chunk: Chunk, article: Article | None, score: float, reasons: tuple[str,
         text=chunk.text,
         score=round(score, 6),
         reasons=reasons,
+        section=section,
     )
 
 

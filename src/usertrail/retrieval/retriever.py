@@ -18,7 +18,7 @@ from usertrail.retrieval.fusion import (
     section_heading,
     tied,
 )
-from usertrail.retrieval.model import Article, Chunk, Hit, Retrieval, Signal
+from usertrail.retrieval.model import Article, Chunk, Hit, Retrieval, SectionFit, Signal
 from usertrail.retrieval.text import dedupe, terms
 
 MAX_BEHAVIOUR_TERMS = 12
@@ -96,9 +96,12 @@ def coverage(index: Searcher, words: Sequence[str]) -> dict[str, float] | None:
     return shares
 
 
-def _hit(index: Searcher, chunk: Chunk, score: float, evidence: Evidence | None) -> Hit:
+def _hit(
+    index: Searcher, section: tuple[Chunk, SectionFit], score: float, evidence: Evidence | None
+) -> Hit:
+    chunk, fit = section
     reasons = evidence.reasons if evidence else ()
-    return hit(chunk, index.articles.get(chunk.article), score, reasons)
+    return hit(chunk, index.articles.get(chunk.article), score, reasons, fit)
 
 
 def behaviour_share(hits: Sequence[Hit], asked: Mapping[str, float]) -> float:
@@ -130,22 +133,30 @@ class Sections:
         self._expanded = _best_chunks(expanded, index.chunks)
         self._asked = asked
 
-    def best(self, slug: str) -> Chunk:
+    def best(self, slug: str) -> tuple[Chunk, SectionFit]:
         chunks = [c for c in self._index.chunks.values() if c.article == slug]
         article = self._index.articles.get(slug)
-        if article is not None:
-            if named := next(
-                (c for c in chunks if names_an_error(article, c, self._signals)), None
-            ):
-                return named
-            if self._asked.get(slug, 0.0) >= QUESTION_SECTION and slug in self._raw:
-                return self._index.chunks[self._raw[slug]]
-            if errors := [s for s in self._signals if s.kind == "error" and tied(article, s)]:
-                return error_section(article, chunks, errors) or chunks[0]
+        chosen = self._fitting(article, chunks) if article else None
+        if chosen:
+            return chosen
         for best in (self._raw, self._expanded):
             if slug in best:
-                return self._index.chunks[best[slug]]
-        return chunks[0]
+                return self._index.chunks[best[slug]], "best"
+        return chunks[0], "best"
+
+    def _fitting(
+        self, article: Article, chunks: Sequence[Chunk]
+    ) -> tuple[Chunk, SectionFit] | None:
+        """The error's own section; the question's when it asks about this article; the
+        article's start for an error no section is about."""
+        if named := [c for c in chunks if names_an_error(article, c, self._signals)]:
+            return named[0], "error"
+        if self._asked.get(article.slug, 0.0) >= QUESTION_SECTION and article.slug in self._raw:
+            return self._index.chunks[self._raw[article.slug]], "question"
+        if errors := [s for s in self._signals if s.kind == "error" and tied(article, s)]:
+            fits = error_section(article, chunks, errors)
+            return (fits, "error") if fits else (chunks[0], "overview")
+        return None
 
 
 def error_section(
