@@ -5,7 +5,8 @@ Two kinds of evidence, both weighed by how specific they are:
   A page that 12 of 33 articles name says little; an error code one article names says a lot
   (an IDF over the articles tied to the signal).
 - words: the signal's own words (a click's text, an event's name, an error's message) found in
-  the article, by BM25, which already weighs rare words above common ones.
+  the article, by BM25 (which weighs rare words above common ones), and weighed again by how
+  few articles they match: "New alert" matches one article, "Save" a dozen.
 An article's evidence is the sum over signals, read at the article level (its best section).
 """
 
@@ -25,6 +26,7 @@ WORDS_GAIN = 0.5
 # Signal words that match an article this weakly (a share of a typical title match) say
 # nothing about it: one common word in a long section.
 MIN_WORDS_MATCH = 0.25
+SHARPNESS = 2.0
 MIN_REASON = 0.05  # evidence below this is too slight to be given as a reason
 
 
@@ -71,8 +73,10 @@ def signal_parts(index: Index, signal: Signal) -> dict[str, float]:
     ties = [slug for slug, article in articles.items() if tied(article, signal)]
     parts = dict.fromkeys(ties, TIE_GAIN * specificity(len(ties), len(articles)))
     if signal.kind != "page":  # a page's name is its tie; as words it matches everything
-        for slug, share in article_matches(index, signal.terms).items():
-            parts[slug] = parts.get(slug, 0.0) + WORDS_GAIN * share
+        matches = article_matches(index, signal.terms)
+        rare = specificity(len(matches), len(articles))
+        for slug, share in matches.items():
+            parts[slug] = parts.get(slug, 0.0) + WORDS_GAIN * share * rare
     return {slug: signal.weight * part for slug, part in parts.items()}
 
 

@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from usertrail.retrieval.text import STOP_WORDS
+
 MIN_LENGTH = 4  # shorter words have too many neighbours one edit away ("cat", "car", "can")
 MIN_SHARED_TRIGRAMS = 1
+# A short word that the articles do not use is more often a real word ("land", "bill") than a
+# typo; a typo seldom changes the first letter, so a short word's candidates must keep it.
+SHORT = 6
 
 
 def max_edits(word: str) -> int:
@@ -51,15 +56,22 @@ def correction(word: str, vocabulary: Mapping[str, int]) -> str | None:
     limit, grams = max_edits(word), trigrams(word)
     best: tuple[int, int, str] | None = None
     for known, count in vocabulary.items():
-        if (
-            abs(len(known) - len(word)) > limit
-            or len(grams & trigrams(known)) < MIN_SHARED_TRIGRAMS
-        ):
+        if not _candidate(word, known, limit, grams):
             continue
         distance = edit_distance(word, known, limit)
         if distance <= limit and (best is None or (distance, -count, known) < best):
             best = (distance, -count, known)
     return best[2] if best else None
+
+
+def _candidate(word: str, known: str, limit: int, grams: frozenset[str]) -> bool:
+    return (
+        len(known) >= MIN_LENGTH
+        and known not in STOP_WORDS  # "land" is not a misspelt "and"
+        and abs(len(known) - len(word)) <= limit
+        and (len(word) >= SHORT or known[0] == word[0])
+        and len(grams & trigrams(known)) >= MIN_SHARED_TRIGRAMS
+    )
 
 
 def corrected(words: Sequence[str], vocabulary: Mapping[str, int]) -> list[str]:
