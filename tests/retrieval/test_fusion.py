@@ -117,7 +117,16 @@ def test_a_strong_match_that_holds_every_word_keeps_its_place() -> None:
     query = {"a": 0.9, "b": 0.85, "c": 0.3}
     assert kept(query, complete={"b"}) == ["b"]
     scores = mixed(query, {"c": 100.0})
-    assert ranked(scores, query, kept(query, {"b"}))[0] == "b"
+    assert ranked(scores, query, kept(query, {"b"})) == ["a", "b", "c"]
+
+
+def test_a_kept_article_never_jumps_above_a_better_match() -> None:
+    query = {"better": 0.7, "kept": 0.56, "pushed": 0.52}
+    scores = {"better": 0.75, "kept": 0.56, "pushed": 0.9}  # behaviour lifted "pushed"
+    assert ranked(scores, query, keep=["kept"]) == ["better", "kept", "pushed"]
+    lifted = {"better": 0.7, "kept": 0.9, "pushed": 0.52}  # behaviour may lift a kept one
+    assert ranked(lifted, query, keep=["kept"]) == ["kept", "better", "pushed"]
+    assert ranked(scores, query) == ["pushed", "better", "kept"]  # nothing kept
 
 
 def test_a_strong_match_that_leads_clearly_keeps_its_place() -> None:

@@ -117,12 +117,17 @@ def kept(query: Mapping[str, float], complete: Set[str]) -> list[str]:
 def ranked(
     scores: Mapping[str, float], query: Mapping[str, float], keep: Sequence[str] = ()
 ) -> list[str]:
-    """The kept articles first, in their order; then the others best first (equal scores go
-    to the better question match, then by slug, so the order is stable)."""
-    rest = sorted(
-        (s for s in scores if s not in keep), key=lambda s: (-scores[s], -query.get(s, 0.0), s)
-    )
-    return [*keep, *rest]
+    """Best first (equal scores go to the better question match, then by slug, so the order
+    is stable), but no article the question matches less well than a kept one goes above
+    it: each kept article is a floor that behaviour cannot lift a weaker match over. Above
+    the floor, the kept article and the better matches are ordered by their scores, so it
+    does not jump above a better match either."""
+    floors = [query[k] for k in keep]
+
+    def band(slug: str) -> int:  # how many floors the article stands on
+        return sum(query.get(slug, 0.0) >= floor for floor in floors)
+
+    return sorted(scores, key=lambda s: (-band(s), -scores[s], -query.get(s, 0.0), s))
 
 
 def article_scores(
