@@ -20,6 +20,12 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     dead_at: datetime
 
 
+class RelaySummary(msgspec.Struct, frozen=True, kw_only=True):
+    backlog: int  # captured events not yet sent
+    oldest_waiting: datetime | None  # when the oldest of them was received
+    dead_letters: int
+
+
 class UpstreamAnswer(msgspec.Struct, frozen=True, kw_only=True):
     status: int
     text: str = ""

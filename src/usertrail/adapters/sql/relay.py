@@ -20,7 +20,7 @@ from usertrail.adapters.sql.tables import (
 )
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.model.raw import LoggedEvent
-from usertrail.model.relay import DeadLetter
+from usertrail.model.relay import DeadLetter, RelaySummary
 
 T = TypeVar("T")
 
@@ -79,8 +79,13 @@ class SqlRelayState:
 
         await self._writer.submit(run, weight=len(rows))
 
-    async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
-        query = select(relay_dead_letters).order_by(relay_dead_letters.c.seq.desc()).limit(limit)
+    async def dead_letters(self, project_id: str, limit: int = 20) -> list[DeadLetter]:
+        query = (
+            select(relay_dead_letters)
+            .where(relay_dead_letters.c.project_id == project_id)
+            .order_by(relay_dead_letters.c.seq.desc())
+            .limit(limit)
+        )
 
         def run(conn: Connection) -> list[DeadLetter]:
             return [
@@ -93,6 +98,33 @@ class SqlRelayState:
                 )
                 for r in conn.execute(query)
             ]
+
+        return await self._read(run)
+
+    async def summary(self, project_id: str) -> RelaySummary:
+        """Where one project's relay stands, from the database (any process can tell)."""
+
+        def run(conn: Connection) -> RelaySummary:
+            cursor = conn.execute(select(relay_cursors.c.seq)).scalar() or 0
+            waiting = and_(
+                raw_events.c.seq > cursor,
+                raw_events.c.source == "capture",
+                raw_events.c.project_id == project_id,
+            )
+            row = conn.execute(
+                select(func.count(), func.min(raw_events.c.received_us)).where(waiting)
+            ).one()
+            backlog, oldest = int(row[0]), row[1]
+            dead = conn.execute(
+                select(func.count())
+                .select_from(relay_dead_letters)
+                .where(relay_dead_letters.c.project_id == project_id)
+            ).scalar_one()
+            return RelaySummary(
+                backlog=backlog,
+                oldest_waiting=from_us(int(oldest)) if oldest is not None else None,
+                dead_letters=int(dead),
+            )
 
         return await self._read(run)
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-
 from posthog import Posthog
+
 from tests.core.test_ai_capture import CONTENT_TYPE, multipart
 from tests.live import TOKEN, LiveServer, wait_for
-from tests.posthog.conftest import RELAY_ENV, metric
 from tests.posthog_standin import FLAG_KEY, StandIn
 from tests.rawlog import raw_rows
+from tests.upstream.conftest import RELAY_ENV, metric
 
 
 def test_flags_come_from_posthog_through_posthog_python(

@@ -9,14 +9,15 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
-
 from posthog import Posthog
+
 from tests.live import API_KEY, TOKEN, WEBHOOK_SECRET, LiveServer, wait_for
-from tests.posthog.conftest import RELAY_ENV, metric
 from tests.posthog_standin import StandIn
 from tests.rawlog import raw_uuids
+from tests.upstream.conftest import RELAY_ENV, metric
 
 
 def sdk(server: LiveServer) -> Posthog:
@@ -30,6 +31,13 @@ def send(server: LiveServer, n: int, *, event: str = "feature_used", user: str =
     for i, event_uuid in enumerate(uuids):
         client.capture(event, distinct_id=user, properties={"i": i}, uuid=event_uuid)
     return uuids
+
+
+def relay_status(server: LiveServer) -> dict[str, Any]:
+    """What the dashboard shows about the relay (GET /ui/api/relay)."""
+    answer = httpx.get(f"{server.url}/ui/api/relay", headers={"Authorization": f"Bearer {API_KEY}"})
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
 
 
 def arrived(posthog: StandIn, uuids: list[str], timeout: float = 30) -> Counter[str]:
@@ -95,10 +103,15 @@ def test_posthog_down_under_load_then_back_loses_nothing(
     assert metric(relaying, "usertrail_relay_backlog") > 0
     assert metric(relaying, 'usertrail_relay_events_total{outcome="retried"}') > 0
     assert metric(relaying, "usertrail_relay_lag_seconds") > 10
+    status = relay_status(relaying)
+    assert status["posthog_host"] == posthog.url
+    assert status["backlog"] > 0
+    assert status["lag_seconds"] > 10
     posthog.start()
     counts = arrived(posthog, sent, timeout=60)
     assert set(counts) == set(sent)  # repeats, if any, carry the same uuid
     wait_for(lambda: metric(relaying, "usertrail_relay_backlog") == 0, 10, "backlog drained")
+    assert relay_status(relaying)["backlog"] == 0
 
 
 def test_429_is_retried_after_the_time_posthog_asks(relaying: LiveServer, posthog: StandIn) -> None:
@@ -135,6 +148,9 @@ def test_a_poison_event_is_dead_lettered_alone(relaying: LiveServer, posthog: St
     assert len(dead) == 1
     assert dead[0][0] == bad
     assert "400" in dead[0][1]
+    status = relay_status(relaying)
+    assert status["dead_letters"] == 1
+    assert status["recent_dead"][0]["uuid"] == bad
 
 
 def test_kill_9_mid_relay_loses_nothing(tmp_path: Path, posthog: StandIn) -> None:
