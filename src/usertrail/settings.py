@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     posthog_host: str | None = Field(default=None, pattern=r"^https?://[^/\s]+")
     posthog_assets_host: str | None = Field(default=None, pattern=r"^https?://[^/\s]+")
     relay_batch_events: int = Field(default=1000, ge=1, le=10_000)
+    # After a commit wakes the relay it waits this long for more, so events go in batches.
+    relay_linger_s: float = Field(default=0.1, ge=0, le=5)
     relay_timeout_s: float = Field(default=10.0, gt=0)
     relay_retry_max_s: float = Field(default=60.0, gt=0)  # the longest backoff between tries
     # PostgreSQL hands out raw-log seqs before commit, so a gap may still fill: the relay

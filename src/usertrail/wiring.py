@@ -371,6 +371,7 @@ def _relay(
         batch_events=settings.relay_batch_events,
         retry_max_s=settings.relay_retry_max_s,
         gap_wait=timedelta(seconds=settings.relay_gap_wait_s if postgres else 0),
+        linger_s=settings.relay_linger_s,
         rand=default_rand,
     )
     return relay, upstream

@@ -103,6 +103,7 @@ class RelayService:
         batch_events: int = 1000,
         retry_max_s: float = 60.0,
         gap_wait: timedelta = timedelta(0),
+        linger_s: float = 0.0,
         rand: Callable[[], float],
     ) -> None:
         self._log = log_
@@ -114,6 +115,7 @@ class RelayService:
         self._batch_events = batch_events
         self._retry_max_s = retry_max_s
         self._gap_wait = gap_wait
+        self._linger_s = linger_s
         self._rand = rand
         self._wake = asyncio.Event()
         self.status = RelayStatus()
@@ -134,6 +136,9 @@ class RelayService:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=idle_poll)
+                # Woken by a commit: let the next few commits join this batch. Without it,
+                # single-event capture woke one relay request (and one cursor write) per commit.
+                await asyncio.sleep(self._linger_s)
             self._wake.clear()
 
     async def step(self) -> int:
