@@ -120,6 +120,9 @@ class Runtime:
         """The PostHog a project relays to and proxies to, if any."""
         return _posthog_target(self.settings, project, self.config_for(project.id))
 
+    def relay_running(self) -> bool:
+        return any(task.get_name() == "relay" and not task.done() for task in self._tasks)
+
     def start(self) -> None:
         """Start background work on the running loop (the in-process processor)."""
         if self.settings.role == "all":

@@ -149,6 +149,8 @@ def test_a_poison_event_is_dead_lettered_alone(relaying: LiveServer, posthog: St
     assert dead[0][0] == bad
     assert "400" in dead[0][1]
     status = relay_status(relaying)
+    assert status["since_start"]["dead"] == 1
+    assert status["since_start"]["sent"] >= 9
     assert status["dead_letters"] == 1
     assert status["recent_dead"][0]["uuid"] == bad
 

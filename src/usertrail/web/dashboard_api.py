@@ -112,7 +112,10 @@ async def relay(request: Request) -> Response:
             "lag_seconds": (runtime.clock() - waiting).total_seconds() if waiting else 0.0,
             "dead_letters": summary.dead_letters,
             "recent_dead": await runtime.relay_state.dead_letters(project.id, limit=5),
-            "last_error": runtime.relay.status.last_error if runtime.relay else None,
+            # Counted by the process that relays (this one, unless a worker does).
+            "since_start": runtime.relay.status
+            if runtime.relay and runtime.relay_running()
+            else None,
         }
     )
 

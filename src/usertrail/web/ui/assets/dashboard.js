@@ -73,7 +73,12 @@ async function loadRelay() {
     lines.push(el("br"), el("span", { class: "warn" },
       `${plural(data.dead_letters, "event")} refused by PostHog, latest: ${data.recent_dead[0].reason}`));
   }
-  if (data.backlog && data.last_error) lines.push(el("br"), el("small", {}, `Last error: ${data.last_error}`));
+  const counts = data.since_start;
+  if (counts) {
+    lines.push(el("br"), el("small", {},
+      `Since start: ${plural(counts.sent, "event")} sent, ${counts.retried} retried, ${counts.dead} refused.`));
+    if (data.backlog && counts.last_error) lines.push(el("br"), el("small", {}, `Last error: ${counts.last_error}`));
+  }
   $("relay-state").replaceChildren(...lines);
 }
 
