@@ -76,7 +76,7 @@ async function loadRelay() {
   const counts = data.since_start;
   if (counts) {
     lines.push(el("br"), el("small", {},
-      `Since start: ${plural(counts.sent, "event")} sent, ${counts.retried} retried, ${counts.dead} refused.`));
+      `Since start: ${plural(counts.sent, "event")} sent, ${counts.retried} failed ${counts.retried === 1 ? "try" : "tries"} retried, ${counts.dead} refused.`));
     if (data.backlog && counts.last_error) lines.push(el("br"), el("small", {}, `Last error: ${counts.last_error}`));
   }
   $("relay-state").replaceChildren(...lines);
