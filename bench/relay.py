@@ -13,10 +13,8 @@ Run: `python -m bench.relay [--seconds 10] [--events 200000]`.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -28,8 +26,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 from tests.live import TOKEN, LiveServer
-from tests.posthog_standin import PERSONAL_API_KEY, StandIn
-from tests.upstream.test_backfill import history
+from tests.posthog_standin import StandIn
+from tests.upstream.test_backfill import environment, history, import_command
 
 from bench import wrk
 from bench.freshness import background
@@ -123,22 +121,8 @@ def backfill(events: int) -> Table:
     posthog._events_table()  # sorted before the clock starts, as ClickHouse keeps it
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            command = [
-                sys.executable,
-                "-m",
-                "usertrail",
-                "import",
-                "posthog",
-                "--host",
-                posthog.url,
-                "--project-id",
-                "1",
-                "--since",
-                "2026-01-01",
-                "--data-dir",
-                tmp,
-            ]
-            env = {**os.environ, "POSTHOG_PERSONAL_API_KEY": PERSONAL_API_KEY}
+            command = import_command(Path(tmp), posthog)
+            env = environment()
             started = time.perf_counter()
             subprocess.run(command, env=env, check=True, capture_output=True, timeout=600)
             elapsed = time.perf_counter() - started

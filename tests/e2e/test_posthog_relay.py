@@ -12,20 +12,11 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from tests.e2e.browser import page_url
-from tests.live import TOKEN, LiveServer, wait_for
+from tests.live import LiveServer, wait_for
 from tests.posthog_standin import FLAG_KEY, StandIn
 from tests.rawlog import raw_rows
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def posthog() -> Iterator[StandIn]:
-    standin = StandIn(tokens={TOKEN}).start()
-    try:
-        yield standin
-    finally:
-        standin.stop()
 
 
 @contextmanager

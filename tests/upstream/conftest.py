@@ -8,20 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import TOKEN, LiveServer
+from tests.live import LiveServer
 from tests.posthog_standin import StandIn
 
 # Fast retries: an outage in a test lasts seconds, not the minute a real backoff allows.
 RELAY_ENV = {"USERTRAIL_DEMO": "0", "USERTRAIL_RELAY_RETRY_MAX_S": "1"}
-
-
-@pytest.fixture
-def posthog() -> Iterator[StandIn]:
-    standin = StandIn(tokens={TOKEN}).start()
-    try:
-        yield standin
-    finally:
-        standin.stop()
 
 
 @pytest.fixture
