@@ -70,6 +70,11 @@ def serve(
     )
     if runtime.demo_project is not None:
         _announce_demo(runtime.demo_project.api_key, settings)
+    if target := runtime.posthog_target(runtime.default_project):
+        console.print(
+            f"  relayed to PostHog: {target.host} as {target.token}"
+            " (flags, config, assets and recordings proxied)"
+        )
     app = served_app(create_app(settings, runtime))
     freeze_startup_heap()
     uvicorn.run(
