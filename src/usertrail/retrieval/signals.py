@@ -9,7 +9,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from usertrail.core.text import times
+from usertrail.core.text import quote, times
 from usertrail.model.context import ContextEvent, Pattern, UserContext
 from usertrail.retrieval.model import Signal
 from usertrail.retrieval.text import terms
@@ -26,7 +26,8 @@ W_FUNNEL = 0.35
 W_STRUGGLE = 0.3
 W_FEATURE = 0.25
 
-_FEATURE_LABEL = re.compile(r"^Used feature (.+?)(?: \(\d+\w\w time\))?$")
+# The context quotes a feature name that came from an event ("Used feature 'AI report'").
+_FEATURE_LABEL = re.compile(r"^Used feature '?(.+?)'?(?: \(\d+\w\w time\))?$")
 _ERROR_PREFIX = "Hit an error: "
 
 
@@ -78,8 +79,12 @@ def error_signal(message: str, count: int, in_last: bool, pattern: Pattern | Non
 def error_text(event: ContextEvent) -> str:
     """The message of an error event's label, without "Hit an error: " and " on <page>"."""
     message = event.label.removeprefix(_ERROR_PREFIX)
-    suffix = f" on {event.page}" if event.page else ""
-    return message.removesuffix(suffix) if suffix and message.endswith(suffix) else message
+    if not event.page:
+        return message
+    # The context quotes a page named by its URL, not one the project file names.
+    for suffix in (f" on {event.page}", f" on {quote(event.page)}"):
+        message = message.removesuffix(suffix)
+    return message
 
 
 def _latest_first(events: tuple[ContextEvent, ...], messages: set[str]) -> list[str]:

@@ -7,7 +7,12 @@ from datetime import datetime
 from typing import Protocol
 
 from usertrail.core.aggregates import merge_counters
-from usertrail.core.context.build import ContextInputs, ContextOptions, build_context
+from usertrail.core.context.build import (
+    ContextInputs,
+    ContextOptions,
+    build_context,
+    events_wanted,
+)
 from usertrail.core.identity import apply_person_updates
 from usertrail.errors import BadCredentials, NotFound
 from usertrail.model.config import ProjectConfig
@@ -66,7 +71,7 @@ class ContextService:
         if (cached := self.cache.get(key)) is not None:
             return cached.context()
         ctx = await self._build(project, user_id, options)
-        self.cache.put(key, ctx)
+        self.cache.put(key, ctx, options.include_prompt)
         return ctx
 
     async def rendered(self, project: Project, user_id: str, options: ContextOptions) -> Rendered:
@@ -74,10 +79,12 @@ class ContextService:
         key = (project.id, user_id, options)
         if (cached := self.cache.get(key)) is not None:
             return cached
-        return self.cache.put(key, await self._build(project, user_id, options))
+        ctx = await self._build(project, user_id, options)
+        return self.cache.put(key, ctx, options.include_prompt)
 
     async def _build(self, project: Project, user_id: str, options: ContextOptions) -> UserContext:
-        data = await self._store.person_data(project.id, user_id, max(options.n, MIN_EVENTS_LOADED))
+        loaded = max(events_wanted(options), MIN_EVENTS_LOADED)
+        data = await self._store.person_data(project.id, user_id, loaded)
         if data is None:
             raise NotFound(f"no user {user_id!r} in this project")
         inputs = ContextInputs(
