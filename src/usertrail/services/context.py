@@ -70,8 +70,8 @@ class ContextService:
         key = (project.id, user_id, options)
         if (cached := self.cache.get(key)) is not None:
             return cached.context()
-        ctx = await self._build(project, user_id, options)
-        self.cache.put(key, ctx, options.include_prompt)
+        ctx, ids = await self._build(project, user_id, options)
+        self.cache.put(key, ctx, options.include_prompt, ids)
         return ctx
 
     async def rendered(self, project: Project, user_id: str, options: ContextOptions) -> Rendered:
@@ -79,10 +79,13 @@ class ContextService:
         key = (project.id, user_id, options)
         if (cached := self.cache.get(key)) is not None:
             return cached
-        ctx = await self._build(project, user_id, options)
-        return self.cache.put(key, ctx, options.include_prompt)
+        ctx, ids = await self._build(project, user_id, options)
+        return self.cache.put(key, ctx, options.include_prompt, ids)
 
-    async def _build(self, project: Project, user_id: str, options: ContextOptions) -> UserContext:
+    async def _build(
+        self, project: Project, user_id: str, options: ContextOptions
+    ) -> tuple[UserContext, tuple[str, ...]]:
+        """The context, and the person's distinct ids as stored (the context may mask them)."""
         loaded = max(events_wanted(options), MIN_EVENTS_LOADED)
         data = await self._store.person_data(project.id, user_id, loaded)
         if data is None:
@@ -96,4 +99,4 @@ class ContextService:
             set_sizes=dict(data.set_sizes),
             config=self._config_for(project.id),
         )
-        return build_context(inputs, options, self._clock())
+        return build_context(inputs, options, self._clock()), data.person.distinct_ids

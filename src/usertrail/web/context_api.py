@@ -11,7 +11,6 @@ from starlette.responses import Response, StreamingResponse
 
 from usertrail.core.context.build import ContextOptions
 from usertrail.errors import NotFound
-from usertrail.model.context import UserContext
 from usertrail.services.context_cache import Rendered
 from usertrail.web.deps import runtime_of
 from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
@@ -90,29 +89,29 @@ async def user_context_stream(
     runtime = runtime_of(request)
     project = await project_of(request, credentials)
     options = ContextOptions(n=n, max_tokens=max_tokens, include_prompt=include == "prompt")
-    first = await runtime.context.for_user(project, user_id, options)  # 404 before streaming
+    first = await runtime.context.rendered(project, user_id, options)  # 404 before streaming
 
     async def events() -> AsyncIterator[bytes]:
-        ctx = first
+        current = first
         async with runtime.live.subscribe(project.id) as notices:
-            yield _sse(ctx, options)
+            yield _sse(current)
             while not await request.is_disconnected():
                 try:
                     changed = await asyncio.wait_for(notices.get(), HEARTBEAT_S)
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                     continue
-                if changed & set(ctx.user.distinct_ids) or user_id in changed:
+                if changed & set(current.ids) or user_id in changed:
                     try:
-                        ctx = await runtime.context.for_user(project, user_id, options)
+                        current = await runtime.context.rendered(project, user_id, options)
                     except NotFound:  # erased (DELETE /persons/{id}): the stream ends
                         return
-                    yield _sse(ctx, options)
+                    yield _sse(current)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 
-def _sse(ctx: UserContext, options: ContextOptions) -> bytes:
+def _sse(rendered: Rendered) -> bytes:
     """The same JSON as GET /context/user/{id} with these options."""
-    return b"event: context\ndata: " + Rendered.of(ctx, options.include_prompt).json + b"\n\n"
+    return b"event: context\ndata: " + rendered.json + b"\n\n"

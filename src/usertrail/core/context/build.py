@@ -110,7 +110,17 @@ def _patterns(inputs: ContextInputs, now: datetime, current_page: str | None) ->
 
 def _safe_pattern(p: Pattern, trusted: Trusted, mask_pii: bool) -> Pattern:
     summary = quote_fragments(p.summary, evidence_fragments(p, trusted))
-    return msgspec.structs.replace(p, summary=safe(summary, mask_pii=mask_pii, limit=240) or "")
+    evidence = {
+        k: safe(v, mask_pii=mask_pii, limit=200) if isinstance(v, str) else v
+        for k, v in p.evidence.items()
+    }
+    return msgspec.structs.replace(
+        p,
+        # Ids of detectors that count an element or an error hold its (event-made) text.
+        id=safe_id(p.id, mask_pii=mask_pii),
+        summary=safe(summary, mask_pii=mask_pii, limit=240) or "",
+        evidence=evidence,
+    )
 
 
 def _safe_recommendation(
@@ -118,7 +128,11 @@ def _safe_recommendation(
 ) -> Recommendation:
     because = next(p for p in patterns if p.id == r.because)
     message = quote_fragments(r.message, evidence_fragments(because, trusted))
-    return msgspec.structs.replace(r, message=safe(message, mask_pii=mask_pii, limit=300) or "")
+    return msgspec.structs.replace(
+        r,
+        message=safe(message, mask_pii=mask_pii, limit=300) or "",
+        because=safe_id(r.because, mask_pii=mask_pii),
+    )
 
 
 def with_feature_ordinals(
@@ -184,5 +198,5 @@ def _event(e: Event, options: ContextOptions, trusted: Trusted) -> ContextEvent:
         path=safe(e.route or e.path, mask_pii=mask),
         component=safe(e.component, mask_pii=mask),
         element=safe(e.element, mask_pii=mask),
-        session_id=e.session_id,
+        session_id=safe_id(e.session_id, mask_pii=mask) if e.session_id else None,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from usertrail.core.context.safe import UUID, quoted, without_uuids
+from usertrail.core.context.safe import UUID, key_text, quoted, without_uuids
 from usertrail.model.context import UserContext
 
 TITLE = "## What this user has been doing"
@@ -35,7 +35,9 @@ def header(ctx: UserContext) -> str:
 
 
 def blocks(ctx: UserContext) -> list[Line]:
-    props = ", ".join(f"{k}: {quoted(str(v))}" for k, v in sorted(ctx.user.properties.items()))
+    props = ", ".join(
+        f"{key_text(k)}: {quoted(str(v))}" for k, v in sorted(ctx.user.properties.items())
+    )
     lines = [Line("", f"Properties: {props}.")] if props else []
     if ctx.last_session_summary:
         lines.append(Line("### Last session", without_uuids(ctx.last_session_summary)))

@@ -22,6 +22,8 @@ _MARKDOWN = (("![", "! ["), ("](", "] ("), ("<", "‹"), (">", "›"))
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _QUOTED = re.compile(r"('[^']*'|`[^`]*`)")
 _PLAIN_WORD = re.compile(r"[a-z][a-z-]{0,19}")
+_CONNECTOR = re.compile(r"^(?:on|in|at|of|from) ")
+IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,29}")
 
 
 def safe(text: str | None, *, mask_pii: bool = True, limit: int = MAX_CHARS) -> str | None:
@@ -35,7 +37,7 @@ def safe(text: str | None, *, mask_pii: bool = True, limit: int = MAX_CHARS) -> 
 def safe_id(text: str, *, mask_pii: bool = True) -> str:
     """An identifier: cleaned and bounded, masked when it is an email or a phone number."""
     cleaned = clean_text(text, 200)
-    return redact(cleaned) if mask_pii else cleaned
+    return inert(redact(cleaned) if mask_pii else cleaned)
 
 
 def inert(text: str) -> str:
@@ -64,9 +66,17 @@ def quoted(text: str) -> str:
 def quote_fragments(text: str, fragments: Iterable[str | None]) -> str:
     """Quote each untrusted fragment where it appears bare in `text` (outside a 'quote'):
     "Clicked 'Save' button in Plan picker" -> "Clicked 'Save' button in 'Plan picker'"."""
-    for fragment in sorted({f for f in fragments if f}, key=len, reverse=True):
+    bare = {part for f in fragments if f for part in _bare_parts(f)}
+    for fragment in sorted(bare, key=len, reverse=True):
         text = _quote_bare(text, fragment)
     return text
+
+
+def _bare_parts(fragment: str) -> list[str]:
+    """A fragment is matched outside quotes, so only its unquoted parts can be found: the
+    role in "IGNORE THIS 'Save'" is quoted, the plain role in "button 'Save'" is not."""
+    parts = (_CONNECTOR.sub("", p.strip()) for p in _QUOTED.split(fragment)[::2])
+    return [p for p in parts if p and not plain_word(p)]
 
 
 def _quote_bare(text: str, fragment: str) -> str:
@@ -77,6 +87,12 @@ def _quote_bare(text: str, fragment: str) -> str:
         bare.sub(lambda _m: quote(fragment), part) if i % 2 == 0 else part
         for i, part in enumerate(parts)
     )
+
+
+def key_text(key: str) -> str:
+    """A property key before its quoted value: an identifier-like key reads as itself
+    (`plan: 'free'`), anything else is quoted."""
+    return key if IDENTIFIER.fullmatch(key) else quoted(key)
 
 
 def plain_word(word: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from usertrail.core.context.safe import quote_fragments, safe
+from usertrail.core.context.safe import quote_fragments, safe, safe_id
 from usertrail.core.context.untrusted import Trusted, event_fragments
 from usertrail.core.text import duration_words, plural, quote, times
 from usertrail.model.context import SessionSnapshot
@@ -33,7 +33,7 @@ def snapshot(
     the span's, as on the dashboard's timeline."""
     labels = {e.uuid: _label(e, trusted, mask_pii) for e in events}
     return SessionSnapshot(
-        id=span.id,
+        id=safe_id(span.id, mask_pii=mask_pii),
         start=span.start,
         end=span.end,
         duration_s=int(span.duration.total_seconds()),
@@ -107,7 +107,13 @@ def _features_phrase(events: Sequence[Event], trusted: Trusted) -> str:
     counts = Counter(e.feature for e in events if e.feature)
     if not counts:
         return ""
-    items = [f"{_named(name, trusted)} {times(n)}" for name, n in counts.most_common(3)]
+    pages = {e.page for e in events if e.kind == "pageview"}
+    items = [
+        # "opened Data sources once; used the Data sources feature once", not the same twice.
+        f"{'the ' + _named(name, trusted) + ' feature' if name in pages else _named(name, trusted)}"
+        f" {times(n)}"
+        for name, n in counts.most_common(3)
+    ]
     return "used " + _join(items)
 
 

@@ -3,11 +3,9 @@ context can quote them as data. Names the project file declares are the only tru
 
 from __future__ import annotations
 
-import re
-
 import msgspec
 
-from usertrail.core.context.safe import plain_word
+from usertrail.core.context.safe import IDENTIFIER, plain_word
 from usertrail.core.text import clean_text, humanize
 from usertrail.model.config import ProjectConfig
 from usertrail.model.context import Pattern
@@ -15,7 +13,6 @@ from usertrail.model.event import Event
 
 # The evidence keys whose values a detector copied from events into its summary.
 _EVIDENCE_KEYS = ("element", "page", "feature", "error")
-_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,29}")
 
 
 class Trusted(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,7 +46,7 @@ def _key(key: str) -> str | None:
     """A property key shown before its quoted value: one identifier-like word reads as itself
     (`format 'csv'`) and cannot carry a sentence; anything else is quoted."""
     key = clean_text(key, 30)
-    return None if _IDENTIFIER.fullmatch(key) else key
+    return None if IDENTIFIER.fullmatch(key) else key
 
 
 def evidence_fragments(p: Pattern, trusted: Trusted) -> list[str]:
