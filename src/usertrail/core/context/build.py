@@ -156,6 +156,10 @@ def _last_session(
     events: Sequence[Event], config: ProjectConfig
 ) -> tuple[SessionSpan | None, list[Event]]:
     spans = sessionize(events, timedelta(minutes=config.session_timeout_minutes))
+    # An `$identify` sent on its own (server SDKs send it without a `$session_id`) is not a
+    # session the user had: the last one with activity is.
+    active = {e.uuid for e in events if e.kind != "identify"}
+    spans = [s for s in spans if active.intersection(s.event_uuids)] or spans
     if not spans:
         return None, []
     last = max(spans, key=lambda s: (s.end, s.id))
