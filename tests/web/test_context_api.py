@@ -209,6 +209,22 @@ def _next_context(lines: Iterator[str]) -> dict[str, Any]:
     raise AssertionError("stream ended")
 
 
+def test_a_context_whose_ids_are_masked_is_still_refreshed_by_the_next_event(
+    live_server: LiveServer,
+) -> None:
+    """The object masks an email used as a distinct id; the cache must still know the real id
+    to drop the entry when that id's next event is processed."""
+    client = Posthog(TOKEN, host=live_server.url, sync_mode=True)
+    client.capture("$pageview", distinct_id="jo@example.com", properties={"$current_url": BILLING})
+    before = get(live_server, "jo@example.com").json()
+    assert before["user"]["distinct_ids"] == ["[email]"]
+    client.capture("report_exported", distinct_id="jo@example.com")
+    deadline = time.monotonic() + 5  # far below the cache's 60 s TTL
+    while len(get(live_server, "jo@example.com").json()["recent_events"]) < 2:
+        assert time.monotonic() < deadline, "the masked id's context stayed stale"
+        time.sleep(0.05)
+
+
 def test_a_merge_refreshes_a_context_cached_under_the_anonymous_id(
     live_server: LiveServer,
 ) -> None:

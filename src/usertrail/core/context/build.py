@@ -13,7 +13,7 @@ from usertrail.core.context.fill import fill_markdown
 from usertrail.core.context.render import render_markdown
 from usertrail.core.context.safe import quote_fragments, safe, safe_id
 from usertrail.core.context.snapshot import snapshot, summarize
-from usertrail.core.context.untrusted import Trusted, event_fragments, evidence_fragments
+from usertrail.core.context.untrusted import Trusted, event_label, evidence_fragments
 from usertrail.core.patterns import PatternInput, detect_patterns
 from usertrail.core.recommendations import recommend
 from usertrail.core.sessions import sessionize
@@ -193,11 +193,10 @@ def _value(value: Any, options: ContextOptions) -> Any:
 
 def _event(e: Event, options: ContextOptions, trusted: Trusted) -> ContextEvent:
     mask = options.mask_pii
-    label = quote_fragments(e.label, event_fragments(e, trusted))
     return ContextEvent(
         ts=e.timestamp,
         type=e.kind,
-        label=safe(label, mask_pii=mask, limit=200) or safe(e.name, mask_pii=mask) or "event",
+        label=event_label(e, trusted, mask),
         page=safe(e.page, mask_pii=mask),
         path=safe(e.route or e.path, mask_pii=mask),
         component=safe(e.component, mask_pii=mask),

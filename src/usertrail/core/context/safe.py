@@ -9,7 +9,7 @@ values, ids) is untrusted. Only names the project file declares are trusted.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from functools import lru_cache
 
 from usertrail.core.redact import redact
 from usertrail.core.text import clean_text, quote
@@ -22,10 +22,14 @@ _MARKDOWN = (("![", "! ["), ("](", "] ("), ("<", "‹"), (">", "›"))
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _QUOTED = re.compile(r"('[^']*'|`[^`]*`)")
 _PLAIN_WORD = re.compile(r"[a-z][a-z-]{0,19}")
+_AROUND = " ()[]{}:;,.-"
 _CONNECTOR = re.compile(r"^(?:on|in|at|of|from) ")
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,29}")
 
 
+# Cached: a person's labels and pages repeat across their events and across rebuilds, and
+# masking runs a dozen regular expressions over each.
+@lru_cache(maxsize=16_384)
 def safe(text: str | None, *, mask_pii: bool = True, limit: int = MAX_CHARS) -> str | None:
     if text is None:
         return None
@@ -34,6 +38,7 @@ def safe(text: str | None, *, mask_pii: bool = True, limit: int = MAX_CHARS) -> 
     return close_quotes(inert(redact(cleaned) if mask_pii else cleaned))
 
 
+@lru_cache(maxsize=16_384)  # every event of a session carries the same id
 def safe_id(text: str, *, mask_pii: bool = True) -> str:
     """An identifier: cleaned and bounded, masked when it is an email or a phone number."""
     cleaned = clean_text(text, 200)
@@ -63,10 +68,11 @@ def quoted(text: str) -> str:
     return "`" + text.replace("`", "'") + "`"
 
 
-def quote_fragments(text: str, fragments: Iterable[str | None]) -> str:
+@lru_cache(maxsize=16_384)
+def quote_fragments(text: str, fragments: tuple[str, ...]) -> str:
     """Quote each untrusted fragment where it appears bare in `text` (outside a 'quote'):
     "Clicked 'Save' button in Plan picker" -> "Clicked 'Save' button in 'Plan picker'"."""
-    bare = {part for f in fragments if f for part in _bare_parts(f)}
+    bare = {part for f in fragments for part in _bare_parts(f)}
     for fragment in sorted(bare, key=len, reverse=True):
         text = _quote_bare(text, fragment)
     return text
@@ -75,8 +81,10 @@ def quote_fragments(text: str, fragments: Iterable[str | None]) -> str:
 def _bare_parts(fragment: str) -> list[str]:
     """A fragment is matched outside quotes, so only its unquoted parts can be found: the
     role in "IGNORE THIS 'Save'" is quoted, the plain role in "button 'Save'" is not."""
-    parts = (_CONNECTOR.sub("", p.strip()) for p in _QUOTED.split(fragment)[::2])
-    return [p for p in parts if p and not plain_word(p)]
+    parts = (
+        _CONNECTOR.sub("", p.strip(_AROUND)).strip(_AROUND) for p in _QUOTED.split(fragment)[::2]
+    )
+    return [p for p in parts if any(c.isalnum() for c in p) and not plain_word(p)]
 
 
 def _quote_bare(text: str, fragment: str) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from usertrail.core.context.safe import quote_fragments, safe, safe_id
-from usertrail.core.context.untrusted import Trusted, event_fragments
+from usertrail.core.context.safe import MAX_CHARS, safe, safe_id
+from usertrail.core.context.untrusted import Trusted, event_label
 from usertrail.core.text import duration_words, plural, quote, times
 from usertrail.model.context import SessionSnapshot
 from usertrail.model.event import Device, Event
@@ -31,7 +31,6 @@ def snapshot(
 ) -> SessionSnapshot:
     """`events` are the span's events in chronological order (at least one). The duration is
     the span's, as on the dashboard's timeline."""
-    labels = {e.uuid: _label(e, trusted, mask_pii) for e in events}
     return SessionSnapshot(
         id=safe_id(span.id, mask_pii=mask_pii),
         start=span.start,
@@ -40,11 +39,22 @@ def snapshot(
         event_count=len(events),
         device=safe(describe_device(next((e.device for e in events if e.device), None))),
         pages=tuple(_dedupe_runs(_pages(events, trusted, mask_pii))),
-        key_actions=tuple(_dedupe_runs(labels[e.uuid] for e in events if e.kind in KEY_KINDS))[
-            -10:
-        ],
-        errors=tuple(dict.fromkeys(labels[e.uuid] for e in events if e.kind == "error"))[:5],
+        key_actions=_key_actions(events, trusted, mask_pii),
+        errors=_errors(events, trusted, mask_pii),
     )
+
+
+def _key_actions(events: Sequence[Event], trusted: Trusted, mask_pii: bool) -> tuple[str, ...]:
+    """The last 10 actions, repeats in a row collapsed; only those are made safe (it costs)."""
+    keys = [e for e in events if e.kind in KEY_KINDS]
+    runs = [e for i, e in enumerate(keys) if i == 0 or keys[i - 1].label != e.label][-10:]
+    return tuple(_dedupe_runs(event_label(e, trusted, mask_pii, MAX_CHARS) for e in runs))
+
+
+def _errors(events: Sequence[Event], trusted: Trusted, mask_pii: bool) -> tuple[str, ...]:
+    first = {e.label: e for e in reversed(events) if e.kind == "error"}  # the earliest of each
+    ordered = sorted(first.values(), key=lambda e: e.timestamp)[:5]
+    return tuple(dict.fromkeys(event_label(e, trusted, mask_pii, MAX_CHARS) for e in ordered))
 
 
 def summarize(snap: SessionSnapshot, events: Sequence[Event], trusted: Trusted) -> str:
@@ -65,10 +75,6 @@ def _errors_phrase(errors: tuple[str, ...]) -> str:
     if len(errors) == 1:
         return f" {ERROR_PREFIX}{first}."
     return f" Hit {len(errors)} different errors, the first: {first}."
-
-
-def _label(e: Event, trusted: Trusted, mask_pii: bool) -> str:
-    return safe(quote_fragments(e.label, event_fragments(e, trusted)), mask_pii=mask_pii) or ""
 
 
 def _pages(events: Sequence[Event], trusted: Trusted, mask_pii: bool) -> Iterable[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import msgspec
 
-from usertrail.core.context.safe import IDENTIFIER, plain_word
+from usertrail.core.context.safe import IDENTIFIER, plain_word, quote_fragments, safe
 from usertrail.core.text import clean_text, humanize
 from usertrail.model.config import ProjectConfig
 from usertrail.model.context import Pattern
@@ -24,11 +24,17 @@ class Trusted(msgspec.Struct, frozen=True, kw_only=True):
         names = (*config.pages.values(), *config.components.values(), *features)
         return cls(names=frozenset(names))
 
-    def untrusted(self, *values: str | None) -> list[str]:
-        return [v for v in values if v and v not in self.names]
+    def untrusted(self, *values: str | None) -> tuple[str, ...]:
+        return tuple(v for v in values if v and v not in self.names)
 
 
-def event_fragments(e: Event, trusted: Trusted) -> list[str]:
+def event_label(e: Event, trusted: Trusted, mask_pii: bool, limit: int = 200) -> str:
+    """The event's label as the context shows it: its untrusted parts quoted, then made safe."""
+    label = quote_fragments(e.label, event_fragments(e, trusted))
+    return safe(label, mask_pii=mask_pii, limit=limit) or safe(e.name, mask_pii=mask_pii) or "event"
+
+
+def event_fragments(e: Event, trusted: Trusted) -> tuple[str, ...]:
     """The strings `labels.label` put bare into this event's label."""
     role = (e.element or "").split(" ", 1)[0]
     named = not e.name.startswith("$") and e.kind in ("custom", "error")
@@ -49,6 +55,6 @@ def _key(key: str) -> str | None:
     return None if IDENTIFIER.fullmatch(key) else key
 
 
-def evidence_fragments(p: Pattern, trusted: Trusted) -> list[str]:
+def evidence_fragments(p: Pattern, trusted: Trusted) -> tuple[str, ...]:
     values = (p.evidence.get(k) for k in _EVIDENCE_KEYS)
     return trusted.untrusted(*(v for v in values if isinstance(v, str)))
