@@ -137,6 +137,21 @@ async def test_a_hit_is_answered_with_the_cached_bytes_and_never_reaches_the_app
     assert app.paths == []
 
 
+async def test_every_option_the_route_reads_is_part_of_the_hits_key(
+    runtime: Runtime, app: BehindTheLane, lane: CachedContextLane
+) -> None:
+    auth = auth_of(runtime)
+    asked = ContextOptions(n=5, max_tokens=500, include_prompt=True)
+    cached = await runtime.context.rendered(runtime.default_project, "u1", asked)
+    query = b"n=5&max_tokens=500&include=prompt"
+    _, body = await call(lane, "/context/user/u1", query, authorization=auth)
+    assert body["body"] == cached.json
+    assert b'"prompt":' in cached.json
+    await call(lane, "/context/user/u1", b"n=5&max_tokens=500", authorization=auth)  # no prompt
+    await call(lane, "/context/user/u1", query + b"&format=markdown", authorization=auth)
+    assert app.paths == ["/context/user/u1"] * 2
+
+
 async def test_misses_wrong_keys_browsers_and_other_routes_reach_the_app(
     runtime: Runtime, app: BehindTheLane, lane: CachedContextLane
 ) -> None:
