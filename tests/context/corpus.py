@@ -126,6 +126,12 @@ def hostile_cases() -> Iterator[Case]:
     yield Case(
         id="hostile/mobile", trace=tuple(hostile_screens()), config=ProjectConfig(), user_id=PHONE
     )
+    yield Case(
+        id="hostile/older-shapes",
+        trace=tuple(hostile_older_shapes()),
+        config=ProjectConfig(),
+        user_id="user_8",
+    )
 
 
 def hostile_trace() -> Iterator[RawEvent]:
@@ -170,6 +176,24 @@ def hostile_trace() -> Iterator[RawEvent]:
         at=50,
         properties={"$anon_distinct_id": h, "$set": {h: h, "email": EMAIL, "phone": PHONE}},
     )
+
+
+def hostile_older_shapes() -> Iterator[RawEvent]:
+    """The older and rarer shapes: `$elements` arrays (tag, text, href, class, any attribute),
+    `$pathname` without a URL, `$pageleave`, `$exception_type`/`_message`, a rage click's
+    link, a tag name that is not one."""
+    h = HOSTILE
+    element = {"tag_name": h, "$el_text": h, "attr__href": h, "attr__class": h, "attr__title": h}
+    around = {"tag_name": "div", "attr__data-ph-component": h, "attr__aria-label": h}
+    props = {"$pathname": f"/{h}", "$session_id": "o1", "$referrer": h}
+    yield make_raw("$pageview", distinct_id="user_8", at=0, properties=props)
+    for i in range(2):
+        clicked = {**props, "$event_type": "click", "$elements": [element, around]}
+        yield make_raw("$autocapture", distinct_id="user_8", at=1 + i, properties=clicked)
+        yield make_raw("$dead_click", distinct_id="user_8", at=3 + i, properties=clicked)
+    yield make_raw("$pageleave", distinct_id="user_8", at=6, properties=props)
+    old = {**props, "$exception_type": h, "$exception_message": h}
+    yield make_raw("$exception", distinct_id="user_8", at=7, properties=old)
 
 
 def hostile_screens() -> Iterator[RawEvent]:

@@ -56,7 +56,7 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _NULLS = re.compile(r"\b(?:None|null|undefined|NaN)\b")
 _MARKDOWN_LINK = re.compile(r"!\[|\]\(|<img|<a\s|javascript:", re.I)
 _QUOTED = re.compile(r"'[^'\n]*'|`[^`\n]*`")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+")  # also "doe@example com"
 _VERBS = re.compile(r"\b(Hit|Clicked|Viewed|Used|Triggered|Opened|Submitted|Rage-clicked)\b")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 

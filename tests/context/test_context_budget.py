@@ -38,7 +38,8 @@ def test_the_markdown_block_fills_its_budget_and_never_exceeds_it(case: Case, bu
     block = case.context(ContextOptions(format="markdown", max_tokens=budget)).prompt or ""
     used = count_tokens(block)
     assert used <= budget
-    if history_tokens(case, "markdown") > budget:
+    # A hostile trace's lines are 100 tokens and more by construction: a line is kept whole.
+    if history_tokens(case, "markdown") > budget and not case.id.startswith("hostile/"):
         assert used >= FILLED * budget, f"{used} of {budget}"
 
 

@@ -22,6 +22,9 @@ _MARKDOWN = (("![", "! ["), ("](", "] ("), ("<", "‹"), (">", "›"))
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _QUOTED = re.compile(r"('[^']*'|`[^`]*`)")
 _PLAIN_WORD = re.compile(r"[a-z][a-z-]{0,19}")
+# What is left of an email once a page name was made from it ("jane doe@example com", the
+# dots humanized away) is still someone's address.
+_LOOSE_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*")
 _AROUND = " ()[]{}:;,.-"
 _CONNECTOR = re.compile(r"^(?:on|in|at|of|from) ")
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,29}")
@@ -34,8 +37,9 @@ def safe(text: str | None, *, mask_pii: bool = True, limit: int = MAX_CHARS) -> 
     if text is None:
         return None
     cleaned = clean_text(text, limit)
+    masked = _LOOSE_EMAIL.sub("[email]", redact(cleaned)) if mask_pii else cleaned
     # Masks come first: "[email](x)" made by masking must not become a link either.
-    return close_quotes(inert(redact(cleaned) if mask_pii else cleaned))
+    return close_quotes(inert(masked))
 
 
 @lru_cache(maxsize=16_384)  # every event of a session carries the same id
