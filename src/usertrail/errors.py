@@ -30,6 +30,13 @@ class NotFound(UsertrailError):
     kind = "not_found"
 
 
+class BudgetTooSmall(UsertrailError):
+    """A context's `max_tokens` cannot hold even the user's header: a clear 400, never an
+    empty block."""
+
+    kind = "budget_too_small"
+
+
 class StorageUnavailable(UsertrailError):
     kind = "storage_unavailable"
     retry_after_s = 5

@@ -10,18 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from mcp.server import MCPServer
 from mcp.server.mcpserver.context import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
-from usertrail.core.context.build import ContextOptions
+from usertrail import __version__
+from usertrail.core.context.build import MAX_EVENTS, ContextOptions
 from usertrail.errors import UsertrailError
 from usertrail.model.context import UserContext
 from usertrail.model.project import Project
-from usertrail.web.context_api import bearer
+from usertrail.web.context_api import TOKENS_MIN, bearer
 from usertrail.wiring import Runtime
 
 INSTRUCTIONS = (
@@ -33,7 +34,7 @@ INSTRUCTIONS = (
 
 def build_mcp(runtime: Runtime, api_key: str | None = None) -> MCPServer:
     """`api_key` fixes the project (stdio); without it each HTTP request must carry one."""
-    mcp: MCPServer = MCPServer("usertrail", instructions=INSTRUCTIONS)
+    mcp: MCPServer = MCPServer("usertrail", version=__version__, instructions=INSTRUCTIONS)
 
     async def project_of(ctx: Context) -> Project:
         key = api_key
@@ -49,13 +50,25 @@ def build_mcp(runtime: Runtime, api_key: str | None = None) -> MCPServer:
 
     @mcp.tool()
     async def get_user_context(
-        user_id: str, ctx: Context, max_tokens: int | None = None, n: int = 20
-    ) -> dict[str, Any]:
-        """What this user has been doing: recent events, last session, patterns,
-        recommendations and a prompt-ready Markdown block. Any of the user's ids works."""
+        user_id: str,
+        ctx: Context,
+        max_tokens: int | None = None,
+        n: int | None = None,
+        format: Literal["markdown", "json"] = "markdown",
+    ) -> str:
+        """What this user has been doing, as a Markdown block to put in your prompt: who they
+        are, their last session, patterns and suggested next steps, then events newest first.
+        `max_tokens` fills the block up to that budget; `format="json"` gives the structured
+        object instead. Any of the user's ids works."""
         project = await project_of(ctx)
-        options = ContextOptions(n=max(0, min(n, 500)), max_tokens=max_tokens)
-        return dict(msgspec.to_builtins(await context_of(project, user_id, options)))
+        options = ContextOptions(
+            n=None if n is None else max(0, min(n, MAX_EVENTS)),
+            max_tokens=max_tokens if max_tokens is None else max(max_tokens, TOKENS_MIN),
+            format=format,
+        )
+        with as_tool_error():
+            rendered = await runtime.context.rendered(project, user_id, options)
+        return rendered.body(format).decode()
 
     @mcp.tool()
     async def list_active_users(ctx: Context, minutes: int = 30) -> list[dict[str, Any]]:
@@ -78,7 +91,8 @@ def build_mcp(runtime: Runtime, api_key: str | None = None) -> MCPServer:
     async def user_context(user_id: str, ctx: Context) -> str:
         """The prompt-ready context block for one user."""
         project = await project_of(ctx)
-        return (await context_of(project, user_id, ContextOptions())).prompt
+        options = ContextOptions(format="markdown")
+        return (await context_of(project, user_id, options)).prompt or ""
 
     return mcp
 

@@ -153,4 +153,5 @@ def test_context_has_pre_login_clicks_after_identify(
             return [e["label"] for e in response.json()["recent_events"]]
 
         found = wait_for(lambda: [x for x in labels() if x.startswith("Clicked")], what="context")
-    assert found == ["Clicked 'Upgrade to Pro' button in Plan picker on App"]  # /app.html
+    # /app.html; the component and page are named by the page's markup and URL: quoted as data.
+    assert found == ["Clicked 'Upgrade to Pro' button in 'Plan picker' on 'App'"]

@@ -105,7 +105,7 @@ def test_an_error_from_an_earlier_session_counts_less() -> None:
     failed = {"event": "generation_failed", "properties": {"failure_reason": "timeout"}}
     ctx = context(failed, {"wait_minutes": 120}, {"pageview": "/reports/7"})
     [error] = [s for s in behaviour_signals(ctx) if s.kind == "error"]
-    assert error.value == "Generation failed ('timeout')"
+    assert error.value == "'Generation failed' ('timeout')"
     assert error.weight < W_ERROR_NOW
     assert error.reason.endswith("once recently")
 

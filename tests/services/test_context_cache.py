@@ -25,6 +25,8 @@ def context_for(*ids: str) -> UserContext:
         last_session=None,
         patterns=(),
         recommendations=(),
+        generated_at=NOW,
+        truncated=False,
     )
 
 

@@ -166,8 +166,8 @@ def mcp(name: str, arguments: Callable[[Tenant], dict[str, Any]]) -> Callable[..
 
 
 def mcp_refused(probe: Probe, cred: Cred, answer: Answer) -> list[str]:
-    """MCP answers HTTP 200 and says no in JSON-RPC: an error, or a tool result marked so.
-    Only a listing, asked with a key, answers (with that key's own project)."""
+    """MCP says no in JSON-RPC: an error (with a 401 when the key is not one), or a tool result
+    marked so. Only a listing, asked with a key, answers (with that key's own project)."""
     reply = answer.responses[0][0].json()
     refused = "error" in reply or reply.get("result", {}).get("isError") is True
     if probe.lists and probe.reader(cred) is not None:
@@ -261,7 +261,16 @@ PROBES = (
         check=waiting,
     ),
     *(
-        Probe("MOUNT", "/mcp", mcp(name, args), always(200), check=mcp_refused, lists=listing)
+        # No valid key: a 401 at connect (its body a JSON-RPC error); another tenant's key:
+        # HTTP 200 and a refusal in JSON-RPC.
+        Probe(
+            "MOUNT",
+            "/mcp",
+            mcp(name, args),
+            rejected_unless_key(200),
+            check=mcp_refused,
+            lists=listing,
+        )
         for name, args, listing in (
             ("get_user_context", lambda t: {"user_id": t.user}, False),
             ("search_help", _query, False),

@@ -25,16 +25,15 @@ from usertrail.wiring import Runtime, build_runtime
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        (b"", (ContextOptions(n=20), "json")),
-        (b"n=5", (ContextOptions(n=5), "json")),
-        (b"n=500&max_tokens=64", (ContextOptions(n=500, max_tokens=64), "json")),
-        (b"format=markdown&n=0", (ContextOptions(n=0), "markdown")),
-        (b"max_tokens=200000", (ContextOptions(max_tokens=200_000), "json")),
+        (b"", ContextOptions()),
+        (b"n=5", ContextOptions(n=5)),
+        (b"n=500&max_tokens=64", ContextOptions(n=500, max_tokens=64)),
+        (b"format=markdown&n=0", ContextOptions(n=0, format="markdown")),
+        (b"max_tokens=200000", ContextOptions(max_tokens=200_000)),
+        (b"include=prompt&n=3", ContextOptions(n=3, include_prompt=True)),
     ],
 )
-def test_plain_queries_in_bounds_are_recognised(
-    query: bytes, expected: tuple[ContextOptions, str]
-) -> None:
+def test_plain_queries_in_bounds_are_recognised(query: bytes, expected: ContextOptions) -> None:
     assert parse_query(query) == expected
 
 
@@ -52,6 +51,8 @@ def test_plain_queries_in_bounds_are_recognised(
         b"n=5&",  # an empty part
         b"n=%35",  # percent-encoded: left to the route's parser
         b"utm=1",  # unknown: the route ignores it, the lane does not guess
+        b"include=events",  # not an include the route knows: its 422
+        b"include=prompt&include=prompt",
     ],
 )
 def test_anything_else_is_left_to_the_route(query: bytes) -> None:
@@ -129,9 +130,26 @@ async def test_a_hit_is_answered_with_the_cached_bytes_and_never_reaches_the_app
     assert start["status"] == 200
     assert dict(start["headers"])[b"content-type"] == b"application/json"
     assert body["body"] == cached.json
+    as_markdown = ContextOptions(n=5, format="markdown")
+    cached = await runtime.context.rendered(runtime.default_project, "u1", as_markdown)
     _, markdown = await call(lane, "/context/user/u1", b"n=5&format=markdown", authorization=auth)
     assert markdown["body"] == cached.markdown
     assert app.paths == []
+
+
+async def test_every_option_the_route_reads_is_part_of_the_hits_key(
+    runtime: Runtime, app: BehindTheLane, lane: CachedContextLane
+) -> None:
+    auth = auth_of(runtime)
+    asked = ContextOptions(n=5, max_tokens=500, include_prompt=True)
+    cached = await runtime.context.rendered(runtime.default_project, "u1", asked)
+    query = b"n=5&max_tokens=500&include=prompt"
+    _, body = await call(lane, "/context/user/u1", query, authorization=auth)
+    assert body["body"] == cached.json
+    assert b'"prompt":' in cached.json
+    await call(lane, "/context/user/u1", b"n=5&max_tokens=500", authorization=auth)  # no prompt
+    await call(lane, "/context/user/u1", query + b"&format=markdown", authorization=auth)
+    assert app.paths == ["/context/user/u1"] * 2
 
 
 async def test_misses_wrong_keys_browsers_and_other_routes_reach_the_app(
@@ -215,8 +233,10 @@ def test_the_lanes_answers_equal_the_routes_and_are_counted_and_limited(
     markdown = [get(server, path + "&format=markdown") for _ in range(2)]  # the route, the lane
     assert markdown[0].headers["content-type"] == markdown[1].headers["content-type"]
     assert markdown[0].headers["content-type"].startswith("text/markdown")
-    assert markdown[0].content == markdown[1].content == first.json()["prompt"].encode()
-    assert context_requests(server) == counted + 4
+    block = get(server, path + "&include=prompt").json()["prompt"]  # asked: the block in JSON
+    assert "prompt" not in first.json()  # not asked: no fact twice
+    assert markdown[0].content == markdown[1].content == block.encode()
+    assert context_requests(server) == counted + 5
     # Hits take read tokens too: BURST + 10 reads in far less than 10 s must meet the limit.
     refused = [r for r in (get(server, path) for _ in range(BURST + 10)) if r.status_code != 200]
     assert refused

@@ -35,7 +35,9 @@ def test_a_separate_worker_process_makes_ingested_events_visible_in_context(
             )
             status = response.status_code
             time.sleep(0.05)
-        assert response.json()["recent_events"][0]["label"] == "Viewed Billing"
+        assert (
+            response.json()["recent_events"][0]["label"] == "Viewed 'Billing'"
+        )  # a page named by its URL: quoted
     finally:
         worker.terminate()
         worker.wait(10)

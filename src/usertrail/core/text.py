@@ -56,3 +56,14 @@ def ordinal(n: int) -> str:
     """1 -> "1st", 2 -> "2nd", 11 -> "11th", 23 -> "23rd"."""
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def duration_words(seconds: int) -> str:
+    """One wording for a session's length, shared by the prompt and the dashboard so they never
+    disagree: 16 -> "16 seconds", 900 -> "15 minutes", 5400 -> "1.5 hours"."""
+    if seconds < 60:
+        return plural(max(seconds, 1), "second")
+    if seconds < 3600:
+        return plural(round(seconds / 60), "minute")
+    hours = round(seconds / 3600, 1)
+    return f"{hours:g} hour" + ("" if hours == 1 else "s")

@@ -16,7 +16,7 @@ class UserInfo(msgspec.Struct, frozen=True, kw_only=True):
     last_seen: datetime
 
 
-class ContextEvent(msgspec.Struct, frozen=True, kw_only=True):
+class ContextEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     ts: datetime
     type: str
     label: str
@@ -54,13 +54,15 @@ class Recommendation(msgspec.Struct, frozen=True, kw_only=True):
     because: str
 
 
-class UserContext(msgspec.Struct, frozen=True, kw_only=True):
+# omit_defaults: `prompt` is left out of the JSON answer unless the caller asked for it
+# (`include=prompt`), so no fact reaches the model twice by default.
+class UserContext(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     user: UserInfo
     recent_events: tuple[ContextEvent, ...]
     last_session_summary: str | None
     last_session: SessionSnapshot | None
     patterns: tuple[Pattern, ...]
     recommendations: tuple[Recommendation, ...]
-    prompt: str = ""
-    generated_at: datetime | None = None
-    truncated: bool = False
+    generated_at: datetime | None
+    truncated: bool
+    prompt: str | None = None

@@ -32,6 +32,7 @@ class TimelineSession(msgspec.Struct, frozen=True, kw_only=True):
     start: datetime
     end: datetime
     duration_s: int
+    duration: str  # "16 seconds": the same words as the context's session summary
     device: str | None
     pages: tuple[str, ...]
     events: tuple[TimelineEvent, ...]  # newest first

@@ -47,7 +47,7 @@ class Prompt(msgspec.Struct, frozen=True, kw_only=True):
 def assemble(ctx: UserContext, retrieval: Retrieval, message: str) -> Prompt:
     """System: instructions, what the user has been doing (with the suggested next steps),
     the retrieved help. User: their message, as they typed it."""
-    sections = [SYSTEM, ctx.prompt.strip(), _help(retrieval.hits)]
+    sections = [SYSTEM, (ctx.prompt or "").strip(), _help(retrieval.hits)]
     return Prompt(system="\n\n".join(s for s in sections if s), user=message)
 
 

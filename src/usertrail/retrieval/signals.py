@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
-from usertrail.core.text import times
+from usertrail.core.text import quote, times
 from usertrail.model.context import ContextEvent, Pattern, UserContext
 from usertrail.retrieval.model import Signal, SignalKind
 from usertrail.retrieval.text import terms
@@ -35,11 +35,13 @@ RECENCY = 0.85  # each later event in the last session halves a weight in about 
 EARLIER_SESSION = 0.5  # an event of an earlier session counts half, on top of its recency
 INTERACTIONS = frozenset(("click", "submit", "change"))
 
-_FEATURE_LABEL = re.compile(r"^Used feature (.+?)(?: \(\d+\w\w time\))?$")
+# The context quotes a feature name that came from an event ("Used feature 'AI report'").
+_FEATURE_LABEL = re.compile(r"^Used feature '?(.+?)'?(?: \(\d+\w\w time\))?$")
 _QUOTED = re.compile(r"'(.+)'")
 _CUSTOM = re.compile(r"^Triggered (.+?)(?: on [^()]+)?$")
 _USED = re.compile(r"\bused (.+?)(?:\.(?: |$)|;|$)")
 _TIMES = re.compile(r" (?:once|twice|\d+ times)$")
+_LEADING_QUOTED = re.compile(r"^'([^']*)'")
 _ERROR_PREFIX = "Hit an error: "
 
 
@@ -123,8 +125,12 @@ def error_signal(message: str, count: int, in_last: bool, pattern: Pattern | Non
 def error_text(event: ContextEvent) -> str:
     """The message of an error event's label, without "Hit an error: " and " on <page>"."""
     message = event.label.removeprefix(_ERROR_PREFIX)
-    suffix = f" on {event.page}" if event.page else ""
-    return message.removesuffix(suffix) if suffix and message.endswith(suffix) else message
+    if not event.page:
+        return message
+    # The context quotes a page named by its URL, not one the project file names.
+    for suffix in (f" on {event.page}", f" on {quote(event.page)}"):
+        message = message.removesuffix(suffix)
+    return message
 
 
 def _latest_first(events: tuple[ContextEvent, ...], messages: set[str]) -> list[str]:
@@ -193,10 +199,11 @@ def _custom_events(events: Sequence[ContextEvent], weights: Sequence[float]) -> 
     their name and details are words like any other."""
     for event, weight in zip(events, weights, strict=True):
         label = event.label
-        if event.page and label.endswith(f" on {event.page}"):
-            label = label.removesuffix(f" on {event.page}")
+        if event.page:
+            for suffix in (f" on {event.page}", f" on {quote(event.page)}"):
+                label = label.removesuffix(suffix)
         if event.type == "custom" and (match := _CUSTOM.match(label)):
-            name = match.group(1)
+            name = _LEADING_QUOTED.sub(r"\1", match.group(1))  # the context quotes the name
             yield _signal("event", name, name, W_EVENT * weight, f"the user triggered {name}")
 
 
@@ -226,4 +233,13 @@ def summary_features(summary: str) -> list[str]:
     if not match:
         return []
     items = re.split(r", | and ", match.group(1))
-    return [_TIMES.sub("", item).strip() for item in items if _TIMES.search(item)]
+    return [_feature_name(_TIMES.sub("", item)) for item in items if _TIMES.search(item)]
+
+
+def _feature_name(text: str) -> str:
+    """ "the Data sources feature" (a feature named like a page) and "'AI report'" (a name
+    from an event, quoted) -> the name."""
+    text = text.strip()
+    if text.startswith("the ") and text.endswith(" feature"):
+        text = text.removeprefix("the ").removesuffix(" feature")
+    return _LEADING_QUOTED.sub(r"\1", text)

@@ -7,7 +7,12 @@ from datetime import datetime
 from typing import Protocol
 
 from usertrail.core.aggregates import merge_counters
-from usertrail.core.context.build import ContextInputs, ContextOptions, build_context
+from usertrail.core.context.build import (
+    ContextInputs,
+    ContextOptions,
+    build_context,
+    events_wanted,
+)
 from usertrail.core.identity import apply_person_updates
 from usertrail.errors import BadCredentials, NotFound
 from usertrail.model.config import ProjectConfig
@@ -65,8 +70,8 @@ class ContextService:
         key = (project.id, user_id, options)
         if (cached := self.cache.get(key)) is not None:
             return cached.context()
-        ctx = await self._build(project, user_id, options)
-        self.cache.put(key, ctx)
+        ctx, ids = await self._build(project, user_id, options)
+        self.cache.put(key, ctx, options.include_prompt, ids)
         return ctx
 
     async def rendered(self, project: Project, user_id: str, options: ContextOptions) -> Rendered:
@@ -74,10 +79,15 @@ class ContextService:
         key = (project.id, user_id, options)
         if (cached := self.cache.get(key)) is not None:
             return cached
-        return self.cache.put(key, await self._build(project, user_id, options))
+        ctx, ids = await self._build(project, user_id, options)
+        return self.cache.put(key, ctx, options.include_prompt, ids)
 
-    async def _build(self, project: Project, user_id: str, options: ContextOptions) -> UserContext:
-        data = await self._store.person_data(project.id, user_id, max(options.n, MIN_EVENTS_LOADED))
+    async def _build(
+        self, project: Project, user_id: str, options: ContextOptions
+    ) -> tuple[UserContext, tuple[str, ...]]:
+        """The context, and the person's distinct ids as stored (the context may mask them)."""
+        loaded = max(events_wanted(options), MIN_EVENTS_LOADED)
+        data = await self._store.person_data(project.id, user_id, loaded)
         if data is None:
             raise NotFound(f"no user {user_id!r} in this project")
         inputs = ContextInputs(
@@ -89,4 +99,4 @@ class ContextService:
             set_sizes=dict(data.set_sizes),
             config=self._config_for(project.id),
         )
-        return build_context(inputs, options, self._clock())
+        return build_context(inputs, options, self._clock()), data.person.distinct_ids

@@ -29,15 +29,23 @@ _decode = msgspec.json.Decoder(UserContext).decode
 class Rendered(NamedTuple):
     """One built context, as the read API sends it."""
 
-    json: bytes  # the context object
+    json: bytes  # the context object (with its prompt block only when it was asked for)
     markdown: bytes  # its prompt block, UTF-8
+    # The person's distinct ids as stored, never sent: the object masks an id that is an email
+    # or a phone number, but the cache and live streams must match the events' real ids.
+    ids: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, ctx: UserContext) -> Rendered:
-        return cls(_encode(ctx), ctx.prompt.encode())
+    def of(
+        cls, ctx: UserContext, include_prompt: bool = False, ids: tuple[str, ...] | None = None
+    ) -> Rendered:
+        prompt = ctx.prompt or ""
+        sent = ctx if include_prompt else msgspec.structs.replace(ctx, prompt=None)
+        return cls(_encode(sent), prompt.encode(), ctx.user.distinct_ids if ids is None else ids)
 
     def context(self) -> UserContext:
-        return _decode(self.json)
+        """The object, its prompt block always filled in (MCP and retrieval read it)."""
+        return msgspec.structs.replace(_decode(self.json), prompt=self.markdown.decode())
 
     def body(self, format: str) -> bytes:
         """The answer in `format`: "markdown", else "json"."""
@@ -58,13 +66,19 @@ class ContextCache:
         self._entries.move_to_end(key)
         return entry[0]
 
-    def put(self, key: Key, ctx: UserContext) -> Rendered:
-        rendered = Rendered.of(ctx)
+    def put(
+        self,
+        key: Key,
+        ctx: UserContext,
+        include_prompt: bool = False,
+        ids: tuple[str, ...] | None = None,
+    ) -> Rendered:
+        rendered = Rendered.of(ctx, include_prompt, ids)
         if self._size <= 0:
             return rendered
         self._entries[key] = (rendered, time.monotonic())
         self._entries.move_to_end(key)
-        for distinct_id in ctx.user.distinct_ids:
+        for distinct_id in rendered.ids:
             self._by_id[(key[0], distinct_id)].add(key)
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)

@@ -29,6 +29,7 @@ from usertrail.web.assets import VersionedStaticFiles
 from usertrail.web.context_lane import CachedContextLane
 from usertrail.web.dashboard import mount_dashboard
 from usertrail.web.demo import mount_demo
+from usertrail.web.mcp_gate import McpKeyGate
 from usertrail.web.responses import rejected
 from usertrail.web.timing import TimingMiddleware
 from usertrail.wiring import Runtime, build_runtime
@@ -49,11 +50,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     app = FastAPI(title="usertrail", version=__version__, lifespan=lifespan)
     app.state.runtime = rt
-    # MCP over streamable HTTP; each call carries the API key as a Bearer token.
-    app.mount(
-        "/mcp",
-        mcp.streamable_http_app(streamable_http_path="/", stateless_http=True, json_response=True),
+    # MCP over streamable HTTP; each request carries the API key as a Bearer token, checked
+    # before the MCP app sees it (and again by each tool, for the project).
+    mcp_app = mcp.streamable_http_app(
+        streamable_http_path="/", stateless_http=True, json_response=True
     )
+    app.mount("/mcp", McpKeyGate(mcp_app, rt))
     _add_capture_routes(app)
     app.include_router(context_api.router)
     app.include_router(actions_api.router)

@@ -6,19 +6,16 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
-import msgspec
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from usertrail.core.context.build import ContextOptions
 from usertrail.errors import NotFound
-from usertrail.model.context import UserContext
 from usertrail.services.context_cache import Rendered
 from usertrail.web.deps import runtime_of
 from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
 
 router = APIRouter(tags=["context"])
-_encode = msgspec.json.Encoder().encode
 
 
 HEARTBEAT_S = 15.0
@@ -28,8 +25,14 @@ _CONTEXT_OK = {
 }
 UserId = Annotated[str, Path(description="Any of the user's distinct ids", examples=["user_42"])]
 # The query's bounds, shared with the cache lane (web.context_lane), which must agree.
-N_DEFAULT, N_MAX = 20, 500
+N_MAX = 500
 TOKENS_MIN, TOKENS_MAX = 64, 200_000
+N_HELP = "How many recent events (default 20; with max_tokens, as many as the budget holds)"
+TOKENS_HELP = (
+    "Token budget (cl100k) for what is returned: the Markdown block is filled up to it, most "
+    "useful first; the JSON object is cut to it. 400 if the user's header alone is larger"
+)
+INCLUDE_HELP = "JSON only: also the Markdown block as `prompt` (the same facts twice)"
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -47,16 +50,18 @@ async def user_context(
     request: Request,
     user_id: UserId,
     credentials: ApiKey,
-    n: Annotated[int, Query(ge=0, le=N_MAX, description="How many recent events")] = N_DEFAULT,
+    n: Annotated[int | None, Query(ge=0, le=N_MAX, description=N_HELP)] = None,
     max_tokens: Annotated[
-        int | None,
-        Query(ge=TOKENS_MIN, le=TOKENS_MAX, description="Token budget for the whole object"),
+        int | None, Query(ge=TOKENS_MIN, le=TOKENS_MAX, description=TOKENS_HELP)
     ] = None,
     format: Annotated[Literal["json", "markdown"], Query(description="json or markdown")] = "json",
+    include: Annotated[Literal["prompt"] | None, Query(description=INCLUDE_HELP)] = None,
 ) -> Response:
     service = runtime_of(request).context
     project = await project_of(request, credentials)
-    options = ContextOptions(n=n, max_tokens=max_tokens)
+    options = ContextOptions(
+        n=n, max_tokens=max_tokens, format=format, include_prompt=include == "prompt"
+    )
     return rendered_response(await service.rendered(project, user_id, options), format)
 
 
@@ -76,35 +81,37 @@ async def user_context_stream(
     request: Request,
     user_id: UserId,
     credentials: ApiKey,
-    n: Annotated[int, Query(ge=0, le=N_MAX)] = N_DEFAULT,
+    n: Annotated[int | None, Query(ge=0, le=N_MAX, description=N_HELP)] = None,
     max_tokens: Annotated[int | None, Query(ge=TOKENS_MIN, le=TOKENS_MAX)] = None,
+    include: Annotated[Literal["prompt"] | None, Query(description=INCLUDE_HELP)] = None,
 ) -> StreamingResponse:
     """One `context` event now, then one each time this user's events are processed."""
     runtime = runtime_of(request)
     project = await project_of(request, credentials)
-    options = ContextOptions(n=n, max_tokens=max_tokens)
-    first = await runtime.context.for_user(project, user_id, options)  # 404 before streaming
+    options = ContextOptions(n=n, max_tokens=max_tokens, include_prompt=include == "prompt")
+    first = await runtime.context.rendered(project, user_id, options)  # 404 before streaming
 
     async def events() -> AsyncIterator[bytes]:
-        ctx = first
+        current = first
         async with runtime.live.subscribe(project.id) as notices:
-            yield _sse(ctx)
+            yield _sse(current)
             while not await request.is_disconnected():
                 try:
                     changed = await asyncio.wait_for(notices.get(), HEARTBEAT_S)
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                     continue
-                if changed & set(ctx.user.distinct_ids) or user_id in changed:
+                if changed & set(current.ids) or user_id in changed:
                     try:
-                        ctx = await runtime.context.for_user(project, user_id, options)
+                        current = await runtime.context.rendered(project, user_id, options)
                     except NotFound:  # erased (DELETE /persons/{id}): the stream ends
                         return
-                    yield _sse(ctx)
+                    yield _sse(current)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 
-def _sse(ctx: UserContext) -> bytes:
-    return b"event: context\ndata: " + _encode(ctx) + b"\n\n"
+def _sse(rendered: Rendered) -> bytes:
+    """The same JSON as GET /context/user/{id} with these options."""
+    return b"event: context\ndata: " + rendered.json + b"\n\n"

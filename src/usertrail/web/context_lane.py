@@ -13,7 +13,7 @@ request from a browser (an Origin header: the app's CORS middleware answers thos
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -21,7 +21,6 @@ from usertrail.core.context.build import ContextOptions
 from usertrail.errors import UsertrailError
 from usertrail.web.context_api import (
     MEDIA_TYPES,
-    N_DEFAULT,
     N_MAX,
     TOKENS_MAX,
     TOKENS_MIN,
@@ -55,8 +54,8 @@ class CachedContextLane:
 
     async def _answered(self, scope: Scope, receive: Receive, send: Send) -> bool:
         user_id = scope["path"][len(PREFIX) :]
-        query = parse_query(scope["query_string"])
-        if not user_id or "/" in user_id or query is None:
+        options = parse_query(scope["query_string"])
+        if not user_id or "/" in user_id or options is None:
             return False  # another route (/stream), or the route's own validation answers
         headers = dict(scope["headers"])  # ASGI servers lowercase header names
         if b"origin" in headers:
@@ -66,7 +65,6 @@ class CachedContextLane:
         project = await service.lookup_key(bearer(authorization))
         if project is None:
             return False
-        options, format = query
         if (hit := service.cache.get((project.id, user_id, options))) is None:
             return False
         try:
@@ -74,12 +72,12 @@ class CachedContextLane:
         except UsertrailError as exc:
             await refused(self._runtime.metrics, scope["path"], exc)(scope, receive, send)
             return True
-        body = hit.body(format)
+        body = hit.body(options.format)
         start = {
             "type": "http.response.start",
             "status": 200,
             "headers": [
-                (b"content-type", MEDIA_TYPES[format].encode()),
+                (b"content-type", MEDIA_TYPES[options.format].encode()),
                 (b"content-length", str(len(body)).encode()),
             ],
         }
@@ -88,21 +86,27 @@ class CachedContextLane:
         return True
 
 
-def parse_query(query: bytes) -> tuple[ContextOptions, str] | None:
-    """`n`, `max_tokens` and `format`, each at most once, plain and in bounds; else None."""
-    n, max_tokens, format = N_DEFAULT, None, "json"
-    seen: set[bytes] = set()
+def parse_query(query: bytes) -> ContextOptions | None:
+    """`n`, `max_tokens`, `format` and `include`, each at most once, plain and in bounds (the
+    route's own bounds); else None. The options are the cache key: every parameter the route
+    reads must be here, or a hit would answer another question."""
+    fields: dict[str, Any] = {}
     for part in query.split(b"&") if query else ():
         name, _, value = part.partition(b"=")
-        if name in seen:
+        parsed = _parse(name, value)
+        if parsed is None or parsed[0] in fields:
             return None
-        seen.add(name)
-        if name == b"n" and value.isdigit() and int(value) <= N_MAX:
-            n = int(value)
-        elif name == b"max_tokens" and value.isdigit() and TOKENS_MIN <= int(value) <= TOKENS_MAX:
-            max_tokens = int(value)
-        elif name == b"format" and value in (b"json", b"markdown"):
-            format = value.decode()
-        else:
-            return None
-    return ContextOptions(n=n, max_tokens=max_tokens), format
+        fields[parsed[0]] = parsed[1]
+    return ContextOptions(**fields)
+
+
+def _parse(name: bytes, value: bytes) -> tuple[str, object] | None:
+    if name == b"n" and value.isdigit() and int(value) <= N_MAX:
+        return "n", int(value)
+    if name == b"max_tokens" and value.isdigit() and TOKENS_MIN <= int(value) <= TOKENS_MAX:
+        return "max_tokens", int(value)
+    if name == b"format" and value in (b"json", b"markdown"):
+        return "format", value.decode()
+    if name == b"include" and value == b"prompt":
+        return "include_prompt", True
+    return None

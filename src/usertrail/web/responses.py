@@ -10,6 +10,7 @@ from starlette.responses import Response
 from usertrail.errors import (
     BadCredentials,
     BadPayload,
+    BudgetTooSmall,
     NotFound,
     Overloaded,
     PayloadTooLarge,
@@ -22,6 +23,7 @@ from usertrail.web.deps import runtime_of
 
 _STATUS: dict[type[UsertrailError], int] = {
     BadPayload: 400,
+    BudgetTooSmall: 400,
     BadCredentials: 401,
     NotFound: 404,
     PayloadTooLarge: 413,

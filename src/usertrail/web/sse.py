@@ -12,8 +12,8 @@ from starlette.responses import StreamingResponse
 
 from usertrail.core.context.build import ContextOptions
 from usertrail.errors import NotFound
-from usertrail.model.context import UserContext
 from usertrail.model.project import Project
+from usertrail.services.context_cache import Rendered
 
 if TYPE_CHECKING:
     from usertrail.wiring import Runtime
@@ -59,18 +59,18 @@ async def live_context(
         if changed is not None and not changed & ids:
             continue
         first = False
-        ctx = await _context_or_none(runtime, project, user_id, options)
-        if ctx is None:
+        rendered = await _context_or_none(runtime, project, user_id, options)
+        if rendered is None:
             yield sse("waiting", {"user_id": user_id})
             continue
-        ids = {user_id, *ctx.user.distinct_ids}
-        yield sse("context", ctx)
+        ids = {user_id, *rendered.ids}  # as stored: the context masks an email used as an id
+        yield sse("context", rendered.context())
 
 
 async def _context_or_none(
     runtime: Runtime, project: Project, user_id: str, options: ContextOptions
-) -> UserContext | None:
+) -> Rendered | None:
     try:
-        return await runtime.context.for_user(project, user_id, options)
+        return await runtime.context.rendered(project, user_id, options)
     except NotFound:
         return None

@@ -4,28 +4,47 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 from usertrail.core.context.budget import fit_to_budget
+from usertrail.core.context.fill import fill_markdown
 from usertrail.core.context.render import render_markdown
-from usertrail.core.context.safe import safe
+from usertrail.core.context.safe import quote_fragments, safe, safe_id
 from usertrail.core.context.snapshot import snapshot, summarize
+from usertrail.core.context.untrusted import Trusted, event_label, evidence_fragments
 from usertrail.core.patterns import PatternInput, detect_patterns
 from usertrail.core.recommendations import recommend
 from usertrail.core.sessions import sessionize
+from usertrail.core.text import ordinal
 from usertrail.model.config import ProjectConfig
-from usertrail.model.context import ContextEvent, Pattern, UserContext, UserInfo
+from usertrail.model.context import ContextEvent, Pattern, Recommendation, UserContext, UserInfo
 from usertrail.model.counter import Counter
 from usertrail.model.event import Event
 from usertrail.model.person import PersonRef
+from usertrail.model.session import SessionSpan
+
+DEFAULT_EVENTS = 20
+MAX_EVENTS = 500
+TOKENS_PER_EVENT = 12  # fewer than any event costs: loading this many always fills a budget
 
 
 class ContextOptions(msgspec.Struct, frozen=True, kw_only=True):
-    n: int = 20
-    max_tokens: int | None = None
+    n: int | None = None  # None: 20, or with max_tokens as many as the budget holds
+    max_tokens: int | None = None  # budgets the answer in `format`
     mask_pii: bool = True
+    format: Literal["json", "markdown"] = "json"
+    include_prompt: bool = False  # JSON: also the Markdown block (the same facts twice)
+
+
+def events_wanted(options: ContextOptions) -> int:
+    """`n`, else enough events to fill the budget, else the default."""
+    if options.n is not None:
+        return options.n
+    if options.max_tokens is None:
+        return DEFAULT_EVENTS
+    return max(DEFAULT_EVENTS, min(MAX_EVENTS, options.max_tokens // TOKENS_PER_EVENT))
 
 
 class ContextInputs(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,29 +58,46 @@ class ContextInputs(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def build_context(inputs: ContextInputs, options: ContextOptions, now: datetime) -> UserContext:
+    """The whole context; then the budget applies to what is returned: the Markdown block is
+    filled up to it, or the JSON object (without the block unless asked) is cut to it."""
+    full = assemble(inputs, options, now)
+    if options.format == "markdown":
+        return msgspec.structs.replace(full, prompt=fill_markdown(full, options.max_tokens))
+    fitted = fit_to_budget(full, options.max_tokens, with_prompt=options.include_prompt)
+    return msgspec.structs.replace(fitted, prompt=render_markdown(fitted))
+
+
+def assemble(inputs: ContextInputs, options: ContextOptions, now: datetime) -> UserContext:
+    trusted = Trusted.of(inputs.config)
     events = with_feature_ordinals(inputs.events, inputs.counters)
     current_page = next((e.page for e in reversed(events) if e.page), None)
-    patterns = _patterns(inputs, now, current_page, options)
-    session_id, last_events = _last_session(events, inputs.config)
-    snap = snapshot(session_id, last_events) if last_events else None
-    summary = summarize(snap, last_events) if snap else None
-    ctx = UserContext(
+    patterns = _patterns(inputs, now, current_page)
+    span, last_events = _last_session(events, inputs.config)
+    snap = snapshot(span, last_events, trusted, options.mask_pii) if span else None
+    wanted = events_wanted(options)
+    return UserContext(
         user=_user(inputs, options),
-        recent_events=tuple(_event(e, options) for e in events[-options.n :]) if options.n else (),
-        last_session_summary=safe(summary, mask_pii=options.mask_pii, limit=400),
+        recent_events=tuple(_event(e, options, trusted) for e in events[-wanted:])
+        if wanted
+        else (),
+        last_session_summary=safe(
+            summarize(snap, last_events, trusted) if snap else None,
+            mask_pii=options.mask_pii,
+            limit=400,
+        ),
         last_session=snap,
-        patterns=tuple(patterns),
-        recommendations=tuple(recommend(patterns, current_page)),
+        patterns=tuple(_safe_pattern(p, trusted, options.mask_pii) for p in patterns),
+        recommendations=tuple(
+            _safe_recommendation(r, patterns, trusted, options.mask_pii)
+            for r in recommend(patterns, current_page)
+        ),
         generated_at=now,
+        truncated=False,
     )
-    ctx = fit_to_budget(ctx, options.max_tokens)
-    return msgspec.structs.replace(ctx, prompt=render_markdown(ctx))
 
 
-def _patterns(
-    inputs: ContextInputs, now: datetime, current_page: str | None, options: ContextOptions
-) -> list[Pattern]:
-    found = detect_patterns(
+def _patterns(inputs: ContextInputs, now: datetime, current_page: str | None) -> list[Pattern]:
+    return detect_patterns(
         PatternInput(
             counters=inputs.counters,
             now=now,
@@ -70,12 +106,33 @@ def _patterns(
             set_sizes=inputs.set_sizes,
         )
     )
-    return [
-        msgspec.structs.replace(
-            p, summary=safe(p.summary, mask_pii=options.mask_pii, limit=240) or ""
-        )
-        for p in found
-    ]
+
+
+def _safe_pattern(p: Pattern, trusted: Trusted, mask_pii: bool) -> Pattern:
+    summary = quote_fragments(p.summary, evidence_fragments(p, trusted))
+    evidence = {
+        k: safe(v, mask_pii=mask_pii, limit=200) if isinstance(v, str) else v
+        for k, v in p.evidence.items()
+    }
+    return msgspec.structs.replace(
+        p,
+        # Ids of detectors that count an element or an error hold its (event-made) text.
+        id=safe_id(p.id, mask_pii=mask_pii),
+        summary=safe(summary, mask_pii=mask_pii, limit=240) or "",
+        evidence=evidence,
+    )
+
+
+def _safe_recommendation(
+    r: Recommendation, patterns: Sequence[Pattern], trusted: Trusted, mask_pii: bool
+) -> Recommendation:
+    because = next(p for p in patterns if p.id == r.because)
+    message = quote_fragments(r.message, evidence_fragments(because, trusted))
+    return msgspec.structs.replace(
+        r,
+        message=safe(message, mask_pii=mask_pii, limit=300) or "",
+        because=safe_id(r.because, mask_pii=mask_pii),
+    )
 
 
 def with_feature_ordinals(
@@ -95,31 +152,33 @@ def with_feature_ordinals(
     return tuple(out)
 
 
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _last_session(events: Sequence[Event], config: ProjectConfig) -> tuple[str, list[Event]]:
+def _last_session(
+    events: Sequence[Event], config: ProjectConfig
+) -> tuple[SessionSpan | None, list[Event]]:
     spans = sessionize(events, timedelta(minutes=config.session_timeout_minutes))
+    # An `$identify` sent on its own (server SDKs send it without a `$session_id`) is not a
+    # session the user had: the last one with activity is.
+    active = {e.uuid for e in events if e.kind != "identify"}
+    spans = [s for s in spans if active.intersection(s.event_uuids)] or spans
     if not spans:
-        return "", []
+        return None, []
     last = max(spans, key=lambda s: (s.end, s.id))
     members = set(last.event_uuids)
-    return last.id, [e for e in events if e.uuid in members]
+    return last, [e for e in events if e.uuid in members]
 
 
 def _user(inputs: ContextInputs, options: ContextOptions) -> UserInfo:
+    mask = options.mask_pii
     props = {
-        safe(str(k), limit=60) or "": _value(v, options)
+        safe(str(k), mask_pii=mask, limit=60) or "": _value(v, options)
         for k, v in inputs.properties.items()
         # posthog-js's identify $set_once-s every campaign parameter, mostly as null: an
         # unknown value tells the model nothing and costs tokens.
         if not str(k).startswith("$") and v is not None
     }
     return UserInfo(
-        id=inputs.person.key,
-        distinct_ids=inputs.person.distinct_ids,
+        id=safe_id(inputs.person.key, mask_pii=mask),
+        distinct_ids=tuple(safe_id(d, mask_pii=mask) for d in inputs.person.distinct_ids),
         properties=dict(sorted(props.items())[:30]),
         first_seen=inputs.person.first_seen,
         last_seen=inputs.person.last_seen,
@@ -132,15 +191,15 @@ def _value(value: Any, options: ContextOptions) -> Any:
     return safe(str(value), mask_pii=options.mask_pii)
 
 
-def _event(e: Event, options: ContextOptions) -> ContextEvent:
+def _event(e: Event, options: ContextOptions, trusted: Trusted) -> ContextEvent:
     mask = options.mask_pii
     return ContextEvent(
         ts=e.timestamp,
         type=e.kind,
-        label=safe(e.label, mask_pii=mask, limit=200) or e.name,
+        label=event_label(e, trusted, mask),
         page=safe(e.page, mask_pii=mask),
         path=safe(e.route or e.path, mask_pii=mask),
         component=safe(e.component, mask_pii=mask),
         element=safe(e.element, mask_pii=mask),
-        session_id=e.session_id,
+        session_id=safe_id(e.session_id, mask_pii=mask) if e.session_id else None,
     )

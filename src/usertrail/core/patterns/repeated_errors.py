@@ -17,7 +17,9 @@ def detect(data: PatternInput) -> list[Pattern]:
         found.append(
             Pattern(
                 id=f"repeated_error:{label}",
-                summary=f"Hit the same error {times(counter.count)}: {label}",
+                # The label is "Hit an error: X": "Hit the same error twice: X", said once.
+                summary=f"Hit the same error {times(counter.count)}: "
+                f"{label.removeprefix('Hit an error: ')}",
                 evidence={"error": label, "count": counter.count},
                 since=counter.first,
                 last_seen=counter.last,

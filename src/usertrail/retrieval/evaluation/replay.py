@@ -17,7 +17,12 @@ from usertrail.model.raw import LoggedEvent, RawEvent
 from usertrail.retrieval.signals import SIGNAL_EVENTS
 
 
-def context_of(trace: Sequence[RawEvent], config: ProjectConfig, user_id: str) -> UserContext:
+def context_of(
+    trace: Sequence[RawEvent],
+    config: ProjectConfig,
+    user_id: str,
+    options: ContextOptions | None = None,
+) -> UserContext:
     """The context the service would serve right after the trace (one person, all its ids)."""
     logged = [LoggedEvent(seq=i, raw=raw) for i, raw in enumerate(trace, start=1)]
     derived = derive(logged, lambda _project_id: config)
@@ -48,4 +53,4 @@ def context_of(trace: Sequence[RawEvent], config: ProjectConfig, user_id: str) -
         set_sizes={k: len(v) for k, v in sets.items()},
     )
     now: datetime = max(times) + timedelta(seconds=30)
-    return build_context(inputs, ContextOptions(n=SIGNAL_EVENTS), now)
+    return build_context(inputs, options or ContextOptions(n=SIGNAL_EVENTS), now)

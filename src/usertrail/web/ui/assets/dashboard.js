@@ -171,10 +171,9 @@ function sinkLine(s) {
 }
 
 function sessionView(s) {
-  const minutes = Math.max(1, Math.round(s.duration_s / 60));
   const head = [
     `Session ${s.id}`,
-    `${time(s.start)}, ${plural(minutes, "minute")}`,
+    `${time(s.start)}, ${s.duration}`,
     s.device,
     s.pages.join(" → "),
   ].filter(Boolean);
