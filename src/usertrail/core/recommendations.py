@@ -32,8 +32,9 @@ def _error(p: Pattern, page: str | None) -> str:
 
 
 def _frustration(p: Pattern, page: str | None) -> str:
+    where = f" on {p.evidence['page']}" if p.evidence.get("page") else ""
     return (
-        f"Ask whether {p.evidence.get('element')} on {p.evidence.get('page')} is working "
+        f"Ask whether {p.evidence.get('element')}{where} is working "
         "for them; it looks unresponsive to them."
     )
 

@@ -50,12 +50,14 @@ def _current_page(ctx: UserContext) -> Iterator[Signal]:
 
 
 def _errors(ctx: UserContext) -> Iterator[Signal]:
-    last = ctx.last_session.id if ctx.last_session else None
+    # By time, not by `$session_id`: one id can hold several sessions (30 idle minutes
+    # split it), and the last session is the newest, so its events are those since its start.
+    start = ctx.last_session.start if ctx.last_session else None
     now: Counter[str] = Counter()
     before: Counter[str] = Counter()
     for event in ctx.recent_events:
         if event.type == "error":
-            (now if last and event.session_id == last else before)[error_text(event)] += 1
+            (now if start and event.ts >= start else before)[error_text(event)] += 1
     repeated = {str(p.evidence.get("error")): p for p in ctx.patterns if "repeated_error" in p.id}
     for message in _latest_first(ctx.recent_events, set(now) | set(before))[:MAX_ERRORS]:
         count, in_last = (now[message], True) if message in now else (before[message], False)
@@ -107,13 +109,13 @@ def _struggles(patterns: tuple[Pattern, ...]) -> Iterator[Signal]:
         if p.id.startswith(("rageclicks:", "deadclicks:")):
             element, page = str(p.evidence.get("element", "")), str(p.evidence.get("page", ""))
             verb = "rage-clicked" if p.id.startswith("rage") else "clicked with no effect on"
+            where = f" on {page}" if page else ""
             yield Signal(
                 kind="struggle",
-                value=page,
+                value=page or element,
                 terms=tuple(terms(f"{element} {page}")),
                 weight=W_STRUGGLE,
-                reason=f"the user {verb} {element} on {page} "
-                f"{times(int(p.evidence.get('count', 0)))}",
+                reason=f"the user {verb} {element}{where} {times(int(p.evidence.get('count', 0)))}",
             )
 
 
