@@ -185,3 +185,12 @@ def test_onboarding_started_days_ago_and_left_half_way_is_stalled() -> None:
     [pattern] = detect_patterns(data)
     assert pattern.summary == "Started onboarding 3 days ago and stopped after step 2 of 3"
     assert recommend([pattern], None)[0].id == "resume_onboarding"
+
+
+def test_rage_clicks_without_a_url_name_no_page() -> None:
+    chain = 'img:attr__alt="Racing Raptor"'
+    trace = [make_raw("$rageclick", at=i, properties={"$elements_chain": chain}) for i in range(3)]
+    (found,) = patterns_of(trace).values()
+    assert found.summary == "Rage-clicked image 'Racing Raptor' 3 times"
+    (advice,) = recommend([found], None)
+    assert advice.message.startswith("Ask whether image 'Racing Raptor' is working")

@@ -5,11 +5,23 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from usertrail.core.text import times
+from usertrail.core.text import plural, times
 from usertrail.model.context import SessionSnapshot
 from usertrail.model.event import Device, Event
 
-KEY_KINDS = ("click", "submit", "change", "feature", "rageclick", "deadclick", "custom")
+KEY_KINDS = (
+    "click",
+    "submit",
+    "change",
+    "feature",
+    "rageclick",
+    "deadclick",
+    "custom",
+    "survey",
+    "llm",
+    "copy",
+    "tour",
+)
 
 
 def snapshot(session_id: str, events: Sequence[Event]) -> SessionSnapshot:
@@ -33,7 +45,9 @@ def summarize(snap: SessionSnapshot, events: Sequence[Event]) -> str:
     """E.g. "12-minute session on desktop Chrome: opened Billing twice and Reports once; used
     Report export 3 times. Hit 1 error: Export failed."."""
     parts = [_pages_phrase(events), _features_phrase(events)]
-    body = "; ".join(p for p in parts if p) or f"{snap.event_count} events"
+    if not parts[0]:  # no URLs (a backend, a mobile app without screens): say what they did
+        parts.append(_actions_phrase(events))
+    body = "; ".join(p for p in parts if p) or plural(snap.event_count, "event")
     where = f" on {snap.device}" if snap.device else ""
     sentence = f"{_duration(snap.duration_s)} session{where}: {body}."
     if snap.errors:
@@ -64,6 +78,13 @@ def _features_phrase(events: Sequence[Event]) -> str:
     if not counts:
         return ""
     return "used " + _join([f"{name} {times(n)}" for name, n in counts.most_common(3)])
+
+
+def _actions_phrase(events: Sequence[Event]) -> str:
+    """E.g. "clicked 'Racing Raptor' image 12 times and got an AI answer once"."""
+    labels = [e.label for e in events if e.kind in KEY_KINDS and not e.feature and e.label]
+    counts = Counter(label[:1].lower() + label[1:] for label in labels)
+    return _join([f"{label} {times(n)}" for label, n in counts.most_common(3)]) if counts else ""
 
 
 def _join(items: list[str]) -> str:
