@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from usertrail.core.context.snapshot import describe_device
-from usertrail.core.sessions import sessionize
+from usertrail.core.sessions import session_length, sessionize
 from usertrail.model.event import Event
 from usertrail.model.session import SessionSpan
 from usertrail.model.timeline import TimelineEvent, TimelineSession
@@ -25,6 +25,7 @@ def _session(span: SessionSpan, by_uuid: dict[str, Event]) -> TimelineSession:
         start=span.start,
         end=span.end,
         duration_s=int(span.duration.total_seconds()),
+        length=session_length(int(span.duration.total_seconds())),
         device=describe_device(span.device),
         pages=span.pages,
         events=tuple(timeline_event(by_uuid[u]) for u in reversed(span.event_uuids)),

@@ -35,3 +35,4 @@ class TimelineSession(msgspec.Struct, frozen=True, kw_only=True):
     device: str | None
     pages: tuple[str, ...]
     events: tuple[TimelineEvent, ...]  # newest first
+    length: str = ""  # "16 seconds": rounded as the prompt's "16-second session" is

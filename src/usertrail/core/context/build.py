@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from usertrail.core.context.account import person_accounts
 from usertrail.core.context.budget import fit_to_budget
 from usertrail.core.context.render import render_markdown
 from usertrail.core.context.safe import safe
@@ -19,6 +20,7 @@ from usertrail.model.config import ProjectConfig
 from usertrail.model.context import ContextEvent, Pattern, UserContext, UserInfo
 from usertrail.model.counter import Counter
 from usertrail.model.event import Event
+from usertrail.model.group import GroupState
 from usertrail.model.person import PersonRef
 
 
@@ -36,6 +38,7 @@ class ContextInputs(msgspec.Struct, frozen=True, kw_only=True):
     counters: dict[str, Counter]
     config: ProjectConfig
     set_sizes: dict[str, int] = msgspec.field(default_factory=dict)
+    groups: tuple[GroupState, ...] = ()  # the accounts the person acted in
 
 
 def build_context(inputs: ContextInputs, options: ContextOptions, now: datetime) -> UserContext:
@@ -53,6 +56,7 @@ def build_context(inputs: ContextInputs, options: ContextOptions, now: datetime)
         patterns=tuple(patterns),
         recommendations=tuple(recommend(patterns, current_page)),
         generated_at=now,
+        accounts=person_accounts(inputs.groups, mask_pii=options.mask_pii),
     )
     ctx = fit_to_budget(ctx, options.max_tokens)
     return msgspec.structs.replace(ctx, prompt=render_markdown(ctx))

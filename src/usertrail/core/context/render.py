@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from usertrail.core.context.safe import quoted
-from usertrail.model.context import ContextEvent, UserContext
+from usertrail.model.context import Account, ContextEvent, UserContext
 
 PREAMBLE = (
     "The block below describes what this user has been doing in the product, from analytics "
@@ -35,7 +35,16 @@ def _user(ctx: UserContext) -> str:
     ]
     if props:
         lines.append(f"Properties: {props}.")
+    lines += [f"Account: {account_line(a)}." for a in ctx.accounts]
     return "\n".join(lines)
+
+
+def account_line(account: Account) -> str:
+    """ "`acme` (`company`) with plan: `pro`, seats: `40`". The type is quoted too: anyone
+    holding the public capture token can send any group type."""
+    props = ", ".join(f"{k}: {quoted(str(v))}" for k, v in account.properties.items())
+    name = f"{quoted(account.key)} ({quoted(account.type)})"
+    return name + (f" with {props}" if props else "")
 
 
 def _session(ctx: UserContext) -> str:

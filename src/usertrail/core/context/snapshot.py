@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from usertrail.core.sessions import length_parts
 from usertrail.core.text import plural, times
 from usertrail.model.context import SessionSnapshot
 from usertrail.model.event import Device, Event
@@ -92,11 +93,8 @@ def _join(items: list[str]) -> str:
 
 
 def _duration(seconds: int) -> str:
-    if seconds < 60:
-        return f"{max(seconds, 1)}-second"
-    if seconds < 3600:
-        return f"{round(seconds / 60)}-minute"
-    return f"{seconds / 3600:.1f}-hour"
+    """ "16-second": the dashboard's "16 seconds" (core.sessions.length_parts) as an adjective."""
+    return "-".join(length_parts(seconds))
 
 
 def _dedupe_runs(items: object) -> list[str]:

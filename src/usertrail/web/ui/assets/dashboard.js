@@ -144,10 +144,10 @@ function sinkLine(s) {
 }
 
 function sessionView(s) {
-  const minutes = Math.max(1, Math.round(s.duration_s / 60));
+  // The server rounds the length once (core.sessions), so the prompt and this view agree.
   const head = [
     `Session ${s.id}`,
-    `${time(s.start)}, ${plural(minutes, "minute")}`,
+    `${time(s.start)}, ${s.length}`,
     s.device,
     s.pages.join(" → "),
   ].filter(Boolean);
