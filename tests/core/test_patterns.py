@@ -194,3 +194,16 @@ def test_rage_clicks_without_a_url_name_no_page() -> None:
     assert found.summary == "Rage-clicked image 'Racing Raptor' 3 times"
     (advice,) = recommend([found], None)
     assert advice.message.startswith("Ask whether image 'Racing Raptor' is working")
+
+
+def test_a_page_that_loads_slowly_twice_is_a_pattern_with_advice() -> None:
+    slow = {"$current_url": "https://a.test/settings/billing", "$web_vitals_LCP_value": 5200}
+    fast = {**slow, "$web_vitals_LCP_value": 900}
+    trace = [make_raw("$web_vitals", at=i, properties=p) for i, p in enumerate([slow, fast, slow])]
+    (found,) = patterns_of(trace).values()
+    assert found.summary == "Billing loaded slowly for them twice (poor web vitals)"
+    (advice,) = recommend([found], "Billing")
+    assert (
+        advice.message
+        == "If they mention Billing, acknowledge that it has been loading slowly for them."
+    )

@@ -60,7 +60,7 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
         "slow-page",
         "$web_vitals",
         {**BILLING, "$web_vitals_LCP_value": 4210.5, "$web_vitals_CLS_value": 0.02},
-        "vitals",
+        "slow_page",
         "Slow page load on Billing: LCP 4.2 s (poor)",
     ),
     (

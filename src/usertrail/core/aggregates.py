@@ -6,12 +6,13 @@ transaction), so the counters are exact under retries and reordering. They are k
 id and summed over a person's ids at read time, so identity merges need no rewrite.
 
 Key grammar: `kind:value`, e.g. `page:Billing`, `feature:Report export`, `event:feature_used`,
-`error:<message>`, `rageclick:<element>@<page>`, `funnel:plan_selection:0`, `day:2026-11-24`.
+`error:<message>`, `rageclick:<element>@<page>`, `slow_page:<page>`, `funnel:plan_selection:0`,
+`day:2026-11-24`.
 """
 
 from __future__ import annotations
 
-from usertrail.core.posthog_events import is_activity
+from usertrail.core.posthog_events import SLOW_PAGE, is_activity
 from usertrail.model.config import FunnelStep, ProjectConfig
 from usertrail.model.counter import Counter
 from usertrail.model.event import Event
@@ -32,6 +33,8 @@ def counter_keys(event: Event, config: ProjectConfig) -> list[str]:
     if event.kind in ("rageclick", "deadclick") and event.element:
         # An empty page (events without a URL) reads "Rage-clicked X 3 times", never "on ?".
         keys.append(f"{event.kind}:{event.element}@{event.page or ''}")
+    if event.kind == SLOW_PAGE:
+        keys.append(f"slow_page:{event.page or ''}")
     if event.kind == "error":
         keys.append(f"error:{event.label.removeprefix('Hit an error: ')}")
     keys += [f"funnel:{name}:{i}" for name, i in funnel_steps(event, config)]

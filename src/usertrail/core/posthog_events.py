@@ -9,7 +9,8 @@ and posthog-python (`client.py`: `$set`, `$set_once`, `$groupidentify`, `$create
 
 Kinds given here (the rest are in core.labels): `state` (a person or group update, or SDK
 plumbing: it changes what we know, it is not something the user did), `flag` (a feature flag or
-experiment exposure, an early-access enrolment), `survey`, `vitals` (page-load metrics), `llm`
+experiment exposure, an early-access enrolment), `survey`, `vitals` (page-load metrics;
+`slow_page` when one is poor), `llm`
 (an LLM call the product made for the user), `copy` and `tour`. A failed LLM or MCP call is an
 `error`.
 """
@@ -22,6 +23,7 @@ from typing import Any
 from usertrail.core.text import clean_text, quote
 
 STATE = "state"
+SLOW_PAGE = "slow_page"  # a `$web_vitals` with a metric over Google's "poor" threshold
 # Person and group updates: they change properties, they are not activity.
 UPDATE_EVENTS = frozenset(("$set", "$set_once", "$groupidentify"))
 # SDK plumbing: consent, recordings, heatmaps, the SDK's own warnings.
@@ -73,7 +75,7 @@ def posthog_kind(name: str, props: dict[str, Any]) -> str | None:
     if survey_action(name) is not None:
         return "survey"
     if name == "$web_vitals":
-        return "vitals"
+        return SLOW_PAGE if slow_metrics(props) else "vitals"
     if name == "$copy_autocapture":
         return "copy"
     if name.startswith("product tour "):
@@ -111,7 +113,7 @@ def sentence(kind: str, name: str, props: dict[str, Any], page: str | None) -> s
             return _flag(name, props)
         case "survey":
             return _survey(name, props)
-        case "vitals":
+        case "vitals" | "slow_page":
             return _vitals(props, page)
         case "llm":
             return _llm(name, props)

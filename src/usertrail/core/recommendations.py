@@ -39,6 +39,11 @@ def _frustration(p: Pattern, page: str | None) -> str:
     )
 
 
+def _slow(p: Pattern, page: str | None) -> str:
+    where = p.evidence.get("page") or "the page"
+    return f"If they mention {where}, acknowledge that it has been loading slowly for them."
+
+
 def _adoption(p: Pattern, page: str | None) -> str:
     return f"They rely on {p.evidence.get('feature')}: suggest advanced tips or the next feature."
 
@@ -61,6 +66,7 @@ _RULES: tuple[tuple[str, str, Rule], ...] = (
     ("repeated_error:", "explain_error", _error),
     ("rageclicks:", "check_broken_element", _frustration),
     ("deadclicks:", "check_broken_element", _frustration),
+    ("slow_page:", "acknowledge_slowness", _slow),
     ("feature_adoption:", "deepen_feature_use", _adoption),
     ("feature_dropped:", "reintroduce_feature", _dropped),
     ("returning_after_absence", "welcome_back", _returning),
