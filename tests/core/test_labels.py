@@ -64,6 +64,17 @@ CASES: list[tuple[str, RawEvent, str]] = [
         "Dead click on 'Export' on Report",
     ),
     (
+        "deadswipe",
+        make_raw(
+            "$dead_swipe",
+            properties={
+                "$current_url": "https://a.test/reports/7",
+                "$elements_chain": 'div.carousel:attr__aria-label="Plans"',
+            },
+        ),
+        "Swiped with no effect on 'Plans' on Report",
+    ),
+    (
         "icon-in-button",
         click("/reports/7", 'svg.icon;button:attr__aria-label="Download";div.toolbar'),
         "Clicked 'Download' button on Report",

@@ -106,6 +106,21 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
         "tour",
         "Completed product tour 'Welcome'",
     ),
+    (
+        "mcp-tool",
+        "$mcp_tool_call",
+        {"$mcp_tool_name": "search_docs", "$mcp_duration_ms": 120},
+        "llm",
+        "Called MCP tool 'search_docs'",
+    ),
+    (
+        "mcp-tool-error",
+        "$mcp_tool_call",
+        {"$mcp_tool_name": "search_docs", "$mcp_is_error": True},
+        "error",
+        "Hit an error: MCP tool call failed (search_docs)",
+    ),
+    ("mcp-listing", "$mcp_tools_list", {}, "state", "SDK bookkeeping"),
     ("set", "$set", {"$set": {"plan": "pro"}}, "state", "Updated person properties"),
     ("set-once", "$set_once", {"$set_once": {"a": 1}}, "state", "Updated person properties"),
     (

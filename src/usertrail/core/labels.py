@@ -48,7 +48,7 @@ def classify(name: str, props: dict[str, Any], feature: str | None) -> str:
         return _AUTOCAPTURE_KINDS.get(str(props.get("$event_type", "click")), "click")
     if name == "$rageclick":
         return "rageclick"
-    if name == "$dead_click":
+    if name in ("$dead_click", "$dead_swipe"):  # posthog-js; a swipe on mobile web
         return "deadclick"
     if name in _IDENTITY:
         return "identify"
@@ -90,7 +90,8 @@ def _interaction(p: LabelParts, on: str) -> str:
         case "rageclick":
             return f"Rage-clicked {text or p.element or 'an element'}{on}"
         case "deadclick":
-            return f"Dead click on {text or p.element or 'an element'}{on}"
+            verb = "Swiped with no effect on" if p.name == "$dead_swipe" else "Dead click on"
+            return f"{verb} {text or p.element or 'an element'}{on}"
     return f"Clicked {f'{text} {role}' if text else role}{where}"
 
 

@@ -35,6 +35,10 @@ PLUMBING_EVENTS = frozenset(
         "$heatmaps_data",
         "$$client_ingestion_warning",
         "$client_ingestion_warning",
+        # posthog-python's MCP analytics: the protocol's listings, not something the user did.
+        "$mcp_tools_list",
+        "$mcp_prompts_list",
+        "$mcp_resources_list",
     )
 )
 STATE_EVENTS = UPDATE_EVENTS | PLUMBING_EVENTS
@@ -50,6 +54,13 @@ LLM_EVENTS = frozenset(
         "$ai_metric",
         "$ai_feedback",
         "$mcp_tool_call",
+        "$mcp_initialize",
+        "$mcp_resource_read",
+        "$mcp_prompt_get",
+        "$mcp_feedback",
+        "$mcp_missing_capability",
+        "$mcp_unknown_tool",
+        "$mcp_custom",
     )
 )
 _TOUR_VERBS = {
@@ -239,9 +250,31 @@ def _llm(name: str, props: dict[str, Any]) -> str:
             text = _text(props.get("$ai_feedback_text"))
             return "Gave feedback on an AI answer" + (f": {quote(text)}" if text else "")
         case _:
-            tool = _named(props.get("$mcp_tool_name"), "an MCP tool")
-            return f"Called MCP tool {tool}"
+            return _mcp(name, props)
     return what + (f" ({details})" if details else "")
+
+
+_MCP_TARGETS = {
+    "$mcp_tool_call": ("Called MCP tool", "$mcp_tool_name", "an MCP tool"),
+    "$mcp_unknown_tool": ("Called unknown MCP tool", "$mcp_tool_name", "an unknown MCP tool"),
+    "$mcp_resource_read": ("Read MCP resource", "$mcp_resource_name", "an MCP resource"),
+    "$mcp_prompt_get": ("Used MCP prompt", "$mcp_prompt_name", "an MCP prompt"),
+    "$mcp_initialize": ("Connected MCP client", "$mcp_client_name", "an MCP client"),
+}
+
+
+def _mcp(name: str, props: dict[str, Any]) -> str:
+    """posthog-python's MCP server analytics (`posthog.mcp`)."""
+    if name in _MCP_TARGETS:
+        verb, key, fallback = _MCP_TARGETS[name]
+        named = _text(props.get(key))
+        return f"{verb} {quote(named)}" if named else f"{verb.split(' ', 1)[0]} {fallback}"
+    if name == "$mcp_feedback":
+        text = _text(props.get("$mcp_feedback"), ERROR_CHARS)
+        return "Gave feedback through MCP" + (f": {quote(text)}" if text else "")
+    if name == "$mcp_missing_capability":
+        return "Asked the MCP server for something it cannot do"
+    return "Sent an MCP event"
 
 
 def _span_name(props: dict[str, Any], bare: str, named: str) -> str:
