@@ -23,6 +23,7 @@ from usertrail.model.person import PersonRef
 _decode_update = msgspec.json.Decoder(GroupUpdate).decode
 MAX_PERSON_GROUPS = 20
 MAX_COUNTED_IDS = 2_000  # counters are summed over at most this many member ids
+EVENT_MEMBERS = 20  # recent events come from this many most recently active members
 GroupKey = tuple[str, str]
 
 
@@ -86,7 +87,8 @@ def group_data(
         first_seen=min((s[0] for s in spans), default=None),
         last_seen=max((s[1] for s in spans), default=None),
     )
-    shown_ids = [i for m in members for i in m.distinct_ids]
+    # One indexed scan per id: the most recently active members are what "recent" shows.
+    shown_ids = [i for m in members[:EVENT_MEMBERS] for i in m.distinct_ids]
     return GroupData(
         project_id=project_id,
         group=state,
