@@ -26,8 +26,11 @@ KEY_CHARS = 200
 MAX_GROUPS = 10  # PostHog allows 5 group types per project
 
 
-def event_groups(body: dict[str, Any], props: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """(type, key) pairs, sorted; values that are not a string or a number are ignored."""
+def event_groups(
+    name: str, body: dict[str, Any], props: dict[str, Any]
+) -> tuple[tuple[str, str], ...]:
+    """(type, key) pairs, sorted; values that are not a string or a number are ignored. A
+    `$groupidentify` is also about the group it names (so caches of its members drop it)."""
     found: dict[str, str] = {}
     for source in (body.get("groups"), props.get("$groups")):  # properties win
         if isinstance(source, dict):
@@ -35,6 +38,9 @@ def event_groups(body: dict[str, Any], props: dict[str, Any]) -> tuple[tuple[str
                 pair = _pair(group_type, key)
                 if pair is not None:
                     found[pair[0]] = pair[1]
+    named = _pair(props.get("$group_type"), props.get("$group_key"))
+    if name == "$groupidentify" and named is not None:
+        found[named[0]] = named[1]
     return tuple(sorted(found.items()))[:MAX_GROUPS]
 
 

@@ -80,7 +80,7 @@ def normalize(raw: RawEvent, config: ProjectConfig, uses: int | None = None) -> 
         matched=matched_selectors(chain, config) if is_interaction else (),
         device=device_from_properties(props),
         properties=kept_properties(props),
-        groups=event_groups(raw.body, props),
+        groups=event_groups(raw.event, raw.body, props),
     )
 
 
