@@ -207,3 +207,12 @@ def test_a_page_that_loads_slowly_twice_is_a_pattern_with_advice() -> None:
         advice.message
         == "If they mention Billing, acknowledge that it has been loading slowly for them."
     )
+
+
+def test_a_session_id_reused_on_another_day_counts_as_another_session() -> None:
+    trace = [
+        pageview("/settings/billing", at=day * DAY, properties={"$session_id": "kept-for-days"})
+        for day in (0, 0, 2)
+    ]
+    data = input_for(trace, CONFIG, T0 + timedelta(days=3))
+    assert data.set_size("page_sessions:Billing") == 2

@@ -46,7 +46,10 @@ def set_members(event: Event) -> list[tuple[str, str]]:
     is the size of the set `page_sessions:Billing`, counted over all the person's ids."""
     if not is_activity(event.kind):
         return []
-    session = event.session_id or f"day-{event.timestamp.date().isoformat()}"
+    day = event.timestamp.date().isoformat()
+    # A `$session_id` reused for days is a new session each day at least (30 idle minutes end
+    # one); the exact split needs the neighbouring events, which one event does not have.
+    session = f"{event.session_id}/{day}" if event.session_id else f"day-{day}"
     members = []
     if event.kind == "pageview" and event.page:
         members.append((f"page_sessions:{event.page}", session))
