@@ -5,14 +5,13 @@ The names come from PostHog's source: posthog-js (`@posthog/types` `KnownEventNa
 tours extensions, which send `survey shown` / `survey sent` / `survey dismissed` without a `$`),
 and posthog-python (`client.py`: `$set`, `$set_once`, `$groupidentify`, `$create_alias`,
 `$feature_flag_called`, `$exception`; `ai/`: `$ai_generation`, `$ai_span`, `$ai_embedding`,
-`$ai_trace`, `$ai_metric`, `$ai_feedback`; `mcp/`: `$mcp_tool_call`).
+`$ai_trace`, `$ai_metric`, `$ai_feedback`; `mcp/`: `$mcp_tool_call` and its siblings).
 
 Kinds given here (the rest are in core.labels): `state` (a person or group update, or SDK
 plumbing: it changes what we know, it is not something the user did), `flag` (a feature flag or
 experiment exposure, an early-access enrolment), `survey`, `vitals` (page-load metrics;
-`slow_page` when one is poor), `llm`
-(an LLM call the product made for the user), `copy` and `tour`. A failed LLM or MCP call is an
-`error`.
+`slow_page` when one is poor), `llm` (an LLM or MCP call the product made for the user),
+`copy` and `tour`. A failed LLM or MCP call is an `error`.
 """
 
 from __future__ import annotations
@@ -42,9 +41,15 @@ PLUMBING_EVENTS = frozenset(
     )
 )
 STATE_EVENTS = UPDATE_EVENTS | PLUMBING_EVENTS
-FLAG_EVENTS = frozenset(("$feature_flag_called", "$web_experiment_applied"))
-_SURVEY_VERBS = {"shown": "Was shown", "sent": "Answered", "dismissed": "Dismissed"}
-_SURVEY_VERBS["abandoned"] = "Abandoned"
+FLAG_EVENTS = frozenset(
+    ("$feature_flag_called", "$web_experiment_applied", "$feature_enrollment_update")
+)
+_SURVEY_VERBS = {
+    "shown": "Was shown",
+    "sent": "Answered",
+    "dismissed": "Dismissed",
+    "abandoned": "Abandoned",
+}
 LLM_EVENTS = frozenset(
     (
         "$ai_generation",
@@ -81,7 +86,7 @@ def posthog_kind(name: str, props: dict[str, Any]) -> str | None:
         return STATE
     if name in LLM_EVENTS:
         return "error" if llm_failed(props) else "llm"
-    if name in FLAG_EVENTS or name == "$feature_enrollment_update":
+    if name in FLAG_EVENTS:
         return "flag"
     if survey_action(name) is not None:
         return "survey"
@@ -137,7 +142,7 @@ def sentence(kind: str, name: str, props: dict[str, Any], page: str | None) -> s
 
 def llm_error_message(name: str, props: dict[str, Any]) -> str:
     """E.g. "AI generation failed (gpt-4o): 'Rate limit exceeded'"."""
-    what = "MCP tool call" if name == "$mcp_tool_call" else _LLM_NOUNS.get(name, "AI call")
+    what = _LLM_NOUNS.get(name, "MCP call" if name.startswith("$mcp_") else "AI call")
     model = _text(props.get("$ai_model") or props.get("$mcp_tool_name"))
     detail = _error_text(props.get("$ai_error") or props.get("$mcp_error"))
     return f"{what} failed{f' ({model})' if model else ''}{f': {quote(detail)}' if detail else ''}"
@@ -150,6 +155,7 @@ _LLM_NOUNS = {
     "$ai_trace": "AI run",
     "$ai_metric": "AI evaluation",
     "$ai_feedback": "AI feedback",
+    "$mcp_tool_call": "MCP tool call",
 }
 
 
