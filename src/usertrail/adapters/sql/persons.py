@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import msgspec
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from usertrail.adapters.sql.eventlog import from_us
 from usertrail.adapters.sql.tables import events, person_updates, persons
@@ -51,6 +51,19 @@ def updates_of(conn: Connection, person: PersonRef) -> list[PersonUpdate]:
     return [_decode_update(row[0]) for row in conn.execute(query)]
 
 
+# Built once (see adapters.sql.groups): it runs once per distinct id of every context read.
+_RECENT = (
+    select(events.c.ts_us, events.c.uuid, events.c.data)
+    .where(
+        events.c.project_id == bindparam("project"),
+        events.c.distinct_id == bindparam("id"),
+        events.c.kind != bindparam("state"),
+    )
+    .order_by(events.c.ts_us.desc())
+    .limit(bindparam("limit"))
+)
+
+
 def events_of_ids(
     conn: Connection, project_id: str, distinct_ids: Iterable[str], limit: int
 ) -> list[Event]:
@@ -63,16 +76,7 @@ def events_of_ids(
     """
     rows: list[tuple[int, str, bytes]] = []
     for distinct_id in distinct_ids:
-        query = (
-            select(events.c.ts_us, events.c.uuid, events.c.data)
-            .where(
-                events.c.project_id == project_id,
-                events.c.distinct_id == distinct_id,
-                events.c.kind != STATE,
-            )
-            .order_by(events.c.ts_us.desc())
-            .limit(limit)
-        )
-        rows.extend((r[0], r[1], r[2]) for r in conn.execute(query))
+        params = {"project": project_id, "id": distinct_id, "state": STATE, "limit": limit}
+        rows.extend((r[0], r[1], r[2]) for r in conn.execute(_RECENT, params))
     newest = sorted(rows, key=lambda r: (r[0], r[1]), reverse=True)[:limit]
     return [_decode_event(data) for _, _, data in reversed(newest)]
