@@ -31,6 +31,8 @@ def event_groups(
 ) -> tuple[tuple[str, str], ...]:
     """(type, key) pairs, sorted; values that are not a string or a number are ignored. A
     `$groupidentify` is also about the group it names (so caches of its members drop it)."""
+    if "$groups" not in props and "groups" not in body and name != "$groupidentify":
+        return ()  # most events: the cheap answer first (this runs for every event)
     found: dict[str, str] = {}
     for source in (body.get("groups"), props.get("$groups")):  # properties win
         if isinstance(source, dict):

@@ -123,10 +123,11 @@ def visible_text(chain: tuple[Element, ...], index: int) -> str | None:
     if el is None:
         return None
     inner = chain[0]
+    for text in (el.text, inner.text):  # most clicks: the rest is never looked at
+        if text and (cleaned := clean_text(text, ELEMENT_TEXT_CHARS)):
+            return cleaned
     value = el.attributes.get("value") if role(el) in _VALUE_ROLES else None
     for candidate in (
-        el.text,
-        inner.text,
         *_described_by(el),
         *(_described_by(inner) if inner is not el else ()),
         el.attributes.get("placeholder"),

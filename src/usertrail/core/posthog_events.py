@@ -80,23 +80,28 @@ NAME_CHARS = 60
 ERROR_CHARS = 120
 
 
+_SURVEY_ACTIONS = {
+    f"{prefix}{action}": action for prefix in ("survey ", "$survey_") for action in _SURVEY_VERBS
+}
+# One dict lookup per event (this runs for every event the processor sees).
+_KINDS = {
+    **dict.fromkeys(STATE_EVENTS, STATE),
+    **dict.fromkeys(FLAG_EVENTS, "flag"),
+    **dict.fromkeys(_SURVEY_ACTIONS, "survey"),
+    **dict.fromkeys(_TOUR_VERBS, "tour"),
+    "$copy_autocapture": "copy",
+}
+
+
 def posthog_kind(name: str, props: dict[str, Any]) -> str | None:
     """The kind of an event PostHog's SDKs send, or None for any other event."""
-    if name in STATE_EVENTS:
-        return STATE
+    if (kind := _KINDS.get(name)) is not None:
+        return kind
     if name in LLM_EVENTS:
         return "error" if llm_failed(props) else "llm"
-    if name in FLAG_EVENTS:
-        return "flag"
-    if survey_action(name) is not None:
-        return "survey"
     if name == "$web_vitals":
         return SLOW_PAGE if slow_metrics(props) else "vitals"
-    if name == "$copy_autocapture":
-        return "copy"
-    if name.startswith("product tour "):
-        return "tour"
-    return None
+    return "tour" if name.startswith("product tour ") else None
 
 
 def is_activity(kind: str) -> bool:
@@ -107,10 +112,7 @@ def is_activity(kind: str) -> bool:
 
 def survey_action(name: str) -> str | None:
     """posthog-js sends `survey shown`; older SDKs and docs spell it `$survey_shown`."""
-    for prefix in ("survey ", "$survey_"):
-        if name.startswith(prefix) and name[len(prefix) :] in _SURVEY_VERBS:
-            return name[len(prefix) :]
-    return None
+    return _SURVEY_ACTIONS.get(name)
 
 
 def llm_failed(props: dict[str, Any]) -> bool:
