@@ -211,7 +211,7 @@ PROBES = (
     ),
     Probe(
         "GET",
-        "/context/group/{group_type}/{group_key}",
+        "/context/group/{group_type}/{group_key:path}",
         get("/context/group/company/{group}"),
         rejected_unless_key(404),
     ),

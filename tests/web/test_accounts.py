@@ -17,6 +17,7 @@ from usertrail.core.context.budget import count_tokens
 
 BILLING = "https://app.acme.test/settings/billing"
 ACME = {"company": "acme"}
+SLASHED = {"team": "eu/berlin"}  # PostHog group keys are free text
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
@@ -42,6 +43,7 @@ def feed(client: Posthog) -> None:
         timestamp=end,
     )
     client.capture("$pageview", distinct_id="user_7", properties=session, groups=ACME)
+    client.capture("$pageview", distinct_id="user_9", properties=session, groups=SLASHED)
     client.set(distinct_id="user_42", properties={"role": "admin"})
     client.set_once(distinct_id="backend_only", properties={"source": "import"})
     client.flush()
@@ -99,7 +101,7 @@ def test_posthog_events_read_as_facts_and_updates_are_no_activity(server: LiveSe
 def test_no_id_that_is_not_a_person_is_listed_as_active(server: LiveServer) -> None:
     group_context(server)
     active = get(server, "/ui/api/active", minutes=60).json()["persons"]
-    assert sorted(p["id"] for p in active) == ["user_42", "user_7"]
+    assert sorted(p["id"] for p in active) == ["user_42", "user_7", "user_9"]
     assert get(server, "/context/user/backend_only").status_code == 404
 
 
@@ -141,3 +143,12 @@ def test_an_account_needs_the_projects_key(server: LiveServer) -> None:
     assert get(server, "/context/group/company/acme", key=None).status_code == 401
     assert get(server, "/context/group/company/acme", key=other).status_code == 404
     assert get(server, "/context/group/company/nobody").status_code == 404
+
+
+def test_a_group_key_with_a_slash_is_found(server: LiveServer) -> None:
+    def found() -> dict[str, Any] | None:
+        response = get(server, "/context/group/team/eu/berlin")
+        return dict(response.json()) if response.status_code == 200 else None
+
+    body = wait_for(found, what="the team")
+    assert (body["account"]["key"], body["member_count"]) == ("eu/berlin", 1)

@@ -28,12 +28,17 @@ GroupType = Annotated[
     str, Path(max_length=64, description="The group type, as in `$groups`", examples=["company"])
 ]
 GroupKey = Annotated[
-    str, Path(max_length=400, description="The group's key", examples=["acme-inc"])
+    str,
+    Path(
+        max_length=400,
+        description="The group's key; it may hold slashes (PostHog keys are free text)",
+        examples=["acme-inc"],
+    ),
 ]
 
 
 @router.get(
-    "/context/group/{group_type}/{group_key}",
+    "/context/group/{group_type}/{group_key:path}",
     summary="What this account (a PostHog group) has been doing, for an LLM",
     responses={**READ_ERRORS, 200: _OK},
 )
