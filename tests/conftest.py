@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.live import LiveServer
+from tests.live import TOKEN, LiveServer
+from tests.posthog_standin import StandIn
 
 
 @pytest.fixture
@@ -15,3 +16,13 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def posthog() -> Iterator[StandIn]:
+    """A PostHog stand-in on loopback (tests/posthog_standin.py) that knows the test token."""
+    standin = StandIn(tokens={TOKEN}).start()
+    try:
+        yield standin
+    finally:
+        standin.stop()

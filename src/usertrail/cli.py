@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 import typer
 from rich.console import Console
 
+from usertrail.cli_import import import_app
 from usertrail.settings import Settings
 
 if TYPE_CHECKING:
@@ -69,6 +70,11 @@ def serve(
     )
     if runtime.demo_project is not None:
         _announce_demo(runtime.demo_project.api_key, settings)
+    if target := runtime.posthog_target(runtime.default_project):
+        console.print(
+            f"  relayed to PostHog: {target.host} as {target.token}"
+            " (flags, config, assets and recordings proxied)"
+        )
     app = served_app(create_app(settings, runtime))
     freeze_startup_heap()
     uvicorn.run(
@@ -99,6 +105,8 @@ def _announce_demo(demo_key: str, settings: Settings) -> None:
     console.print(f"  demo app (Acme Reports, project `demo`):       [cyan]{url}/demo[/]")
     console.print(f"  demo API key (public: demo visitors only):     [green]{demo_key}[/]")
 
+
+app.add_typer(import_app, name="import")
 
 projects_app = typer.Typer(help="Manage projects (tenants).", no_args_is_help=True)
 app.add_typer(projects_app, name="projects")

@@ -55,3 +55,22 @@ class RateLimited(UsertrailError):
 
 class ConfigError(UsertrailError):
     kind = "config"
+
+
+class UpstreamUnreachable(UsertrailError):
+    """PostHog could not be reached (refused, reset, timed out): worth trying again."""
+
+    kind = "upstream_unreachable"
+    retry_after_s = 5
+
+
+class Throttled(UsertrailError):
+    """PostHog's 429 on its query API (120 HogQL queries an hour by default)."""
+
+    kind = "throttled"
+
+
+class QueryRefused(UsertrailError):
+    """PostHog refused a query for good: a wrong key, project id or host."""
+
+    kind = "query_refused"

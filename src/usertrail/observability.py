@@ -67,6 +67,28 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.relay_events = Counter(
+            "usertrail_relay_events_total",
+            "Events relayed to PostHog by outcome: sent, retried (per failed try), dead",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.relay_backlog = Gauge(
+            "usertrail_relay_backlog",
+            "Captured events the relay has not sent to PostHog yet",
+            registry=self.registry,
+        )
+        self.relay_lag_seconds = Gauge(
+            "usertrail_relay_lag_seconds",
+            "Age of the oldest captured event not yet sent to PostHog (0 when caught up)",
+            registry=self.registry,
+        )
+        self.proxy_requests = Counter(
+            "usertrail_proxy_requests_total",
+            "SDK requests proxied to PostHog by route and outcome (proxied, fallback, error)",
+            ["route", "outcome"],
+            registry=self.registry,
+        )
 
 
 def configure_logging(level: str = "info", json: bool = False) -> None:
@@ -83,6 +105,8 @@ def configure_logging(level: str = "info", json: bool = False) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=True,
     )
+    # httpx logs a line per request: per relay batch, proxied flag call and delivery.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def freeze_startup_heap() -> None:

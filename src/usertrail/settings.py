@@ -50,6 +50,20 @@ class Settings(BaseSettings):
     # At most this many capture requests wait for a commit at once; past it, 503 + Retry-After
     # at once instead of queueing (capture never answers 429: the browser SDK drops those).
     max_pending_appends: int = Field(default=1024, ge=1)
+    # Keep PostHog in the loop: accepted events are relayed to this PostHog (the default
+    # project's; others set `posthog:` in the project file), and the SDK's flags, config,
+    # assets and recordings are proxied to it.
+    posthog_host: str | None = Field(default=None, pattern=r"^https?://[^/\s]+")
+    posthog_assets_host: str | None = Field(default=None, pattern=r"^https?://[^/\s]+")
+    relay_batch_events: int = Field(default=1000, ge=1, le=10_000)
+    # After a commit wakes the relay it waits this long for more, so events go in batches.
+    relay_linger_s: float = Field(default=0.1, ge=0, le=5)
+    relay_timeout_s: float = Field(default=10.0, gt=0)
+    relay_retry_max_s: float = Field(default=60.0, gt=0)  # the longest backoff between tries
+    # PostgreSQL hands out raw-log seqs before commit, so a gap may still fill: the relay
+    # waits this long behind a gap (SQLite commits in seq order and never waits).
+    relay_gap_wait_s: float = Field(default=10.0, ge=0)
+    proxy_timeout_s: float = Field(default=10.0, gt=0)
     # Reads (context, actions, retrieval, dashboard, MCP) per project: a token bucket of
     # `read_burst` refilled at `read_rate_per_s`; over it, 429 + Retry-After. 0 turns it off.
     read_rate_per_s: float = Field(default=200.0, ge=0)

@@ -16,6 +16,9 @@ from sqlalchemy import Engine, text
 
 from usertrail.adapters.jsonl import JsonlSinkFile
 from usertrail.adapters.notify import RoutingNotifier
+from usertrail.adapters.posthog_capture import PosthogCapture
+from usertrail.adapters.posthog_proxy import PosthogProxy
+from usertrail.adapters.posthog_query import PosthogQuery
 from usertrail.adapters.redis_bus import RedisStreamBus
 from usertrail.adapters.redis_changes import RedisChangeNotices
 from usertrail.adapters.smtp import SmtpConfig, SmtpNotifier
@@ -27,10 +30,12 @@ from usertrail.adapters.sql.migrate import current_revision, migrate
 from usertrail.adapters.sql.outbox import SqlOutbox
 from usertrail.adapters.sql.privacy import SqlPrivacy
 from usertrail.adapters.sql.projects import DEFAULT_PROJECT_ID, SqlProjects
+from usertrail.adapters.sql.relay import SqlRelayState
 from usertrail.adapters.sql.retention import SqlRetention
 from usertrail.adapters.sql.store import SqlDerivedStore
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.adapters.webhook import WebhookNotifier
+from usertrail.core.relay import Target, default_rand, target_for
 from usertrail.demo.project import (
     DEMO_PROJECT_FILE,
     DEMO_PROJECT_ID,
@@ -48,6 +53,7 @@ from usertrail.retrieval.llm import LlmConfig, chat_client
 from usertrail.retrieval.service import HelpService
 from usertrail.services.account import AccountService
 from usertrail.services.actions import ActionDispatcher
+from usertrail.services.backfill import Backfill
 from usertrail.services.context import ContextService
 from usertrail.services.context_cache import ContextCache
 from usertrail.services.feeds import BusFeed, EventFeed, LogFeed
@@ -57,6 +63,7 @@ from usertrail.services.privacy import PrivacyService
 from usertrail.services.processor import Processor
 from usertrail.services.read_limits import read_limiter
 from usertrail.services.reconcile import Reconciler
+from usertrail.services.relay import RelayService
 from usertrail.services.retention import RetentionService
 from usertrail.services.sinks import SinkWriter
 from usertrail.settings import Settings
@@ -97,6 +104,11 @@ class Runtime:
     reconciler: Reconciler | None = None  # scale-out: republishes what Redis lost
     upkeep_leader: LeaderLock | None = None  # one worker at a time runs the reconciler
     changes: RedisChangeNotices | None = None  # scale-out: which persons changed, to all
+    relay: RelayService | None = None  # to PostHog, when a project names one
+    relay_state: SqlRelayState | None = None  # also where `import posthog` resumes
+    relay_leader: LeaderLock | None = None  # one process at a time relays
+    relay_upstream: PosthogCapture | None = None
+    proxy: PosthogProxy | None = None  # flags, config, assets, recordings to PostHog
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def clock(self) -> datetime:
@@ -105,6 +117,13 @@ class Runtime:
     def config_for(self, project_id: str) -> ProjectConfig:
         """The demo tenant runs on the Acme file; every other project on the deployment's."""
         return self.project_configs.get(project_id, self.config)
+
+    def posthog_target(self, project: Project) -> Target | None:
+        """The PostHog a project relays to and proxies to, if any."""
+        return _posthog_target(self.settings, project, self.config_for(project.id))
+
+    def relay_running(self) -> bool:
+        return any(task.get_name() == "relay" and not task.done() for task in self._tasks)
 
     def start(self) -> None:
         """Start background work on the running loop (the in-process processor)."""
@@ -129,6 +148,8 @@ class Runtime:
                 days, self.settings.retention_every_s, _leading(self.retention_leader)
             )
             self._spawn("retention", prune)
+        if self.relay is not None and self.relay_leader is not None:
+            self._spawn("relay", self.relay.run_forever(idle_poll, _leading(self.relay_leader)))
 
     def _changed(self, ids: Sequence[PersonId]) -> None:
         self.context.cache.invalidate(ids)
@@ -159,13 +180,17 @@ class Runtime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.notifier.aclose()
         await self.assistant.aclose()
+        for upstream in (self.relay_upstream, self.proxy):
+            if upstream is not None:
+                await upstream.aclose()
         for client in (self.bus, self.changes):
             if client is not None:
                 await client.aclose()
         await asyncio.to_thread(self.sink_leader.release)
         await asyncio.to_thread(self.retention_leader.release)
-        if self.upkeep_leader is not None:
-            await asyncio.to_thread(self.upkeep_leader.release)
+        for lock in (self.upkeep_leader, self.relay_leader):
+            if lock is not None:
+                await asyncio.to_thread(lock.release)
         await asyncio.to_thread(self.writer.close)
         self.engine.dispose()
 
@@ -228,7 +253,16 @@ def build_runtime(settings: Settings) -> Runtime:
     processor.listeners.append(live.publish)
     if changes is not None:
         processor.listeners.append(changes.publish)
-    ingest = IngestService(event_log, projects, metrics, on_stored=processor.wake, bus=bus)
+    relay_state = SqlRelayState(writer, engine)
+
+    async def target_of(project_id: str) -> Target | None:
+        project = await projects.by_id(project_id)
+        return _posthog_target(settings, project, config_for(project_id)) if project else None
+
+    relay, upstream = _relay(settings, config, event_log, relay_state, target_of, metrics)
+    ingest = IngestService(
+        event_log, projects, metrics, on_stored=_wakers(processor, relay), bus=bus
+    )
     cache = ContextCache(size=settings.context_cache_size)
     limiter = read_limiter(settings.read_rate_per_s, settings.read_burst)
     context = ContextService(store, projects, config_for, utc_now, cache, limiter)
@@ -255,7 +289,7 @@ def build_runtime(settings: Settings) -> Runtime:
     forget = _forgetter(cache, live, changes)
     # A slice's firings and sink lines commit with it: the senders look right after.
     processor.listeners.extend((lambda _events: actions.wake(), lambda _events: sinks.wake()))
-    return Runtime(
+    runtime = Runtime(
         settings=settings,
         engine=engine,
         writer=writer,
@@ -289,7 +323,64 @@ def build_runtime(settings: Settings) -> Runtime:
         changes=changes,
         reconciler=_reconciler(settings, event_log, store, bus, metrics) if bus else None,
         upkeep_leader=LeaderLock(write_engine, "usertrail:bus-upkeep") if bus else None,
+        relay=relay,
+        relay_state=relay_state,
+        relay_leader=LeaderLock(write_engine, "usertrail:relay") if relay else None,
+        relay_upstream=upstream,
+        proxy=PosthogProxy(settings.proxy_timeout_s) if relay else None,
     )
+    return runtime
+
+
+def _posthog_target(settings: Settings, project: Project, config: ProjectConfig) -> Target | None:
+    default = project.id == DEFAULT_PROJECT_ID
+    return target_for(
+        project.token,
+        config.posthog,
+        host=settings.posthog_host if default else None,
+        assets_host=settings.posthog_assets_host if default else None,
+    )
+
+
+def _wakers(processor: Processor, relay: RelayService | None) -> Callable[[], None]:
+    if relay is None:
+        return processor.wake
+
+    def wake() -> None:
+        processor.wake()
+        relay.wake()
+
+    return wake
+
+
+def _relay(
+    settings: Settings,
+    config: ProjectConfig,
+    event_log: SqlEventLog,
+    state: SqlRelayState,
+    target_of: Callable[[str], Awaitable[Target | None]],
+    metrics: Metrics,
+) -> tuple[RelayService | None, PosthogCapture | None]:
+    """A relay when the deployment names a PostHog (the default project's, or the file's)."""
+    if not (settings.posthog_host or config.posthog):
+        return None, None
+    upstream = PosthogCapture(settings.relay_timeout_s)
+    # SQLite commits in seq order: a gap there is a deleted row, never one still to come.
+    postgres = settings.sqlalchemy_url().startswith("postgresql")
+    relay = RelayService(
+        event_log,
+        state,
+        upstream,
+        target_of,
+        metrics,
+        utc_now,
+        batch_events=settings.relay_batch_events,
+        retry_max_s=settings.relay_retry_max_s,
+        gap_wait=timedelta(seconds=settings.relay_gap_wait_s if postgres else 0),
+        linger_s=settings.relay_linger_s,
+        rand=default_rand,
+    )
+    return relay, upstream
 
 
 def _forgetter(
@@ -381,3 +472,21 @@ def _sink_opener(
     return lambda path: JsonlSinkFile(
         path, max_bytes.get(path, SinkSpec.model_fields["max_bytes"].default)
     )
+
+
+def posthog_import(
+    runtime: Runtime,
+    host: str,
+    posthog_project: str,
+    api_key: str,
+    *,
+    page_size: int,
+    on_wait: Callable[[str, float], None],
+) -> tuple[Backfill, Callable[[], Awaitable[None]]]:
+    """`usertrail import posthog`: the backfill over PostHog's query API, and its closer."""
+    source = PosthogQuery(host, posthog_project, api_key)
+    assert runtime.relay_state is not None
+    backfill = Backfill(
+        source, runtime.ingest, runtime.relay_state, utc_now, page_size=page_size, on_wait=on_wait
+    )
+    return backfill, source.aclose

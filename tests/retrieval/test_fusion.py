@@ -1,18 +1,18 @@
-"""Fusion: reciprocal ranks, ties, capped boosts, and how much behaviour counts."""
+"""Fusion: ties, and the article-level mix of the question's match with behaviour."""
 
 from __future__ import annotations
 
 from usertrail.retrieval.fusion import (
-    BOOST_CAP,
-    RRF_K,
-    Candidates,
-    behaviour_share,
-    boost,
-    fuse,
+    MAX_WEIGHT,
+    MIN_WEIGHT,
+    article_scores,
+    behaviour_weight,
+    gate,
+    kept,
+    mixed,
     names_an_error,
-    per_article,
-    rrf,
-    tie_order,
+    ranked,
+    squash,
     tied,
 )
 from usertrail.retrieval.model import Article, Chunk, Signal
@@ -37,14 +37,6 @@ CHUNKS = {
 ARTICLES = {"export-errors": EXPORTS, "billing": BILLING}
 
 
-def test_rrf_sums_weighted_reciprocal_ranks() -> None:
-    scores = rrf(
-        [Candidates(name="a", ids=("x", "y")), Candidates(name="b", ids=("y",), weight=0.5)]
-    )
-    assert scores["x"] == 1 / (RRF_K + 1)
-    assert scores["y"] == 1 / (RRF_K + 2) + 0.5 / (RRF_K + 1)
-
-
 def test_ties_are_read_from_what_the_article_declares() -> None:
     assert tied(EXPORTS, signal("page", "Report"))
     assert tied(EXPORTS, signal("feature", "Report export"))
@@ -56,19 +48,9 @@ def test_ties_are_read_from_what_the_article_declares() -> None:
     assert not tied(BILLING, signal("page", "Report"))
 
 
-def test_tied_articles_come_most_tied_first_and_untied_ones_not_at_all() -> None:
-    other = Article(slug="other", title="Other", pages=("Report",))
-    articles = {"billing": BILLING, "other": other, "export-errors": EXPORTS}
-    page = signal("page", "Report", weight=0.5)
-    error = signal("error", "E42 export timed out", weight=0.5)
-    assert tie_order(articles, [page, error]) == ["export-errors", "other"]
-    assert tie_order(articles, [page]) == ["other", "export-errors"]  # equal: mapping order
-    assert tie_order(articles, [signal("funnel", "plan_selection", 0.35), page]) == [
-        "other",
-        "export-errors",
-        "billing",
-    ]
-    assert tie_order(articles, []) == []
+def test_an_error_code_in_a_custom_event_ties_like_an_error() -> None:
+    assert tied(EXPORTS, signal("event", "Report export (status 'failed', code 'E42')"))
+    assert not tied(EXPORTS, signal("click", "E42"))  # a click's text is words, not a tie
 
 
 def test_a_section_is_named_for_an_error_by_its_own_heading() -> None:
@@ -82,45 +64,72 @@ def test_a_section_is_named_for_an_error_by_its_own_heading() -> None:
     assert not names_an_error(EXPORTS, section("Export failed > E42"), [signal("page", "E42")])
 
 
-def test_the_boost_is_capped_however_many_ties_and_lists_every_reason() -> None:
-    signals = [signal("page", "Report"), signal("error", "E42"), signal("feature", "Report export")]
-    amount, reasons = boost(EXPORTS, signals)
-    assert amount == BOOST_CAP
-    assert reasons == ("page Report", "error E42", "feature Report export")
+def test_an_article_is_judged_by_its_best_section_not_by_how_many_match() -> None:
+    chunks = {
+        "a#0": Chunk(id="a#0", article="a", title="A", text="x"),
+        "a#1": Chunk(id="a#1", article="a", title="A", text="x"),
+        "b#0": Chunk(id="b#0", article="b", title="B", text="x"),
+    }
+    scores = article_scores([("b#0", 9.0), ("a#0", 6.0), ("a#1", 6.0)], chunks, reference=10.0)
+    assert scores == {"b": 0.9, "a": 0.6}
 
 
-def test_the_boost_is_worth_two_places_at_the_top_of_one_list() -> None:
-    one_place = 1 / (RRF_K + 1) - 1 / (RRF_K + 2)
-    assert 1.9 * one_place < BOOST_CAP < 2.1 * one_place
+def test_evidence_has_diminishing_returns_and_stays_below_one() -> None:
+    assert squash(0.0) == 0.0
+    assert squash(-1.0) == 0.0
+    assert 0.5 < squash(0.5) < squash(1.0) < squash(100.0) <= 1.0
 
 
-def test_behaviour_counts_less_the_more_the_question_says_on_its_own() -> None:
-    assert behaviour_share(0.0, 15.0) == 1.0
-    assert behaviour_share(7.5, 15.0) == 0.5
-    assert behaviour_share(30.0, 15.0) == 0.0
-    assert behaviour_share(3.0, 0.0) == 1.0  # an empty index has no reference
+def test_behaviour_counts_less_the_better_the_question_matches() -> None:
+    assert behaviour_weight({}) == MAX_WEIGHT
+    assert behaviour_weight({"a": 0.1}) == MAX_WEIGHT
+    assert MIN_WEIGHT < behaviour_weight({"a": 0.45}) < MAX_WEIGHT
+    assert behaviour_weight({"a": 2.0}) == MIN_WEIGHT
 
 
-def test_a_boosted_chunk_says_why_and_an_unboosted_one_does_not() -> None:
-    lists = [Candidates(name="query", ids=("billing#0", "export-errors#0"))]
-    hits = fuse(lists, CHUNKS, ARTICLES, [signal("error", "E42 export timed out")])
-    assert per_article(hits) == ["export-errors", "billing"]
-    assert hits[0].reasons == ("error E42 export timed out",)
-    assert hits[0].article_title == "Export failed"
-    assert hits[1].reasons == ()
+def test_a_clear_question_confines_behaviour_to_articles_that_hold_its_words() -> None:
+    assert gate(coverage=0.0, vague=1.0) == 1.0  # a vague question: behaviour decides
+    assert gate(coverage=1.0, vague=0.0) == 1.0
+    assert gate(coverage=0.0, vague=0.0) < gate(coverage=0.8, vague=0.0)
+    assert gate(coverage=0.0, vague=0.0) > 0  # never nothing: the words may be the user's own
 
 
-def test_with_no_behaviour_share_the_query_order_stands() -> None:
-    lists = [Candidates(name="query", ids=("billing#0", "export-errors#0"))]
-    hits = fuse(lists, CHUNKS, ARTICLES, [signal("error", "E42")], share=0.0)
-    assert per_article(hits) == ["billing", "export-errors"]
-    assert hits[1].reasons == ()
+def test_a_lead_in_the_question_larger_than_the_behaviour_weight_is_never_overturned() -> None:
+    for top in (0.1, 0.5, 1.5):
+        query = {"asked": top, "other": top - behaviour_weight({"asked": top}) - 0.01}
+        scores = mixed(query, {"other": 100.0})
+        assert ranked(scores, query) == ["asked", "other"]
 
 
-def test_an_exact_answer_stays_first_whatever_the_boosts() -> None:
-    lists = [Candidates(name="query", ids=("billing#0", "export-errors#0"))]
-    signals = [signal("error", "E42"), signal("page", "Report")]
-    hits = fuse(lists, CHUNKS, ARTICLES, signals, pinned="export-errors#0")
-    assert per_article(hits) == ["export-errors", "billing"]
-    hits = fuse(lists, CHUNKS, ARTICLES, signals, pinned="billing#0")
-    assert per_article(hits) == ["billing", "export-errors"]
+def test_between_equal_matches_behaviour_decides_and_without_evidence_nothing_moves() -> None:
+    query = {"a": 0.2, "b": 0.19}
+    assert ranked(mixed(query, {"b": 0.5}), query) == ["b", "a"]
+    assert mixed(query, {}) == query
+
+
+def test_behaviour_brings_in_articles_the_question_does_not_match() -> None:
+    scores = mixed({}, {"tied": 0.5})
+    assert list(scores) == ["tied"]
+    assert scores["tied"] > 0
+
+
+def test_a_strong_match_that_holds_every_word_keeps_its_place() -> None:
+    query = {"a": 0.9, "b": 0.85, "c": 0.3}
+    assert kept(query, complete={"b"}) == ["b"]
+    scores = mixed(query, {"c": 100.0})
+    assert ranked(scores, query, kept(query, {"b"})) == ["a", "b", "c"]
+
+
+def test_a_kept_article_never_jumps_above_a_better_match() -> None:
+    query = {"better": 0.7, "kept": 0.56, "pushed": 0.52}
+    scores = {"better": 0.75, "kept": 0.56, "pushed": 0.9}  # behaviour lifted "pushed"
+    assert ranked(scores, query, keep=["kept"]) == ["better", "kept", "pushed"]
+    lifted = {"better": 0.7, "kept": 0.9, "pushed": 0.52}  # behaviour may lift a kept one
+    assert ranked(lifted, query, keep=["kept"]) == ["kept", "better", "pushed"]
+    assert ranked(scores, query) == ["pushed", "better", "kept"]  # nothing kept
+
+
+def test_a_strong_match_that_leads_clearly_keeps_its_place() -> None:
+    assert kept({"a": 0.9, "b": 0.3}, complete=set()) == ["a"]
+    assert kept({"a": 0.9, "b": 0.85}, complete=set()) == []  # no clear lead
+    assert kept({"a": 0.3, "b": 0.01}, complete={"a"}) == []  # too weak to be sure

@@ -9,10 +9,14 @@ import pytest
 
 from usertrail.demo.project import DEMO_PROJECT_FILE
 from usertrail.project_file import load_project_file
+from usertrail.retrieval.evaluation.cases import EvalCase, TraceStep, trace_events
+from usertrail.retrieval.evaluation.replay import context_of
 from usertrail.retrieval.evaluation.sections import named_sections, section_scores
 from usertrail.retrieval.index import HelpIndex, help_folder, load_help_index
+from usertrail.retrieval.model import Retrieval
+from usertrail.retrieval.prompt import template_answer
 from usertrail.retrieval.retriever import retrieve
-from usertrail.retrieval.signals import error_signal
+from usertrail.retrieval.signals import behaviour_signals, error_signal
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +57,47 @@ def test_two_vague_words_in_one_chunk_are_not_an_exact_answer(demo_help: HelpInd
         k=1,
     ).hits
     assert [h.chunk_id for h in hits] == ["roles-and-permissions#3"]
+
+
+def demo_failure(demo_help: HelpIndex, reason: str) -> Retrieval:
+    """The demo's "Simulate Generation Failure" on Billing, then "why did it fail?"."""
+    failed = {"failure_reason": reason, "input_prompt": "Summarize Q3 revenue by region"}
+    case = EvalCase(
+        id="demo",
+        question="why did it fail?",
+        expected="ai-generation-failures",
+        ambiguous=True,
+        trace=(
+            TraceStep(pageview="/settings/billing"),
+            TraceStep(event="generation_failed", properties=failed),
+        ),
+    )
+    config = load_project_file(DEMO_PROJECT_FILE)
+    ctx = context_of(trace_events(case), config, "user_1")
+    return retrieve(demo_help, case.question, behaviour_signals(ctx), k=3)
+
+
+def test_a_failure_no_section_is_about_gets_the_article_start_and_says_so(
+    demo_help: HelpIndex,
+) -> None:
+    found = demo_failure(demo_help, "context_length_exceeded")
+    top = found.hits[0]
+    assert (top.article, top.chunk_id, top.section) == (
+        "ai-generation-failures",
+        "ai-generation-failures#0",
+        "overview",
+    )
+    answer = template_answer(found)
+    assert "Monthly limit" not in answer
+    assert "none of its sections is about this one in particular" in answer
+
+
+@pytest.mark.parametrize(
+    ("reason", "heading"), [("model_timeout", "Timeout"), ("content_filter", "Content policy")]
+)
+def test_a_failure_reason_finds_the_section_whose_heading_names_it(
+    demo_help: HelpIndex, reason: str, heading: str
+) -> None:
+    top = demo_failure(demo_help, reason).hits[0]
+    assert top.title == f"Why AI generation failed > {heading}"
+    assert top.section == "error"

@@ -8,12 +8,14 @@ from usertrail.model.config import ProjectConfig
 from usertrail.model.context import UserContext
 from usertrail.retrieval.evaluation.cases import EvalCase, TraceStep, trace_events
 from usertrail.retrieval.evaluation.replay import context_of
-from usertrail.retrieval.signals import W_ERROR_NOW, behaviour_signals
+from usertrail.retrieval.signals import W_ERROR_NOW, W_PAGE, behaviour_signals, summary_features
 
 CONFIG = ProjectConfig.model_validate(
     {
         "pages": {"/reports/:id": "Report", "/settings/billing": "Billing"},
-        "features": {"report_export": {"events": ["report_exported"]}},
+        "features": {
+            "report_export": {"events": ["report_exported"], "clicks": ["[data-attr=export]"]}
+        },
     }
 )
 
@@ -26,9 +28,65 @@ def context(*steps: dict[str, Any]) -> UserContext:
 
 def test_the_current_page_is_the_page_of_the_latest_event() -> None:
     ctx = context({"pageview": "/settings/billing"}, {"pageview": "/reports/7"})
-    [page] = [s for s in behaviour_signals(ctx) if s.kind == "page"]
-    assert page.value == "Report"
-    assert page.reason == "matches the page the user is on: Report"
+    current, before = [s for s in behaviour_signals(ctx) if s.kind == "page"]
+    assert (current.value, current.weight) == ("Report", W_PAGE)
+    assert current.reason == "the user is on Report"
+    assert before.value == "Billing"
+    assert before.reason == "the user visited Billing"
+    assert before.weight < current.weight
+
+
+def test_pages_of_an_earlier_session_count_less_than_those_of_the_last() -> None:
+    ctx = context(
+        {"pageview": "/settings/billing"}, {"wait_minutes": 120}, {"pageview": "/reports/7"}
+    )
+    later = context({"pageview": "/settings/billing"}, {"pageview": "/reports/7"})
+    [billing] = [s for s in behaviour_signals(ctx) if s.value == "Billing"]
+    [same_session] = [s for s in behaviour_signals(later) if s.value == "Billing"]
+    assert billing.weight < same_session.weight
+
+
+def test_every_click_text_is_a_signal_and_the_latest_weighs_most() -> None:
+    ctx = context(
+        {"pageview": "/settings/billing"},
+        {"click": "Compare plans"},
+        {"click": "Cancel subscription"},
+    )
+    clicks = [s for s in behaviour_signals(ctx) if s.kind == "click"]
+    assert [c.value for c in clicks] == ["Compare plans", "Cancel subscription"]
+    assert clicks[0].weight < clicks[1].weight
+    assert clicks[1].terms == ("cancel", "subscription")
+    assert clicks[1].reason == "the user clicked 'Cancel subscription'"
+
+
+def test_an_undeclared_custom_event_is_a_signal_with_its_details() -> None:
+    ctx = context(
+        {"pageview": "/reports/7"}, {"event": "report_deleted", "properties": {"kind": "pie"}}
+    )
+    [event] = [s for s in behaviour_signals(ctx) if s.kind == "event"]
+    assert event.value == "Report deleted (kind 'pie')"
+    assert event.terms == ("report", "deleted", "kind", "pie")
+    assert event.reason == "the user triggered Report deleted (kind 'pie')"
+
+
+def test_one_rage_click_is_already_a_struggle() -> None:
+    ctx = context({"pageview": "/reports/7"}, {"rageclick": "Export"})
+    [struggle] = [s for s in behaviour_signals(ctx) if s.kind == "struggle"]
+    assert struggle.value == "Report"
+    assert struggle.reason == "the user rage-clicked 'Export' on Report"
+
+
+def test_a_feature_declared_by_a_click_selector_reaches_retrieval() -> None:
+    ctx = context({"pageview": "/reports/7"}, {"click": "Export", "attr": "export"})
+    [feature] = [s for s in behaviour_signals(ctx) if s.kind == "feature"]
+    assert feature.value == "Report export"
+    assert feature.reason == "the user used Report export in the last session"
+
+
+def test_the_features_of_a_session_summary_are_read_with_their_counts_left_out() -> None:
+    summary = "3-minute session: opened Report twice; used Report export 3 times and Sharing once."
+    assert summary_features(summary) == ["Report export", "Sharing"]
+    assert summary_features("1-second session: opened Report once.") == []
 
 
 def test_an_error_repeated_in_the_last_session_is_counted_with_its_code() -> None:

@@ -230,6 +230,7 @@ PROBES = (
     Probe("GET", "/ui/api/active", get("/ui/api/active"), dashboard(200), True, lists=True),
     Probe("GET", "/ui/api/person/{user_id}", get("/ui/api/person/{user}"), dashboard(404), True),
     Probe("GET", "/ui/api/event/{uuid}", get("/ui/api/event/{uuid}"), dashboard(404), True),
+    Probe("GET", "/ui/api/relay", get("/ui/api/relay"), dashboard(200), True),
     Probe(
         "GET",
         "/ui/api/stream",
@@ -240,12 +241,15 @@ PROBES = (
     ),
     Probe("GET", "/ui", get("/ui"), always(200), cookie_ok=True, check=sign_in_page),
     Probe("POST", "/ui/login", login, lambda c: {303} if c.owner else {401}, cookie_ok=True),
-    Probe(
-        "POST",
-        "/webhooks/posthog",
-        send_json("POST", "/webhooks/posthog", _event),
-        always(401),
-        reads_key=False,  # it takes the webhook secret: no token or key is one
+    *(
+        Probe(
+            "POST",
+            path,
+            send_json("POST", path, _event),
+            always(401),
+            reads_key=False,  # it takes the webhook secret: no token or key is one
+        )
+        for path in ("/webhooks/posthog", "/webhooks/posthog/")
     ),
     Probe(
         "GET",

@@ -30,7 +30,8 @@ from usertrail.web.capture import CAPTURE_PATHS
 
 _CAPTURE = "capture takes a project's public token by design (posthog-js carries it) and only "
 _CAPTURE += "writes into that token's project: test_capture_lands_only_in_the_tokens_project"
-_CONFIG = "remote config for posthog-js: constant, echoes the token it is sent, reads nothing"
+_CONFIG = "remote config for posthog-js: constant, echoes the token it is sent, reads nothing "
+_CONFIG += "(or the token's own PostHog's answer, when it has one)"
 _SCHEMA = "the API's schema and its viewers: no data"
 _STATIC = "static files shipped with the package"
 _DEMO = "the demo app, public by construction: it is fixed to the demo project"
@@ -40,6 +41,12 @@ PUBLIC: dict[tuple[str, str], str] = {
     **{
         (m, p + s): _CONFIG
         for p in ("/flags", "/decide")
+        for s in ("", "/")
+        for m in ("GET", "POST")
+    },
+    **{
+        (m, p + s): _CAPTURE + "; /s/ forwards to the token's own PostHog, if it has one"
+        for p in ("/s", "/i/v0/ai")
         for s in ("", "/")
         for m in ("GET", "POST")
     },

@@ -6,9 +6,11 @@ import uuid as uuidlib
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import orjson
 
 from usertrail.core.capture import CaptureBatch
+from usertrail.core.relay import HISTORICAL_KEY
 from usertrail.core.timestamps import corrected_timestamp
 from usertrail.errors import BadPayload, PayloadTooLarge
 from usertrail.model.raw import RawEvent
@@ -26,10 +28,15 @@ def to_raw_events(
     source: str,
     ip: str | None = None,
 ) -> list[RawEvent]:
-    return [
+    events = [
         to_raw_event(e, project_id=project_id, sent_at=batch.sent_at, now=now, source=source, ip=ip)
         for e in batch.events
     ]
+    if batch.historical_migration:
+        # The envelope's flag, kept with each event for the relay (core.relay); after the
+        # uuid was derived, so a retry without the flag still deduplicates.
+        events = [msgspec.structs.replace(e, body={**e.body, HISTORICAL_KEY: True}) for e in events]
+    return events
 
 
 def to_raw_event(

@@ -144,6 +144,17 @@ class SinkSpec(_Strict):
     max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)  # rotate past this size
 
 
+class PosthogSpec(_Strict):
+    """The PostHog this project's events are relayed to, and its SDK endpoints proxied to."""
+
+    host: str = Field(pattern=r"^https?://[^/\s]+")  # e.g. https://us.i.posthog.com
+    # Where PostHog serves /static/ (array.js, recorder, surveys); by default `host`, or
+    # PostHog Cloud's assets host for a Cloud ingestion host.
+    assets_host: str | None = Field(default=None, pattern=r"^https?://[^/\s]+")
+    # The PostHog project token, when it differs from the usertrail project's token.
+    token: str | None = Field(default=None, min_length=1)
+
+
 class ProjectConfig(_Strict):
     pages: dict[str, str] = {}  # route template or glob -> readable page name
     path_cleaning: tuple[PathRule, ...] = ()
@@ -156,3 +167,5 @@ class ProjectConfig(_Strict):
     sinks: dict[str, SinkSpec] = {}
     # Help articles (Markdown with front matter), relative to the project file.
     help_docs: str | None = None
+    # Relay and proxy to PostHog (usertrail.core.relay, web.proxy); None: events stay here.
+    posthog: PosthogSpec | None = None

@@ -17,7 +17,8 @@ from usertrail.errors import ConfigError
 from usertrail.model.config import ProjectConfig
 from usertrail.retrieval.articles import parse_article, with_feature_names
 from usertrail.retrieval.model import Article, Chunk
-from usertrail.retrieval.text import dedupe, terms
+from usertrail.retrieval.text import dedupe, terms, words
+from usertrail.retrieval.typos import correction
 
 TITLE_WEIGHT = 3.0
 BODY_WEIGHT = 1.0
@@ -31,6 +32,7 @@ class HelpIndex:
         self.articles = {a.slug: a for a in articles}
         self.chunks = {c.id: c for c in chunks}
         self._lock = threading.Lock()  # one connection, shared by request threads
+        self._holders: dict[str, frozenset[str]] = {}
         self._db = sqlite3.connect(":memory:", check_same_thread=False)
         self._db.execute(
             "CREATE VIRTUAL TABLE chunks USING fts5("
@@ -41,6 +43,15 @@ class HelpIndex:
             [(c.id, c.title, c.text) for c in chunks],
         )
         self.reference_score = self._title_strength()
+        self.vocabulary = vocabulary(chunks)
+
+    def spelled(self, query_words: Sequence[str]) -> list[str]:
+        """The words, each one the index does not hold (even stemmed) read as its nearest
+        word that it does: "permisions" -> "permissions"."""
+        return [
+            w if self.matching_all([w]) else (correction(w, self.vocabulary) or w)
+            for w in query_words
+        ]
 
     def search(self, words: Sequence[str], limit: int = CANDIDATES) -> list[tuple[str, float]]:
         """(chunk id, BM25 score: higher is better), best first; any word may match."""
@@ -64,6 +75,13 @@ class HelpIndex:
             rows = self._db.execute("SELECT chunk_id FROM chunks WHERE chunks MATCH ?", (query,))
             return {str(cid) for (cid,) in rows.fetchall()}
 
+    def articles_with(self, word: str) -> frozenset[str]:
+        """The articles that hold the word somewhere (stemmed), cached: the index is read-only."""
+        if word not in self._holders:
+            chunks = self.matching_all([word])
+            self._holders[word] = frozenset(self.chunks[c].article for c in chunks)
+        return self._holders[word]
+
     def _title_strength(self) -> float:
         """The median top score of each article's title as a query: how strongly a question
         that names its topic outright matches (`fusion.behaviour_share`)."""
@@ -72,6 +90,15 @@ class HelpIndex:
 
     def close(self) -> None:
         self._db.close()
+
+
+def vocabulary(chunks: Sequence[Chunk]) -> dict[str, int]:
+    """Every word of the chunks (titles and text) and how many chunks hold it."""
+    counts: dict[str, int] = {}
+    for chunk in chunks:
+        for word in set(words(f"{chunk.title} {chunk.text}")):
+            counts[word] = counts.get(word, 0) + 1
+    return counts
 
 
 def load_help_index(folder: Path, config: ProjectConfig | None = None) -> HelpIndex:

@@ -6,7 +6,12 @@ from typing import Literal
 
 import msgspec
 
-SignalKind = Literal["page", "feature", "error", "funnel", "struggle"]
+SignalKind = Literal["page", "feature", "error", "funnel", "struggle", "click", "event"]
+# Why a hit shows the section it shows: it is the section for the error the user hit; it is the
+# question's best section; the article is about the user's error but no section is about that
+# error in particular (its start is shown); or it is the best one for the question with the
+# behaviour's words.
+SectionFit = Literal["error", "question", "overview", "best"]
 
 
 class Article(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,6 +50,7 @@ class Hit(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     score: float
     reasons: tuple[str, ...] = ()
+    section: SectionFit = "best"
 
 
 class Retrieval(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,26 +1,31 @@
-"""Retrieval with and without behaviour: the raw query's list, the behaviour-expanded list,
-fused, boosted and explained."""
+"""Retrieval with and without behaviour: articles scored by the question and by what the user
+did, each article shown by the section that fits best, with the reasons."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from usertrail.retrieval.evidence import Evidence, behaviour_evidence
 from usertrail.retrieval.fusion import (
-    Candidates,
-    behaviour_share,
-    fuse,
+    article_scores,
+    hit,
+    kept,
+    mixed,
     names_an_error,
-    tie_order,
+    ranked,
+    section_heading,
+    tied,
 )
-from usertrail.retrieval.model import Article, Chunk, Retrieval, Signal
+from usertrail.retrieval.model import Article, Chunk, Hit, Retrieval, SectionFit, Signal
 from usertrail.retrieval.text import dedupe, terms
 
 MAX_BEHAVIOUR_TERMS = 12
 MIN_EXACT_WORDS = 2
-# From this behaviour share on, behaviour outweighs the words: the question is vague by its own
-# measure, and two vague words found together in a chunk ("error", "mean") are no answer.
-VAGUE_SHARE = 0.5
+# From this share of a title match on, the question's best section in an article is the
+# section to show, whatever the behaviour: the user asked about it.
+QUESTION_SECTION = 0.3
 
 
 class Searcher(Protocol):
@@ -37,65 +42,149 @@ class Searcher(Protocol):
 
     def search(self, words: Sequence[str], limit: int = ...) -> list[tuple[str, float]]: ...
 
-    def matching_all(self, words: Sequence[str]) -> set[str]: ...
+    def spelled(self, query_words: Sequence[str]) -> list[str]: ...
+
+    def articles_with(self, word: str) -> frozenset[str]: ...
 
 
 def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int = 5) -> Retrieval:
-    """Top `k` chunks for the query; with no signals this is the raw query alone (BM25)."""
-    words = terms(query)
+    """Top `k` articles' best sections for the query; with no signals, the query alone."""
+    words = index.spelled(terms(query))
     raw = index.search(words)
+    asked = article_scores(raw, index.chunks, index.reference_score)
+    evidence = behaviour_evidence(index, signals) if signals else {}
+    scores = mixed(asked, {slug: e.score for slug, e in evidence.items()}, coverage(index, words))
     extra = behaviour_terms(signals, words)
-    share = behaviour_share(raw[0][1] if raw else 0.0, index.reference_score) if extra else 0.0
-    # The raw query's list against two behaviour lists (the query expanded with the signals'
-    # words, and the articles tied to the signals), mixed by how vague the question is.
-    lists = [Candidates(name="query", ids=tuple(cid for cid, _ in raw), weight=1.0 - share)]
-    if share > 0:
-        expanded = tuple(cid for cid, _ in index.search([*words, *extra]))
-        lists.append(Candidates(name="behaviour", ids=expanded, weight=share / 2))
-        ties = tied_chunks(index, signals, expanded)
-        lists.append(Candidates(name="ties", ids=ties, weight=share / 2))
-    pinned = exact_answer(index, words, raw) if share < VAGUE_SHARE else None
-    hits = fuse(lists, index.chunks, index.articles, signals, share, pinned)
+    expanded = index.search([*words, *extra]) if extra else []
+    sections = Sections(index, signals, raw, expanded, asked)
+    keep = kept(asked, complete(index, words)) if evidence else []
+    hits = [
+        _hit(index, sections.best(slug), scores[slug], evidence.get(slug))
+        for slug in ranked(scores, asked, keep)[:k]
+    ]
     return Retrieval(
         query=query,
-        expanded_with=tuple(extra) if share > 0 else (),
-        behaviour_share=round(share, 3) if signals else 0.0,
+        expanded_with=tuple(extra),
+        behaviour_share=behaviour_share(hits, asked),
         signals=tuple(signals),
-        hits=tuple(hits[:k]),
+        hits=tuple(hits),
     )
 
 
-def exact_answer(
-    index: Searcher, words: Sequence[str], raw: Sequence[tuple[str, float]]
-) -> str | None:
-    """The raw query's top chunk when it contains every topic word of a question that has
-    at least two: an exact answer, which behaviour never moves from the top."""
-    if len(words) < MIN_EXACT_WORDS or not raw:
+def complete(index: Searcher, words: Sequence[str]) -> set[str]:
+    """The articles that hold every topic word of a question of two or more words (words no
+    article holds, such as a name, are left out)."""
+    holders = [h for w in words if (h := index.articles_with(w))]
+    if len(holders) < MIN_EXACT_WORDS:
+        return set()
+    return set.intersection(*(set(h) for h in holders))
+
+
+def coverage(index: Searcher, words: Sequence[str]) -> dict[str, float] | None:
+    """Each article's share of the question's words, weighed by rarity (IDF over articles),
+    for a question of two or more words the index knows; None for a shorter one."""
+    holders = {w: h for w in words if (h := index.articles_with(w))}
+    if len(holders) < MIN_EXACT_WORDS:
         return None
-    top = raw[0][0]
-    return top if top in index.matching_all(words) else None
+    total = len(index.articles) + 1
+    rarity = {w: math.log(total / len(h)) for w, h in holders.items()}
+    whole = sum(rarity.values()) or 1.0
+    shares: dict[str, float] = {}
+    for w, h in holders.items():
+        for slug in h:
+            shares[slug] = shares.get(slug, 0.0) + rarity[w] / whole
+    return shares
 
 
-def tied_chunks(
-    index: Searcher, signals: Sequence[Signal], expanded: Sequence[str]
-) -> tuple[str, ...]:
-    """One chunk per tied article, most tied first, equally tied ones in the expanded query's
-    order. An article stands for its section named for an error the user hit, else its best
-    chunk in the expanded list, else its first chunk: more chunks of one article would push
-    the other tied articles down the list."""
+def _hit(
+    index: Searcher, section: tuple[Chunk, SectionFit], score: float, evidence: Evidence | None
+) -> Hit:
+    chunk, fit = section
+    reasons = evidence.reasons if evidence else ()
+    return hit(chunk, index.articles.get(chunk.article), score, reasons, fit)
+
+
+def behaviour_share(hits: Sequence[Hit], asked: Mapping[str, float]) -> float:
+    """How much of the top article's score came from behaviour, 0..1."""
+    if not hits or hits[0].score <= 0:
+        return 0.0
+    top = hits[0]
+    return round(max(0.0, 1.0 - asked.get(top.article, 0.0) / top.score), 3)
+
+
+class Sections:
+    """Which section stands for an article: the one named for the error the user hit; else
+    the question's best section, when the question matches the article; else, for an article
+    about an error the user hit, the section whose heading shares the error's words, or the
+    article's start (never a section for some other failure); else the section that best
+    matches the question with the behaviour's words."""
+
+    def __init__(
+        self,
+        index: Searcher,
+        signals: Sequence[Signal],
+        raw: Sequence[tuple[str, float]],
+        expanded: Sequence[tuple[str, float]],
+        asked: Mapping[str, float],
+    ) -> None:
+        self._index = index
+        self._signals = signals
+        self._raw = _best_chunks(raw, index.chunks)
+        self._expanded = _best_chunks(expanded, index.chunks)
+        self._asked = asked
+
+    def best(self, slug: str) -> tuple[Chunk, SectionFit]:
+        chunks = [c for c in self._index.chunks.values() if c.article == slug]
+        article = self._index.articles.get(slug)
+        chosen = self._fitting(article, chunks) if article else None
+        if chosen:
+            return chosen
+        for best in (self._raw, self._expanded):
+            if slug in best:
+                return self._index.chunks[best[slug]], "best"
+        return chunks[0], "best"
+
+    def _fitting(
+        self, article: Article, chunks: Sequence[Chunk]
+    ) -> tuple[Chunk, SectionFit] | None:
+        """The error's own section; the question's when it asks about this article; the
+        article's start for an error no section is about."""
+        if named := [c for c in chunks if names_an_error(article, c, self._signals)]:
+            return named[0], "error"
+        if self._asked.get(article.slug, 0.0) >= QUESTION_SECTION and article.slug in self._raw:
+            return self._index.chunks[self._raw[article.slug]], "question"
+        if errors := [s for s in self._signals if s.kind == "error" and tied(article, s)]:
+            fits = error_section(article, chunks, errors)
+            return (fits, "error") if fits else (chunks[0], "overview")
+        return None
+
+
+def error_section(
+    article: Article, chunks: Sequence[Chunk], errors: Sequence[Signal]
+) -> Chunk | None:
+    """The section whose own heading shares a word of the error's message beyond what the
+    article is about as a whole: "Generation failed ('model_timeout')" -> "Timeout"."""
+    common = set(terms(" ".join([article.title, *article.errors])))
+    for signal in errors:
+        specific = {_stem(w) for w in signal.terms if w not in common}
+        for chunk in chunks:
+            if specific & {_stem(w) for w in terms(section_heading(article, chunk))}:
+                return chunk
+    return None
+
+
+def _stem(word: str) -> str:
+    """Enough stemming to compare a heading with an error reason: "timeouts" ~ "timeout"."""
+    return word.removesuffix("s") if len(word) > 3 else word
+
+
+def _best_chunks(
+    scored: Sequence[tuple[str, float]], chunks: Mapping[str, Chunk]
+) -> dict[str, str]:
     best: dict[str, str] = {}
-    for chunk_id in (*expanded, *index.chunks):  # the index keeps each article's order
-        best.setdefault(index.chunks[chunk_id].article, chunk_id)
-    articles = {slug: index.articles[slug] for slug in best if slug in index.articles}
-    order = tie_order(articles, signals)
-    tied_slugs = set(order)  # only a tied article's section can stand for it
-    named: dict[str, str] = {}
-    for chunk_id, chunk in index.chunks.items():
-        slug = chunk.article
-        unnamed = slug in tied_slugs and slug not in named
-        if unnamed and names_an_error(articles[slug], chunk, signals):
-            named[slug] = chunk_id
-    return tuple(named.get(slug, best[slug]) for slug in order)
+    for chunk_id, _ in scored:
+        best.setdefault(chunks[chunk_id].article, chunk_id)
+    return best
 
 
 def behaviour_terms(signals: Sequence[Signal], query_words: Sequence[str]) -> list[str]:

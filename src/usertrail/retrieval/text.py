@@ -20,7 +20,22 @@ _STOP_WORDS = """
     getting want wanted need needs please help hi hello thanks thank still keep keeps kept
     really also again ok okay one way
 """
-STOP_WORDS = frozenset(_STOP_WORDS.split())
+# Complaints say that something is wrong, not what: "it's not working" and "nothing happens"
+# matched articles by accident (any article that says "working" or "happens"), and so did
+# "error", "fail" and "fix" in "what does this error mean?" (every troubleshooting article says
+# them). What failed is in the behaviour, or in the question's other words ("E42", "card").
+# Contractions without their apostrophe ("doesnt", "cant") and chat shorthand ("pls") are the
+# same kind of scaffolding.
+_COMPLAINT_WORDS = """
+    work works working worked wrong broken break breaks nothing happens happen happened
+    happening problem problems issue issues weird strange odd stuck bug buggy anymore
+    error errors fail fails failed failing failure fix fixed mean means meaning go goes going
+    gone went
+    doesnt didnt dont cant cannot isnt wont wasnt arent havent doesn didn isn wasn aren
+    haven won im ive pls plz ur hey
+    guys sure able seems seem seemed trying tried try
+"""
+STOP_WORDS = frozenset(_STOP_WORDS.split()) | frozenset(_COMPLAINT_WORDS.split())
 
 
 def words(text: str) -> list[str]:

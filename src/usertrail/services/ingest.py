@@ -12,7 +12,7 @@ import msgspec
 
 from usertrail.core.capture import split_request
 from usertrail.core.decode import decode_body
-from usertrail.core.envelope import to_raw_events
+from usertrail.core.envelope import to_raw_event, to_raw_events
 from usertrail.core.webhook import webhook_events
 from usertrail.errors import BadCredentials, BadPayload
 from usertrail.model.raw import RawEvent
@@ -76,14 +76,20 @@ class IngestService:
             content_encoding=req.content_encoding,
             compression=req.query.get("compression", ""),
         )
-        batch = split_request(payload, query=req.query, engage=req.engage)
+        return await self.capture_payload(payload, req.query, req.ip, engage=req.engage)
+
+    async def capture_payload(
+        self, payload: Any, query: Mapping[str, str], ip: str | None, *, engage: bool = False
+    ) -> AppendResult:
+        """A decoded capture body (any of the shapes core.capture accepts)."""
+        batch = split_request(payload, query=query, engage=engage)
         if not batch.token:
             raise BadCredentials("no project token in request (api_key, token or properties.token)")
         project = await self._projects.by_token(batch.token)
         if project is None:
             raise BadCredentials("unknown project token")
         events = to_raw_events(
-            batch, project_id=project.id, now=self._clock(), source="capture", ip=req.ip
+            batch, project_id=project.id, now=self._clock(), source="capture", ip=ip
         )
         return await self._store(events, "capture")
 
@@ -97,6 +103,16 @@ class IngestService:
         )
         events = webhook_events(payload, project_id=project.id, now=self._clock())
         return await self._store(events, "webhook")
+
+    async def backfill(self, project_id: str, events: list[dict[str, Any]]) -> AppendResult:
+        """History from PostHog (`usertrail import posthog`): stored as received, never
+        relayed back (core.relay.relayable)."""
+        now = self._clock()
+        raws = [
+            to_raw_event(e, project_id=project_id, sent_at=None, now=now, source="backfill")
+            for e in events
+        ]
+        return await self._store(raws, "backfill")
 
     async def _store(self, events: list[RawEvent], source: str) -> AppendResult:
         if not events:

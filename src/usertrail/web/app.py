@@ -17,11 +17,12 @@ from usertrail.settings import Settings
 from usertrail.web import (
     account_api,
     actions_api,
+    ai_capture,
     capture,
     context_api,
     ops,
     privacy_api,
-    remote_config,
+    proxy,
     retrieval_api,
     webhook,
 )
@@ -63,10 +64,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     mount_dashboard(app)
     if rt.demo_project is not None:
         mount_demo(app, rt.demo_project)
-    app.add_route("/webhooks/posthog", webhook.posthog_webhook, methods=["POST"])
-    if assets := settings.posthog_js_path():
-        # posthog-js loads its extensions (dead clicks, exceptions...) from the api host.
-        app.mount("/static", VersionedStaticFiles(directory=assets), name="posthog-js")
+    for variant in ("/webhooks/posthog", "/webhooks/posthog/"):  # never a redirect
+        app.add_route(variant, webhook.posthog_webhook, methods=["POST"])
+    _add_static(app, settings, rt)
     app.add_route("/healthz", ops.healthz, methods=["GET"])
     app.add_route("/readyz", ops.readyz, methods=["GET"])
     app.add_route("/metrics", ops.metrics, methods=["GET"])
@@ -84,14 +84,30 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
 
 def _add_capture_routes(app: FastAPI) -> None:
-    for path in capture.CAPTURE_PATHS:
+    """Each path with and without its trailing slash: a redirect is a failure to an SDK."""
+    routes = [
+        *((path, capture.capture) for path in capture.CAPTURE_PATHS),
+        ("/i/v0/ai", ai_capture.capture_ai),
+        ("/s", proxy.recordings),
+        ("/flags", proxy.flags),
+        ("/decide", proxy.flags),
+    ]
+    for path, endpoint in routes:
         for variant in (path, path + "/"):
-            app.add_route(variant, capture.capture, methods=["POST", "GET"])
-    for path in ("/flags", "/decide"):
-        for variant in (path, path + "/"):
-            app.add_route(variant, remote_config.flags, methods=["POST", "GET"])
-    app.add_route("/array/{token}/config", remote_config.config_json, methods=["GET"])
-    app.add_route("/array/{token}/config.js", remote_config.config_js, methods=["GET"])
+            app.add_route(variant, endpoint, methods=["POST", "GET"])
+    app.add_route("/array/{token}/config", proxy.config, methods=["GET"])
+    app.add_route("/array/{token}/config.js", proxy.config, methods=["GET"])
+
+
+def _add_static(app: FastAPI, settings: Settings, rt: Runtime) -> None:
+    """posthog-js loads its extensions (dead clicks, exceptions, the recorder...) from the api
+    host's /static/: PostHog's, when one is configured, else the installed posthog-js."""
+    assets = settings.posthog_js_path()
+    local = VersionedStaticFiles(directory=assets) if assets else None
+    if rt.relay is not None:
+        app.mount("/static", proxy.StaticProxy(local), name="posthog-js")
+    elif local is not None:
+        app.mount("/static", local, name="posthog-js")
 
 
 def served_app(app: FastAPI) -> ASGIApp:

@@ -10,19 +10,22 @@ from usertrail.services.ingest import CaptureRequest
 from usertrail.web.deps import runtime_of
 from usertrail.web.responses import CAPTURE_OK
 
-CAPTURE_PATHS = ("/e", "/i/v0/e", "/batch", "/capture", "/track", "/engage", "/s")
+# `/s` (recordings) is web.proxy's: forwarded to PostHog when there is one, else captured.
+CAPTURE_PATHS = ("/e", "/i/v0/e", "/batch", "/capture", "/track", "/engage", "/i/v0/ai/batch")
 MAX_BODY_BYTES = 20 * 1024 * 1024
 
 
-async def capture(request: Request) -> Response:
-    req = await capture_request(request)
+async def capture(request: Request, body: bytes | None = None) -> Response:
+    req = await capture_request(request, body)
     await runtime_of(request).ingest.capture(req)
     return Response(CAPTURE_OK, media_type="application/json")
 
 
-async def capture_request(request: Request) -> CaptureRequest:
+async def capture_request(request: Request, body: bytes | None = None) -> CaptureRequest:
+    """`body` when the caller has read it already (the recordings proxy)."""
     query = dict(request.query_params)
-    body = await read_body(request)
+    if body is None:
+        body = await read_body(request)
     if request.method == "GET" and not body and "data" in query:
         body = query["data"].encode()
         query.setdefault("compression", "base64")

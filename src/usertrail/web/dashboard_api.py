@@ -99,6 +99,30 @@ def _raw_view(raw: RawEvent) -> dict[str, object]:
     }
 
 
+@router.get("/relay", summary="Where the relay to PostHog stands for this project")
+async def relay(request: Request) -> Response:
+    project = await reader_project(request)
+    runtime = runtime_of(request)
+    target = runtime.posthog_target(project)
+    if target is None or runtime.relay_state is None:
+        return _json({"posthog_host": None})
+    summary = await runtime.relay_state.summary(project.id)
+    waiting = summary.oldest_waiting
+    return _json(
+        {
+            "posthog_host": target.host,
+            "backlog": summary.backlog,
+            "lag_seconds": (runtime.clock() - waiting).total_seconds() if waiting else 0.0,
+            "dead_letters": summary.dead_letters,
+            "recent_dead": await runtime.relay_state.dead_letters(project.id, limit=5),
+            # Counted by the process that relays (this one, unless a worker does).
+            "since_start": runtime.relay.status
+            if runtime.relay and runtime.relay_running()
+            else None,
+        }
+    )
+
+
 @router.get("/stream", summary="Server-sent `changed` notices: whose events were processed")
 async def stream(request: Request) -> StreamingResponse:
     project = await reader_project(request)

@@ -2,7 +2,8 @@
 
 Current posthog-js only turns autocapture on after the remote config says
 `autocapture_opt_out: false`; `elementsChainAsString` makes it send `$elements_chain`, and
-`supportedCompression` lets it gzip. usertrail has no feature flags, so flags are empty.
+`supportedCompression` lets it gzip. Without a PostHog to proxy to (web.proxy), usertrail
+has no feature flags: flags are empty.
 """
 
 from __future__ import annotations
@@ -11,10 +12,8 @@ import uuid
 from typing import Any
 
 import orjson
-from starlette.requests import Request
 from starlette.responses import Response
 
-from usertrail.web.capture import read_body
 from usertrail.web.responses import json_response
 
 
@@ -37,12 +36,11 @@ def remote_config(token: str) -> dict[str, Any]:
     }
 
 
-async def config_json(request: Request) -> Response:
-    return json_response(remote_config(request.path_params["token"]))
+def config_answer(token: str) -> Response:
+    return json_response(remote_config(token))
 
 
-async def config_js(request: Request) -> Response:
-    token = request.path_params["token"]
+def config_js_answer(token: str) -> Response:
     payload = orjson.dumps({"config": remote_config(token), "siteApps": []}).decode()
     key = orjson.dumps(token).decode()
     script = (
@@ -52,10 +50,9 @@ async def config_js(request: Request) -> Response:
     return Response(script, media_type="application/javascript")
 
 
-async def flags(request: Request) -> Response:
-    """`POST /flags/?v=2` (and the older `/decide/`): no flags, plus the remote config."""
-    await read_body(request)  # the body names the person; nothing to evaluate
-    token = request.query_params.get("token", "")
+def flags_answer(token: str) -> Response:
+    """`POST /flags/?v=2` (and the older `/decide/`) without a PostHog: no flags, plus the
+    remote config."""
     return json_response(
         {
             **remote_config(token),

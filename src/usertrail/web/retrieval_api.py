@@ -23,7 +23,7 @@ class RetrieveRequest(BaseModel):
 
     user_id: str = Field(min_length=1, max_length=200, description="Any of the user's ids")
     query: str = Field(max_length=2000, description="The user's question, as typed")
-    k: int = Field(default=5, ge=1, le=50, description="How many chunks")
+    k: int = Field(default=5, ge=1, le=50, description="How many articles (one section each)")
 
 
 class AssistRequest(BaseModel):

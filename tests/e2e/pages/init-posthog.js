@@ -8,7 +8,7 @@
     capture_pageview: true,
     persistence: "memory",
     request_batching: false,
-    disable_session_recording: true,
+    disable_session_recording: params.get("record") !== "1",
     disable_compression: params.get("disable_compression") === "1",
     loaded: () => {
       window.__posthogLoaded = true;

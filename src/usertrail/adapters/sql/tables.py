@@ -245,3 +245,33 @@ deleted_ids = Table(
     Column("id_hash", String(64), primary_key=True),
     Column("deleted_us", BigInteger, nullable=False),
 )
+
+# --- PostHog relay and import (not derived: replay keeps them) ------------------------------
+
+# How far the relay has sent the raw log to PostHog (services.relay), by name.
+relay_cursors = Table(
+    "relay_cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+)
+
+# Events PostHog refused for good (a 4xx that no retry passes), with its answer.
+relay_dead_letters = Table(
+    "relay_dead_letters",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("uuid", String(36), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("dead_us", BigInteger, nullable=False),
+)
+
+# Where `usertrail import posthog` resumes: the last (timestamp, uuid) it stored, by source.
+import_cursors = Table(
+    "import_cursors",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)

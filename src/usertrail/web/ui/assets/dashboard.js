@@ -55,6 +55,33 @@ async function loadActive() {
   $("no-active").hidden = items.length > 0;
 }
 
+// --- the relay to PostHog -------------------------------------------------------------------
+
+async function loadRelay() {
+  const data = await api("relay");
+  $("relay").hidden = !data || !data.posthog_host;
+  if (!data || !data.posthog_host) return;
+  const lines = [
+    el("span", {}, `Events also go to ${data.posthog_host}.`),
+    el("br"),
+    data.backlog
+      ? el("span", { class: "warn" },
+          `${plural(data.backlog, "event")} waiting to be sent (oldest ${Math.round(data.lag_seconds)} s ago).`)
+      : el("span", {}, "Up to date: every event has reached PostHog."),
+  ];
+  if (data.dead_letters) {
+    lines.push(el("br"), el("span", { class: "warn" },
+      `${plural(data.dead_letters, "event")} refused by PostHog, latest: ${data.recent_dead[0].reason}`));
+  }
+  const counts = data.since_start;
+  if (counts) {
+    lines.push(el("br"), el("small", {},
+      `Since start: ${plural(counts.sent, "event")} sent, ${counts.retried} failed ${counts.retried === 1 ? "try" : "tries"} retried, ${counts.dead} refused.`));
+    if (data.backlog && counts.last_error) lines.push(el("br"), el("small", {}, `Last error: ${counts.last_error}`));
+  }
+  $("relay-state").replaceChildren(...lines);
+}
+
 function select(id) {
   selected = id;
   history.replaceState(null, "", `#user=${encodeURIComponent(id)}`);
@@ -218,4 +245,6 @@ function scheduleRefresh(person) {
 $("raw-close").addEventListener("click", () => ($("raw").hidden = true));
 connect();
 loadActive();
+loadRelay();
+setInterval(loadRelay, 5000);
 loadPerson();
