@@ -60,3 +60,28 @@ def login_trace() -> list[RawEvent]:
             properties={"$anon_distinct_id": "anonymous"},
         ),
     ]
+
+
+def account_trace() -> list[RawEvent]:
+    """posthog-python's group_identify (under a made-up id), twice, events in the account from
+    before and after a login, and a backend `$set`."""
+    acme = {"$groups": {"company": "acme"}}
+    identify = {"$group_type": "company", "$group_key": "acme"}
+    return [
+        make_raw(
+            "$groupidentify",
+            distinct_id="$company_acme",
+            at=10,
+            properties={**identify, "$group_set": {"plan": "free", "seats": 3}},
+        ),
+        pageview("/reports", at=25, distinct_id="anon-1", properties={**acme, "$session_id": "s1"}),
+        make_raw("report_opened", distinct_id="user_42", at=70, properties=acme),
+        make_raw("$set", distinct_id="user_42", at=80, properties={"$set": {"role": "admin"}}),
+        make_raw(
+            "$groupidentify",
+            distinct_id="3f0c7a52-made-up",
+            at=4050,
+            properties={**identify, "$group_set": {"plan": "enterprise"}},
+        ),
+        make_raw("report_opened", distinct_id="user_7", at=4060, properties=acme),
+    ]

@@ -51,6 +51,7 @@ from usertrail.project_file import load_project_file
 from usertrail.retrieval.index import project_indexes
 from usertrail.retrieval.llm import LlmConfig, chat_client
 from usertrail.retrieval.service import HelpService
+from usertrail.services.account import AccountService
 from usertrail.services.actions import ActionDispatcher
 from usertrail.services.backfill import Backfill
 from usertrail.services.context import ContextService
@@ -98,6 +99,7 @@ class Runtime:
     privacy: PrivacyService  # DELETE /persons/{id}, GET /persons/{id}/export
     retention: RetentionService  # USERTRAIL_RETENTION_DAYS, `usertrail prune`
     retention_leader: LeaderLock  # one process at a time prunes
+    accounts: AccountService  # GET /context/group/{type}/{key}
     bus: RedisStreamBus | None = None  # scale-out: accepted events travel to workers here
     reconciler: Reconciler | None = None  # scale-out: republishes what Redis lost
     upkeep_leader: LeaderLock | None = None  # one worker at a time runs the reconciler
@@ -316,6 +318,7 @@ def build_runtime(settings: Settings) -> Runtime:
             SqlRetention(writer, engine), config_for, utc_now, forget, metrics
         ),
         retention_leader=LeaderLock(write_engine, "usertrail:retention"),
+        accounts=AccountService(store, config_for, utc_now),
         bus=bus,
         changes=changes,
         reconciler=_reconciler(settings, event_log, store, bus, metrics) if bus else None,

@@ -39,8 +39,13 @@ def test_hours_are_said_with_one_decimal_and_agree_with_their_number() -> None:
 
 
 def test_a_one_event_session_says_1_event() -> None:
-    ctx = context([make_raw("report_shared", properties={"$session_id": "s1"})])
+    ctx = context([make_raw("$pageleave", properties={"$session_id": "s1"})])
     assert ctx.last_session_summary == "Session of 1 second: 1 event."
+
+
+def test_a_session_without_urls_says_what_the_user_did_once() -> None:
+    ctx = context([make_raw("report_shared", properties={"$session_id": "s1"})])
+    assert ctx.last_session_summary == "Session of 1 second: triggered 'Report shared' once."
 
 
 def test_one_error_is_said_once_not_hit_1_error_hit_an_error() -> None:

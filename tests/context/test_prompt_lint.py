@@ -11,7 +11,6 @@ from tests.context.lint import lint
 from usertrail.core.context.build import ContextOptions
 
 CASES = all_cases()
-PART_B = "part B (issue 17 items 2) fixes this"
 CLEAN = """## What this user has been doing
 
 Preamble.
@@ -59,12 +58,7 @@ def test_an_empty_section_and_planted_strings_are_caught() -> None:
 
 
 def params(cases: list[Case]) -> list[object]:
-    return [
-        pytest.param(c, id=c.id, marks=[pytest.mark.xfail(reason=PART_B, strict=False)])
-        if c.posthog_events
-        else pytest.param(c, id=c.id)
-        for c in cases
-    ]
+    return [pytest.param(c, id=c.id) for c in cases]
 
 
 @pytest.mark.parametrize("case", params(CASES))

@@ -64,6 +64,17 @@ CASES: list[tuple[str, RawEvent, str]] = [
         "Dead click on 'Export' on Report",
     ),
     (
+        "deadswipe",
+        make_raw(
+            "$dead_swipe",
+            properties={
+                "$current_url": "https://a.test/reports/7",
+                "$elements_chain": 'div.carousel:attr__aria-label="Plans"',
+            },
+        ),
+        "Swiped with no effect on 'Plans' on Report",
+    ),
+    (
         "icon-in-button",
         click("/reports/7", 'svg.icon;button:attr__aria-label="Download";div.toolbar'),
         "Clicked 'Download' button on Report",
@@ -255,3 +266,28 @@ def test_page_names_made_from_long_segments_are_bounded() -> None:
 def test_glob_page_names_match_route_templates() -> None:
     config = ProjectConfig.model_validate({"pages": {"/docs/*": "Docs"}})
     assert make_event(pageview("/docs/api/events"), config).label == "Viewed Docs"
+
+
+def test_an_image_without_text_is_named_by_its_alt_text() -> None:
+    chain = 'img.h-48.w-full.object-cover:attr__alt="Racing Raptor"attr__src="/r.png";div.card'
+    assert make_event(click("/", chain)).label == "Clicked 'Racing Raptor' image on Home"
+
+
+def test_an_image_inside_a_link_names_the_link() -> None:
+    chain = 'img:attr__alt="Racing Raptor";a:href="/products/7";div.grid'
+    assert make_event(click("/", chain)).label == "Clicked 'Racing Raptor' link on Home"
+
+
+def test_posthog_capture_attributes_name_an_element_without_text() -> None:
+    chain = 'button.btn:attr__data-ph-capture-attribute-product-name="Pro plan";body'
+    assert make_event(click("/", chain)).label == "Clicked 'Pro plan' button on Home"
+
+
+def test_a_title_names_an_icon_button() -> None:
+    chain = 'svg.icon;button:attr__title="Refresh";main:attr__id="view";body'
+    assert make_event(click("/", chain)).label == "Clicked 'Refresh' button on Home"
+
+
+def test_the_main_landmark_is_never_a_component() -> None:
+    chain = 'button:text="Refresh";main:attr__aria-label="View"attr__role="main";body'
+    assert make_event(click("/", chain)).component is None

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any, TypeVar
 
+import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.factories import T0, make_event
+from usertrail.core.groups import memberships
 from usertrail.core.identity import (
     apply_person_updates,
     component_of,
@@ -22,6 +24,7 @@ from usertrail.core.identity import (
 )
 from usertrail.core.sessions import DEFAULT_TIMEOUT, sessionize
 from usertrail.model.event import Event
+from usertrail.model.group import Membership
 from usertrail.model.identity import MergeEdge, PersonUpdate, PropsState
 
 T = TypeVar("T")
@@ -236,3 +239,42 @@ def test_derived_sessions_split_exactly_at_the_timeout(events: list[Event]) -> N
         assert all(b - a <= DEFAULT_TIMEOUT for a, b in pairwise(times))
     for before, after in pairwise(derived):
         assert after.start - before.end > DEFAULT_TIMEOUT
+
+
+@given(event_lists())
+def test_no_session_holds_a_gap_longer_than_the_timeout(events: list[Event]) -> None:
+    """PostHog's rule holds inside one `$session_id` too."""
+    by_uuid = {e.uuid: e for e in events}
+    for span in sessionize(events):
+        times = [by_uuid[u].timestamp for u in span.event_uuids]
+        assert all(b - a <= DEFAULT_TIMEOUT for a, b in pairwise(times))
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+def with_groups(events: list[Event]) -> list[Event]:
+    """Events in one of two accounts (or none), decided by their uuid."""
+    accounts = [(), (("company", "acme"),), (("company", "globex"),)]
+    return [msgspec.structs.replace(e, groups=accounts[int(e.uuid[-1]) % 3]) for e in events]
+
+
+def folded(spans: list[Membership]) -> dict[tuple[str, str, str], tuple[datetime, datetime]]:
+    """What the store's min/max upserts keep of memberships applied one batch after another."""
+    out: dict[tuple[str, str, str], tuple[datetime, datetime]] = {}
+    for m in spans:
+        slot = (m.distinct_id, m.group_type, m.group_key)
+        first, last = out.get(slot, (m.first, m.last))
+        out[slot] = (min(first, m.first), max(last, m.last))
+    return out
+
+
+@given(event_lists(), randoms, dupes, st.integers(1, 5))
+def test_memberships_ignore_arrival_order_duplicates_and_batching(
+    events: list[Event], rnd: random.Random, n: int, size: int
+) -> None:
+    events = with_groups(events)
+    arrived = shuffled_with_duplicates(events, rnd, n)
+    batches = [arrived[i : i + size] for i in range(0, len(arrived), size)]
+    spans = [m for batch in batches for m in memberships(batch)]
+    assert folded(spans) == folded(memberships(events))

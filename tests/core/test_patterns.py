@@ -185,3 +185,34 @@ def test_onboarding_started_days_ago_and_left_half_way_is_stalled() -> None:
     [pattern] = detect_patterns(data)
     assert pattern.summary == "Started onboarding 3 days ago and stopped after step 2 of 3"
     assert recommend([pattern], None)[0].id == "resume_onboarding"
+
+
+def test_rage_clicks_without_a_url_name_no_page() -> None:
+    chain = 'img:attr__alt="Racing Raptor"'
+    trace = [make_raw("$rageclick", at=i, properties={"$elements_chain": chain}) for i in range(3)]
+    (found,) = patterns_of(trace).values()
+    assert found.summary == "Rage-clicked image 'Racing Raptor' 3 times"
+    (advice,) = recommend([found], None)
+    assert advice.message.startswith("Ask whether image 'Racing Raptor' is working")
+
+
+def test_a_page_that_loads_slowly_twice_is_a_pattern_with_advice() -> None:
+    slow = {"$current_url": "https://a.test/settings/billing", "$web_vitals_LCP_value": 5200}
+    fast = {**slow, "$web_vitals_LCP_value": 900}
+    trace = [make_raw("$web_vitals", at=i, properties=p) for i, p in enumerate([slow, fast, slow])]
+    (found,) = patterns_of(trace).values()
+    assert found.summary == "Billing loaded slowly for them twice (poor web vitals)"
+    (advice,) = recommend([found], "Billing")
+    assert (
+        advice.message
+        == "If they mention Billing, acknowledge that it has been loading slowly for them."
+    )
+
+
+def test_a_session_id_reused_on_another_day_counts_as_another_session() -> None:
+    trace = [
+        pageview("/settings/billing", at=day * DAY, properties={"$session_id": "kept-for-days"})
+        for day in (0, 0, 2)
+    ]
+    data = input_for(trace, CONFIG, T0 + timedelta(days=3))
+    assert data.set_size("page_sessions:Billing") == 2

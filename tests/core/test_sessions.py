@@ -88,3 +88,18 @@ def test_simultaneous_events_are_ordered_by_uuid() -> None:
     early = make_event(at=0, uuid="0190a000-0000-7000-8000-000000000001")
     assert sorted([late, early], key=event_order) == [early, late]
     assert sessionize([late, early])[0].id == f"d-{early.uuid}"
+
+
+def test_a_session_id_reused_for_days_is_split_after_thirty_idle_minutes() -> None:
+    events = [
+        make_event(at=minutes * MINUTE, session_id="s1", uuid=f"u{i}")
+        for i, minutes in enumerate((0, 5, 40, 41, 60 * 24 * 3))
+    ]
+    spans = sessionize(events)
+    assert [(s.id, s.event_count) for s in spans] == [("s1", 2), ("s1/u2", 2), ("s1/u4", 1)]
+    assert max(s.duration for s in spans) == timedelta(minutes=5)
+
+
+def test_the_split_does_not_depend_on_arrival_order() -> None:
+    events = [make_event(at=m * MINUTE, session_id="s1") for m in (0, 50, 51, 200)]
+    assert sessionize(events) == sessionize(list(reversed(events)) + events[:2])

@@ -155,3 +155,27 @@ def test_context_has_pre_login_clicks_after_identify(
         found = wait_for(lambda: [x for x in labels() if x.startswith("Clicked")], what="context")
     # /app.html; the component and page are named by the page's markup and URL: quoted as data.
     assert found == ["Clicked 'Upgrade to Pro' button in 'Plan picker' on 'App'"]
+
+
+def test_posthog_js_groups_give_the_user_an_account_with_its_properties(
+    browser: Browser, page_origin: str, live_server: LiveServer
+) -> None:
+    with open_app(browser, page_origin, live_server) as app:
+        app.page.evaluate("posthog.identify('user_88')")
+        app.page.evaluate("posthog.group('company', 'acme-js', {plan: 'pro', seats: 12})")
+        app.page.evaluate("posthog.capture('report_opened')")
+
+        def accounts() -> list[dict[str, Any]]:
+            response = httpx.get(
+                f"{live_server.url}/context/user/user_88",
+                headers={"Authorization": f"Bearer {API_KEY}"},
+            )
+            body = response.json() if response.status_code == 200 else {}
+            found: list[dict[str, Any]] = body.get("accounts", [])
+            return found if found and found[0]["properties"] else []
+
+        [account] = wait_for(accounts, what="the account in user_88's context")
+    assert (account["type"], account["key"]) == ("company", "acme-js")
+    assert account["properties"] == {"plan": "pro", "seats": 12}
+    [groupidentify] = events_named(live_server, "$groupidentify")
+    assert groupidentify["distinct_id"] == "user_88"  # posthog-js sends it as the person

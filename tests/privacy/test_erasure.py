@@ -171,3 +171,22 @@ def test_erased_ids_stay_erased_through_a_replay(tmp_path: Path) -> None:
         s.server.start()
         assert (ids_of(s, user), ids_of(s, anon)) == ([user], [anon])
         assert (s.event_count(user), s.event_count(anon)) == (1, 1)
+
+
+def test_an_export_names_the_account_and_erasing_takes_membership_and_updates(live: Site) -> None:
+    user = "eve-7x"
+    client = live.posthog()
+    account = {"company": "eve-co-7x"}
+    client.capture("$pageview", distinct_id=user, properties=BILLING, groups=account)
+    # posthog-js sends `$groupidentify` under the person's own id.
+    client.group_identify("company", "eve-co-7x", {"seats": 3}, distinct_id=user)
+    path = "/context/group/company/eve-co-7x"
+    wait_until(lambda: live.get(path).status_code == 200, what="the account")
+    wait_until(lambda: live.get(path).json()["member_count"] == 1, what="the membership")
+    [group] = live.export(user)["groups"]
+    assert (group["group_key"], group["updates"][0]["set"]) == ("eve-co-7x", {"seats": 3})
+
+    assert live.delete(user).status_code == 200
+
+    assert live.get(path).status_code == 404
+    assert live.rows_mentioning(user) == []

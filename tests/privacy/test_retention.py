@@ -13,6 +13,7 @@ import pytest
 from tests.privacy.kit import Site, site, wait_until
 
 BILLING = {"$current_url": "https://app.acme.test/settings/billing"}
+ACCOUNT = {"company": "acme"}  # a membership whose first sighting is pruned
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -35,11 +36,14 @@ def history(s: Site, user: str) -> dict[str, str]:
             distinct_id=user,
             properties={**BILLING, "$set_once": {"first_page": "billing"}},
             timestamp=old + timedelta(minutes=1),
+            groups=ACCOUNT,
         ),
         "old use": client.capture(
             "feature_used", distinct_id=user, timestamp=old + timedelta(minutes=2)
         ),
-        "new view": client.capture("$pageview", distinct_id=user, properties=BILLING),
+        "new view": client.capture(
+            "$pageview", distinct_id=user, properties=BILLING, groups=ACCOUNT
+        ),
     }
     wait_until(lambda: s.event_count(user) == 4, what="the history")
     return {k: str(v) for k, v in sent.items()}
@@ -94,6 +98,8 @@ def test_a_replay_after_pruning_rebuilds_the_same_state(tmp_path: Path) -> None:
         history(s, "u2")
         s.cli("prune", "--days", "30")
         pruned = comparable(s.export("u2"))
+        [group] = s.export("u2")["groups"]
+        assert datetime.fromisoformat(group["first_seen"]) > datetime.now(UTC) - timedelta(days=1)
         s.server.stop()
         s.cli("replay")
         s.server.start()
@@ -102,6 +108,14 @@ def test_a_replay_after_pruning_rebuilds_the_same_state(tmp_path: Path) -> None:
 
 def comparable(export: dict[str, Any]) -> dict[str, Any]:
     """What replay must reproduce (first and last seen stay the first and last sightings)."""
-    keep = ("raw_events", "events", "counters", "sets", "identity_edges", "person_updates")
+    keep = (
+        "raw_events",
+        "events",
+        "counters",
+        "sets",
+        "identity_edges",
+        "person_updates",
+        "groups",  # the person's accounts: a membership's span is rebuilt too
+    )
     out = {k: sorted(map(repr, export[k])) for k in keep}
     return out | {"properties": export["person"]["properties"]}

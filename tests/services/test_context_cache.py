@@ -8,7 +8,8 @@ import msgspec
 from tests.core.test_patterns import billing_abandoner, power_user, struggling_user
 from tests.factories import make_event, make_raw
 from usertrail.core.context.build import ContextOptions
-from usertrail.model.context import UserContext, UserInfo
+from usertrail.model.context import Account, UserContext, UserInfo
+from usertrail.model.event import Event
 from usertrail.services.context_cache import ContextCache
 from usertrail.settings import Settings
 from usertrail.wiring import build_runtime
@@ -36,6 +37,22 @@ def test_a_new_event_for_any_of_the_persons_ids_drops_the_cached_context() -> No
     cache.invalidate([make_event(make_raw(distinct_id="someone_else", project_id="p1"))])
     assert cache.get(("p1", "user_42", 20)) is not None
     cache.invalidate([make_event(make_raw(distinct_id="anon-1", project_id="p1"))])
+    assert cache.get(("p1", "user_42", 20)) is None
+
+
+def group_identify(key: str) -> Event:
+    props = {"$group_type": "company", "$group_key": key, "$group_set": {"plan": "pro"}}
+    return make_event(make_raw("$groupidentify", distinct_id="$company_x", properties=props))
+
+
+def test_an_update_of_the_users_account_under_another_id_drops_the_cached_context() -> None:
+    cache = ContextCache()
+    acme = Account(type="company", key="acme", properties={"plan": "free"})
+    ctx = msgspec.structs.replace(context_for("user_42"), accounts=(acme,))
+    cache.put(("p1", "user_42", 20), ctx)
+    cache.invalidate([group_identify("globex")])
+    assert cache.get(("p1", "user_42", 20)) is not None
+    cache.invalidate([group_identify("acme")])
     assert cache.get(("p1", "user_42", 20)) is None
 
 

@@ -7,18 +7,21 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
-from tests.traces import login_trace
+from tests.traces import account_trace, login_trace
 from usertrail.adapters.sql.derived import DERIVED_TABLES, apply_derived
 from usertrail.adapters.sql.engine import create_schema, make_engine
+from usertrail.core.groups import group_properties
 from usertrail.core.process import derive
 from usertrail.model.config import ProjectConfig
+from usertrail.model.group import GroupUpdate
 from usertrail.model.raw import LoggedEvent, RawEvent
 
-TRACE = login_trace()
+TRACE = login_trace() + account_trace()
 CONFIG = ProjectConfig()
 
 
@@ -54,6 +57,17 @@ def test_clean_pass_merges_every_login_into_one_person() -> None:
     keys = {row[1]: row[2] for row in CLEAN["persons"]}
     assert keys["anon-1"] == keys["anon-2"] == keys["user_42"] == "user_42"
     assert keys["anonymous"] == "anonymous"  # blocklisted: never merged
+
+
+def test_clean_pass_gives_the_account_its_members_and_latest_properties() -> None:
+    members = {(row[0], row[1], row[2], row[3]) for row in CLEAN["group_members"]}
+    assert {m[3] for m in members} == {"anon-1", "user_42", "user_7"}
+    assert {row[1] for row in CLEAN["persons"]}.isdisjoint({"$company_acme", "3f0c7a52-made-up"})
+    updates = [msgspec.json.decode(row[5]) for row in CLEAN["group_updates"]]
+    assert group_properties(msgspec.convert(updates, list[GroupUpdate])) == {
+        "plan": "enterprise",
+        "seats": 3,
+    }
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -95,7 +95,7 @@ def always(status: int) -> Callable[[Cred], set[int]]:
 
 def get(path: str, stream: bool = False) -> Callable[[httpx.Client, Walls, Tenant, Cred], Answer]:
     def send(client: httpx.Client, walls: Walls, t: Tenant, cred: Cred) -> Answer:
-        url = path.format(user=t.user, uuid=walls.note_uuids[t.id])
+        url = path.format(user=t.user, uuid=walls.note_uuids[t.id], group=t.marker("account"))
         request = client.build_request("GET", url, headers=cred.headers())
         return Answer([read(client, request, stream)], sent=url)
 
@@ -207,6 +207,12 @@ PROBES = (
         "GET",
         "/context/user/{user_id}/stream",
         get("/context/user/{user}/stream", stream=True),
+        rejected_unless_key(404),
+    ),
+    Probe(
+        "GET",
+        "/context/group/{group_type}/{group_key:path}",
+        get("/context/group/company/{group}"),
         rejected_unless_key(404),
     ),
     Probe("GET", "/actions/user/{user_id}", get("/actions/user/{user}"), rejected_unless_key(404)),

@@ -62,7 +62,7 @@ class Tenant:
     @property
     def markers(self) -> tuple[str, ...]:
         """Everything planted that names this tenant; none is a substring of another's."""
-        parts = ("codename", "note", "button", "page", "shared", "late")
+        parts = ("codename", "note", "button", "page", "shared", "late", "account", "seats")
         return (self.user, self.anon, *(self.marker(p) for p in parts))
 
 
@@ -128,14 +128,17 @@ def walls_server(backend: str, tmp: Path) -> Iterator[Walls]:
 
 
 def plant(url: str, t: Tenant) -> str:
-    """A visit, a click, a login with person properties, a marked event (it fires a trigger
+    """A visit, a click in an account (with its properties), a login with person properties,
+    a marked event (it fires a trigger
     whose webhook body carries the person); returns the marked event's uuid."""
     client = Posthog(t.token, host=url, sync_mode=True)
     page = {"$current_url": f"https://app.acme.test/{t.marker('page')}", "$session_id": "s1"}
     client.capture("$pageview", distinct_id=t.anon, properties=page)
     chain = f'button.cta:text="{t.marker("button")}";main'
     click = {**page, "$event_type": "click", "$elements_chain": chain}
-    client.capture("$autocapture", distinct_id=t.anon, properties=click)
+    account = {"company": t.marker("account")}
+    client.capture("$autocapture", distinct_id=t.anon, properties=click, groups=account)
+    client.group_identify("company", t.marker("account"), {"seats": t.marker("seats")})
     login = {"$anon_distinct_id": t.anon, "$set": {"codename": t.marker("codename")}}
     client.capture("$identify", distinct_id=t.user, properties=login)
     uuid = client.capture("marked", distinct_id=t.user, properties={"note": t.marker("note")})
@@ -151,8 +154,10 @@ def wait_planted(url: str, t: Tenant, timeout: float = 15) -> None:
     while time.monotonic() < deadline:
         context = httpx.get(f"{url}/context/user/{t.user}", headers=headers)
         actions = httpx.get(f"{url}/actions/user/{t.user}", headers=headers)
+        account = httpx.get(f"{url}/context/group/company/{t.marker('account')}", headers=headers)
         if (
             context.status_code == 200
+            and t.marker("seats") in account.text
             and len(context.json()["recent_events"]) == 4
             and actions.status_code == 200
             and [d["status"] for f in actions.json()["firings"] for d in f["deliveries"]]

@@ -154,6 +154,7 @@ def _as_unknown(response: httpx.Response, asked: str) -> tuple[int, bytes]:
         ("GET", "/persons/{}/export"),
         ("DELETE", "/persons/{}"),
         ("GET", "/ui/api/event/{}"),
+        ("GET", "/context/group/company/{}"),
     ],
 )
 def test_a_key_cannot_tell_another_tenants_user_from_an_unknown_one(
@@ -162,6 +163,8 @@ def test_a_key_cannot_tell_another_tenants_user_from_an_unknown_one(
     alpha, beta = TENANTS[:2]
     theirs = walls.note_uuids[beta.id] if "event" in path else beta.user
     unknown = str(uuid.uuid4()) if "event" in path else "nobody-user-zq"
+    if "group" in path:
+        theirs, unknown = beta.marker("account"), "nobody-account-zq"
     headers = {"Authorization": f"Bearer {alpha.key}"}
     with httpx.Client(base_url=walls.url, headers=headers) as client:
         asked_theirs = client.request(method, path.format(theirs))

@@ -6,11 +6,13 @@ transaction), so the counters are exact under retries and reordering. They are k
 id and summed over a person's ids at read time, so identity merges need no rewrite.
 
 Key grammar: `kind:value`, e.g. `page:Billing`, `feature:Report export`, `event:feature_used`,
-`error:<message>`, `rageclick:<element>@<page>`, `funnel:plan_selection:0`, `day:2026-11-24`.
+`error:<message>`, `rageclick:<element>@<page>`, `slow_page:<page>`, `funnel:plan_selection:0`,
+`day:2026-11-24`.
 """
 
 from __future__ import annotations
 
+from usertrail.core.posthog_events import SLOW_PAGE, is_activity
 from usertrail.model.config import FunnelStep, ProjectConfig
 from usertrail.model.counter import Counter
 from usertrail.model.event import Event
@@ -19,14 +21,20 @@ MAX_KEY_CHARS = 200
 
 
 def counter_keys(event: Event, config: ProjectConfig) -> list[str]:
-    """The counters one event increments."""
+    """The counters one event increments: none for a person or group update, which is not
+    activity (it would make a backend's `$set` an active day)."""
+    if not is_activity(event.kind):
+        return []
     keys = [f"event:{event.name}", f"day:{event.timestamp.date().isoformat()}"]
     if event.kind == "pageview" and event.page:
         keys.append(f"page:{event.page}")
     if event.feature:
         keys.append(f"feature:{event.feature}")
     if event.kind in ("rageclick", "deadclick") and event.element:
-        keys.append(f"{event.kind}:{event.element}@{event.page or '?'}")
+        # An empty page (events without a URL) reads "Rage-clicked X 3 times", never "on ?".
+        keys.append(f"{event.kind}:{event.element}@{event.page or ''}")
+    if event.kind == SLOW_PAGE:
+        keys.append(f"slow_page:{event.page or ''}")
     if event.kind == "error":
         keys.append(f"error:{event.label.removeprefix('Hit an error: ')}")
     keys += [f"funnel:{name}:{i}" for name, i in funnel_steps(event, config)]
@@ -36,7 +44,12 @@ def counter_keys(event: Event, config: ProjectConfig) -> list[str]:
 def set_members(event: Event) -> list[tuple[str, str]]:
     """Distinct-count sets an event joins: (set, member). "Opened Billing across 3 sessions"
     is the size of the set `page_sessions:Billing`, counted over all the person's ids."""
-    session = event.session_id or f"day-{event.timestamp.date().isoformat()}"
+    if not is_activity(event.kind):
+        return []
+    day = event.timestamp.date().isoformat()
+    # A `$session_id` reused for days is a new session each day at least (30 idle minutes end
+    # one); the exact split needs the neighbouring events, which one event does not have.
+    session = f"{event.session_id}/{day}" if event.session_id else f"day-{day}"
     members = []
     if event.kind == "pageview" and event.page:
         members.append((f"page_sessions:{event.page}", session))

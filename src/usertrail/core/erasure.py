@@ -25,6 +25,8 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from usertrail.core.groups import memberships
+from usertrail.core.posthog_events import is_activity
 from usertrail.core.process import Derived, SeenId
 from usertrail.model.event import Event
 from usertrail.model.identity import MergeEdge
@@ -89,6 +91,8 @@ def screen(derived: Derived, erased: Erased) -> tuple[Derived, set[str]]:
         sink_records=tuple(r for r in derived.sink_records if r.uuid not in dropped),
         last_seq=derived.last_seq,
         received=tuple(derived.received[i] for i in kept),
+        group_updates=tuple(g for g in derived.group_updates if g[1].uuid not in dropped),
+        memberships=tuple(memberships(events)),
     )
     return screened, dropped
 
@@ -96,7 +100,7 @@ def screen(derived: Derived, erased: Erased) -> tuple[Derived, set[str]]:
 def seen_ids(events: Iterable[Event], edges: Iterable[tuple[str, MergeEdge]]) -> list[SeenId]:
     """First and last sight of every id, as `derive` computes it: an event's id at its time,
     and the absorbed id of a merge at the merge's time."""
-    sightings = [(e.project_id, e.distinct_id, e.timestamp) for e in events]
+    sightings = [(e.project_id, e.distinct_id, e.timestamp) for e in events if is_activity(e.kind)]
     sightings += [(p, edge.other_id, edge.timestamp) for p, edge in edges]
     spans: dict[tuple[str, str], tuple[datetime, datetime]] = {}
     for project_id, distinct_id, ts in sightings:

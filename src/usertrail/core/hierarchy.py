@@ -59,11 +59,27 @@ _LANDMARK_ROLES = {
 }
 # Ids every app has on its layout shells: they name no component.
 _GENERIC_IDS = frozenset(
-    ("root", "app", "__next", "__nuxt", "main", "content", "container", "wrapper", "layout", "page")
+    (
+        "root",
+        "app",
+        "__next",
+        "__nuxt",
+        "main",
+        "content",
+        "container",
+        "wrapper",
+        "layout",
+        "page",
+        "view",
+    )
 )
 _VALUE_ROLES = frozenset(("button",))  # an input's value is what the user typed, unless a button
 _FILE_SUFFIX = re.compile(r"\.(html?|php|aspx?|jsp)$", re.IGNORECASE)
 _COMPONENT_ATTRS = ("data-ph-component", "data-component", "data-testid", "data-attr")
+# posthog-js records `data-ph-capture-attribute-<name>="value"` for the product to label clicks.
+_CAPTURE_ATTRIBUTE = "data-ph-capture-attribute-"
+# The page's main content landmark is the page itself, never a component ("in View").
+_PAGE_LANDMARKS = frozenset(("main", "body", "html"))
 
 
 def page_name(route: str | None, config: ProjectConfig, title: str | None = None) -> str | None:
@@ -101,15 +117,19 @@ def role(el: Element) -> str:
 
 
 def visible_text(chain: tuple[Element, ...], index: int) -> str | None:
+    """What names the element: its text, else what the page says about it when it has none
+    (an image's alt text, a title, PostHog's `data-ph-capture-attribute-*` values...)."""
     el = chain[index] if chain else None
     if el is None:
         return None
+    inner = chain[0]
+    for text in (el.text, inner.text):  # most clicks: the rest is never looked at
+        if text and (cleaned := clean_text(text, ELEMENT_TEXT_CHARS)):
+            return cleaned
     value = el.attributes.get("value") if role(el) in _VALUE_ROLES else None
     for candidate in (
-        el.text,
-        chain[0].text,
-        el.attributes.get("aria-label"),
-        el.attributes.get("title"),
+        *_described_by(el),
+        *(_described_by(inner) if inner is not el else ()),
         el.attributes.get("placeholder"),
         el.attributes.get("name"),
         value,
@@ -117,6 +137,13 @@ def visible_text(chain: tuple[Element, ...], index: int) -> str | None:
         if candidate and (cleaned := clean_text(candidate, ELEMENT_TEXT_CHARS)):
             return cleaned
     return None
+
+
+def _described_by(el: Element) -> list[str | None]:
+    """Attributes that say what an element is, best first."""
+    attrs = el.attributes
+    captured = [v for k, v in attrs.items() if k.startswith(_CAPTURE_ATTRIBUTE)]
+    return [attrs.get("aria-label"), attrs.get("alt"), attrs.get("title"), *captured[:1]]
 
 
 def describe_element(chain: tuple[Element, ...]) -> str | None:
@@ -143,6 +170,8 @@ def component_name(chain: tuple[Element, ...], config: ProjectConfig) -> str | N
 
 
 def _ancestor_name(el: Element) -> str | None:
+    if el.tag.lower() in _PAGE_LANDMARKS or el.attributes.get("role") == "main":
+        return None
     for attr in _COMPONENT_ATTRS:
         if value := el.attributes.get(attr):
             return humanize(value)

@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from usertrail.core.posthog_events import llm_error_message, posthog_kind, sentence
 from usertrail.core.text import clean_text, humanize, ordinal, quote
 
 _ERROR_NAME = re.compile(r"(?i)(_failed$|_failure$|error|exception|crash)")
@@ -37,6 +38,8 @@ class LabelParts(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def classify(name: str, props: dict[str, Any], feature: str | None) -> str:
+    if (kind := posthog_kind(name, props)) is not None:
+        return kind
     if name in ("$pageview", "$screen"):
         return "pageview"
     if name == "$pageleave":
@@ -45,7 +48,7 @@ def classify(name: str, props: dict[str, Any], feature: str | None) -> str:
         return _AUTOCAPTURE_KINDS.get(str(props.get("$event_type", "click")), "click")
     if name == "$rageclick":
         return "rageclick"
-    if name == "$dead_click":
+    if name in ("$dead_click", "$dead_swipe"):  # posthog-js; a swipe on mobile web
         return "deadclick"
     if name in _IDENTITY:
         return "identify"
@@ -69,7 +72,9 @@ def label(p: LabelParts) -> str:
             return f"Identified as {quote(clean_text(p.distinct_id, 60))}"
         case "feature":
             return f"Used feature {p.feature}{_nth(p.uses)}"
-    return _custom(p.name, p.properties) + on
+        case "custom":
+            return _custom(p.name, p.properties) + on
+    return sentence(p.kind, p.name, p.properties, p.page)
 
 
 def _interaction(p: LabelParts, on: str) -> str:
@@ -85,7 +90,8 @@ def _interaction(p: LabelParts, on: str) -> str:
         case "rageclick":
             return f"Rage-clicked {text or p.element or 'an element'}{on}"
         case "deadclick":
-            return f"Dead click on {text or p.element or 'an element'}{on}"
+            verb = "Swiped with no effect on" if p.name == "$dead_swipe" else "Dead click on"
+            return f"{verb} {text or p.element or 'an element'}{on}"
     return f"Clicked {f'{text} {role}' if text else role}{where}"
 
 
@@ -120,6 +126,8 @@ def _seconds(value: float) -> str:
 def error_message(name: str, props: dict[str, Any]) -> str:
     """The exception (`$exception_list[0]`, or the older `$exception_type`/`_message`), else the
     humanized event name with its reason: "Generation failed ('timeout')"."""
+    if name.startswith(("$ai_", "$mcp_")):
+        return llm_error_message(name, props)
     exceptions = props.get("$exception_list")
     if isinstance(exceptions, list) and exceptions and isinstance(exceptions[0], dict):
         first = exceptions[0]

@@ -10,6 +10,7 @@ from typing import Any
 
 from usertrail.core.devices import device_from_properties
 from usertrail.core.elements_chain import elements_from_array, parse_elements_chain
+from usertrail.core.groups import event_groups
 from usertrail.core.hierarchy import (
     component_name,
     describe_element,
@@ -79,6 +80,7 @@ def normalize(raw: RawEvent, config: ProjectConfig, uses: int | None = None) -> 
         matched=matched_selectors(chain, config) if is_interaction else (),
         device=device_from_properties(props),
         properties=kept_properties(props),
+        groups=event_groups(raw.event, raw.body, props),
     )
 
 

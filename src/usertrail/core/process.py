@@ -12,13 +12,16 @@ from datetime import datetime
 import msgspec
 
 from usertrail.core.aggregates import counter_keys, set_members
+from usertrail.core.groups import group_update, memberships
 from usertrail.core.identity import merge_edge, person_update
 from usertrail.core.normalize import normalize
+from usertrail.core.posthog_events import is_activity
 from usertrail.core.sinks import sink_records
 from usertrail.core.triggers import TriggerCheck, TriggerHit, hits_and_checks, merge_checks
 from usertrail.model.actions import SinkRecord
 from usertrail.model.config import ProjectConfig
 from usertrail.model.event import Event
+from usertrail.model.group import GroupUpdate, Membership
 from usertrail.model.identity import MergeEdge, PersonUpdate
 from usertrail.model.raw import LoggedEvent
 
@@ -42,10 +45,13 @@ class Derived(msgspec.Struct, frozen=True, kw_only=True):
     sink_records: tuple[SinkRecord, ...] = ()
     last_seq: int
     received: tuple[datetime, ...]  # receipt times, for the ingest -> processed lag metric
+    group_updates: tuple[tuple[str, GroupUpdate], ...] = ()  # (project_id, update)
+    memberships: tuple[Membership, ...] = ()
 
 
 def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectConfig]) -> Derived:
     events, keys, members, edges, updates = [], [], [], [], []
+    groups: list[tuple[str, GroupUpdate]] = []
     hits: list[TriggerHit] = []
     checks: list[TriggerCheck] = []
     sinks: list[SinkRecord] = []
@@ -68,7 +74,12 @@ def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectCon
             _see(seen, raw.project_id, edge.other_id, raw.timestamp)
         if (update := person_update(raw)) is not None:
             updates.append((raw.project_id, raw.distinct_id, update))
-        _see(seen, raw.project_id, raw.distinct_id, raw.timestamp)
+        if (changed := group_update(raw)) is not None:
+            groups.append((raw.project_id, changed))
+        # Only activity makes an id a person: a `$groupidentify` under a made-up id (as
+        # posthog-python sends it) or a backend's `$set` must not list anyone as active.
+        if is_activity(event.kind):
+            _see(seen, raw.project_id, raw.distinct_id, raw.timestamp)
     return Derived(
         events=tuple(events),
         counter_keys=tuple(keys),
@@ -81,6 +92,8 @@ def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectCon
         sink_records=tuple(sinks),
         last_seq=logged[-1].seq if logged else 0,
         received=tuple(item.raw.received_at for item in logged),
+        group_updates=tuple(groups),
+        memberships=tuple(memberships(events)),
     )
 
 

@@ -32,10 +32,16 @@ def _error(p: Pattern, page: str | None) -> str:
 
 
 def _frustration(p: Pattern, page: str | None) -> str:
+    where = f" on {p.evidence['page']}" if p.evidence.get("page") else ""
     return (
-        f"Ask whether {p.evidence.get('element')} on {p.evidence.get('page')} is working "
+        f"Ask whether {p.evidence.get('element')}{where} is working "
         "for them; it looks unresponsive to them."
     )
+
+
+def _slow(p: Pattern, page: str | None) -> str:
+    where = p.evidence.get("page") or "the page"
+    return f"If they mention {where}, acknowledge that it has been loading slowly for them."
 
 
 def _adoption(p: Pattern, page: str | None) -> str:
@@ -60,6 +66,7 @@ _RULES: tuple[tuple[str, str, Rule], ...] = (
     ("repeated_error:", "explain_error", _error),
     ("rageclicks:", "check_broken_element", _frustration),
     ("deadclicks:", "check_broken_element", _frustration),
+    ("slow_page:", "acknowledge_slowness", _slow),
     ("feature_adoption:", "deepen_feature_use", _adoption),
     ("feature_dropped:", "reintroduce_feature", _dropped),
     ("returning_after_absence", "welcome_back", _returning),

@@ -4,9 +4,10 @@
 is removed from the raw log and from derived state together, so the store stays what
 `usertrail replay` would build from what the log still holds:
 
-- events that say *who* a person is (`$identify`, `$create_alias`, `$merge_dangerously`,
-  `$set`) are kept: they are rare (one per login or profile change), and without them old
-  persons would split apart and lose the properties triggers and context rely on;
+- events that say *who* a person or an account is (`$identify`, `$create_alias`,
+  `$merge_dangerously`, `$set`, `$set_once`, `$groupidentify`) are kept: they are rare (one
+  per login or profile change), and without them old persons would split apart and lose the
+  properties triggers and context rely on, and accounts would lose their plan and seats;
 - everything else older than the cutoff goes, with its person-property writes (`$set_once`
   riding on a pageview) and trigger hits;
 - counters and distinct-count sets of every id that lost events are rebuilt from the events
@@ -28,7 +29,14 @@ from usertrail.model.config import ProjectConfig
 from usertrail.model.counter import Counter
 from usertrail.model.event import Event
 
-KEPT_EVENTS = ("$identify", "$create_alias", "$merge_dangerously", "$set")
+KEPT_EVENTS = (
+    "$identify",
+    "$create_alias",
+    "$merge_dangerously",
+    "$set",
+    "$set_once",
+    "$groupidentify",
+)
 
 CounterKey = tuple[str, str, str]  # (project, distinct id, counter key)
 Member = tuple[str, str, str, str]  # (project, distinct id, set key, member)

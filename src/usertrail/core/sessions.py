@@ -1,8 +1,11 @@
-"""Sessions: posthog-js's `$session_id` when present, else a split at 30 minutes of inactivity.
+"""Sessions: posthog-js's `$session_id` when present, else one per run of activity; either way
+a session ends after 30 minutes of inactivity (PostHog's rule, also inside one `$session_id`:
+an id reused for days is many sessions).
 
 Events are deduplicated by uuid and ordered by (timestamp, uuid) — uuid v7 breaks ties in
 send order — before anything is grouped or split, so out-of-order arrival and retries give
-the same sessions. A derived session is named after its first event ("d-<uuid>").
+the same sessions. A session without an id is named after its first event ("d-<uuid>"); the
+later parts of a split `$session_id` are "<id>/<first event uuid>".
 """
 
 from __future__ import annotations
@@ -24,8 +27,12 @@ def event_order(e: Event) -> tuple[datetime, str]:
 def sessionize(events: Iterable[Event], timeout: timedelta = DEFAULT_TIMEOUT) -> list[SessionSpan]:
     """Sessions of one person's events, sorted by (start, id)."""
     ordered = sorted({e.uuid: e for e in events}.values(), key=event_order)
-    groups = _by_session_id(ordered)
-    groups.update(_by_inactivity([e for e in ordered if not e.session_id], timeout))
+    groups: dict[str, list[Event]] = {}
+    for session_id, members in _by_session_id(ordered).items():
+        for i, run in enumerate(_runs(members, timeout)):
+            groups[session_id if i == 0 else f"{session_id}/{run[0].uuid}"] = run
+    for run in _runs([e for e in ordered if not e.session_id], timeout):
+        groups[f"d-{run[0].uuid}"] = run
     spans = [_span(session_id, members) for session_id, members in groups.items()]
     return sorted(spans, key=lambda s: (s.start, s.id))
 
@@ -38,14 +45,15 @@ def _by_session_id(ordered: Sequence[Event]) -> dict[str, list[Event]]:
     return groups
 
 
-def _by_inactivity(ordered: Sequence[Event], timeout: timedelta) -> dict[str, list[Event]]:
+def _runs(ordered: Sequence[Event], timeout: timedelta) -> list[list[Event]]:
+    """Split where the gap between two events is longer than `timeout`."""
     runs: list[list[Event]] = []
     for e in ordered:
         if runs and e.timestamp - runs[-1][-1].timestamp <= timeout:
             runs[-1].append(e)
         else:
             runs.append([e])
-    return {f"d-{run[0].uuid}": run for run in runs}
+    return runs
 
 
 def _span(session_id: str, members: Sequence[Event]) -> SessionSpan:

@@ -16,6 +16,16 @@ class UserInfo(msgspec.Struct, frozen=True, kw_only=True):
     last_seen: datetime
 
 
+class Account(msgspec.Struct, frozen=True, kw_only=True):
+    """A PostHog group the user acted in (a company, a team), with its properties."""
+
+    type: str  # the group type, e.g. "company"
+    key: str  # the group key, e.g. "acme"
+    properties: dict[str, Any]  # `$groupidentify`'s `$group_set`, folded
+    first_seen: datetime | None = None  # first activity in it (of this user, or of anyone)
+    last_seen: datetime | None = None
+
+
 class ContextEvent(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     ts: datetime
     type: str
@@ -66,3 +76,4 @@ class UserContext(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True)
     generated_at: datetime | None
     truncated: bool
     prompt: str | None = None
+    accounts: tuple[Account, ...] = ()  # the user's accounts, most recently active first

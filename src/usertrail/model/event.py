@@ -39,7 +39,8 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     distinct_id: str
     name: str  # the PostHog event name, e.g. "$autocapture", "feature_used"
     kind: str  # pageview | pageleave | click | change | submit | rageclick | deadclick |
-    #            feature | error | identify | custom
+    #            feature | error | identify | custom, and for PostHog's own events (see
+    #            core.posthog_events) state | flag | survey | vitals | llm | copy | tour
     timestamp: datetime
     session_id: str | None = None  # `$session_id` when the SDK sent one
     url: str | None = None
@@ -53,6 +54,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     matched: tuple[str, ...] = ()  # configured click selectors (funnel steps) the chain matched
     device: Device | None = None
     properties: dict[str, object] = msgspec.field(default_factory=dict)  # kept, bounded subset
+    groups: tuple[tuple[str, str], ...] = ()  # (group type, key) from `$groups`, sorted
 
 
 class PersonId(msgspec.Struct, frozen=True, kw_only=True):

@@ -8,6 +8,7 @@ import msgspec
 
 from usertrail.model.counter import Counter
 from usertrail.model.event import Event
+from usertrail.model.group import GroupState
 from usertrail.model.identity import PersonUpdate
 
 
@@ -27,3 +28,4 @@ class PersonData(msgspec.Struct, frozen=True, kw_only=True):
     updates: tuple[PersonUpdate, ...]
     counters: tuple[tuple[str, Counter], ...]
     set_sizes: tuple[tuple[str, int], ...] = ()  # distinct-count sets, e.g. sessions per page
+    groups: tuple[GroupState, ...] = ()  # the accounts the person acted in, latest first

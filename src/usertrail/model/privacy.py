@@ -7,6 +7,7 @@ from datetime import datetime
 import msgspec
 
 from usertrail.model.counter import Counter
+from usertrail.model.group import GroupState
 from usertrail.model.identity import MergeEdge, PersonUpdate
 from usertrail.model.person import PersonRef
 
@@ -66,6 +67,7 @@ class PersonRecords(msgspec.Struct, frozen=True, kw_only=True):
     counters: tuple[PersonCounter, ...]
     sets: tuple[SetMember, ...]
     sink_lines: tuple[SinkLine, ...]
+    groups: tuple[GroupState, ...] = ()  # the accounts the person acted in
 
 
 class RawExport(msgspec.Struct, frozen=True, kw_only=True):

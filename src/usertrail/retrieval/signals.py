@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 
 from usertrail.core.text import quote, times
 from usertrail.model.context import ContextEvent, Pattern, UserContext
@@ -47,7 +48,7 @@ _ERROR_PREFIX = "Hit an error: "
 
 def behaviour_signals(ctx: UserContext) -> tuple[Signal, ...]:
     events = ctx.recent_events[-SIGNAL_EVENTS:]
-    weights = recency_weights(events, ctx.last_session.id if ctx.last_session else None)
+    weights = recency_weights(events, ctx.last_session.start if ctx.last_session else None)
     return merged(
         (
             *_pages(events, weights),
@@ -62,12 +63,12 @@ def behaviour_signals(ctx: UserContext) -> tuple[Signal, ...]:
     )
 
 
-def recency_weights(events: Sequence[ContextEvent], last_session: str | None) -> list[float]:
-    """1 for the latest event, less for each one after it; half again for earlier sessions."""
+def recency_weights(events: Sequence[ContextEvent], last_start: datetime | None) -> list[float]:
+    """1 for the latest event, less for each one after it; half again for earlier sessions.
+    By time, as in `_errors`: a `$session_id` can hold several sessions."""
     n = len(events)
     return [
-        RECENCY ** (n - 1 - i)
-        * (EARLIER_SESSION if last_session and e.session_id != last_session else 1)
+        RECENCY ** (n - 1 - i) * (EARLIER_SESSION if last_start and e.ts < last_start else 1)
         for i, e in enumerate(events)
     ]
 
@@ -97,12 +98,14 @@ def _signal(kind: SignalKind, value: str, words: str, weight: float, reason: str
 
 
 def _errors(ctx: UserContext) -> Iterator[Signal]:
-    last = ctx.last_session.id if ctx.last_session else None
+    # By time, not by `$session_id`: one id can hold several sessions (30 idle minutes
+    # split it), and the last session is the newest, so its events are those since its start.
+    start = ctx.last_session.start if ctx.last_session else None
     now: Counter[str] = Counter()
     before: Counter[str] = Counter()
     for event in ctx.recent_events:
         if event.type == "error":
-            (now if last and event.session_id == last else before)[error_text(event)] += 1
+            (now if start and event.ts >= start else before)[error_text(event)] += 1
     repeated = {str(p.evidence.get("error")): p for p in ctx.patterns if "repeated_error" in p.id}
     for message in _latest_first(ctx.recent_events, set(now) | set(before))[:MAX_ERRORS]:
         count, in_last = (now[message], True) if message in now else (before[message], False)
@@ -158,12 +161,13 @@ def _struggles(patterns: tuple[Pattern, ...]) -> Iterator[Signal]:
         if p.id.startswith(("rageclicks:", "deadclicks:")):
             element, page = str(p.evidence.get("element", "")), str(p.evidence.get("page", ""))
             verb = "rage-clicked" if p.id.startswith("rage") else "clicked with no effect on"
+            where = f" on {page}" if page else ""  # events without a URL name no page
             yield _signal(
                 "struggle",
-                page,
+                page or element,
                 f"{element} {page}",
                 W_STRUGGLE,
-                f"the user {verb} {element} on {page} {times(int(p.evidence.get('count', 0)))}",
+                f"the user {verb} {element}{where} {times(int(p.evidence.get('count', 0)))}",
             )
 
 

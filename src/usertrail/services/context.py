@@ -98,5 +98,6 @@ class ContextService:
             counters=merge_counters(list(data.counters)),
             set_sizes=dict(data.set_sizes),
             config=self._config_for(project.id),
+            groups=data.groups,
         )
         return build_context(inputs, options, self._clock()), data.person.distinct_ids

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import msgspec
 
 from usertrail.model.context import UserContext
-from usertrail.model.event import Changed
+from usertrail.model.event import Changed, Event
 
 Key = tuple[str, str, Hashable]  # (project id, requested user id, options)
 _encode = msgspec.json.Encoder().encode
@@ -80,12 +80,25 @@ class ContextCache:
         self._entries.move_to_end(key)
         for distinct_id in rendered.ids:
             self._by_id[(key[0], distinct_id)].add(key)
+        for account in ctx.accounts:  # `$groupidentify` changes them under another id
+            self._by_id[(key[0], _group_id(account.type, account.key))].add(key)
         while len(self._entries) > self._size:
             self._entries.popitem(last=False)
         return rendered
 
     def invalidate(self, events: Sequence[Changed]) -> None:
-        """Processor listener: drop every context that includes a changed distinct id."""
+        """Processor listener: drop every context that includes a changed distinct id, or an
+        account a `$groupidentify` changed. (A change notice from another process names only
+        the id: there an account's new properties wait for the TTL.)"""
         for event in events:
-            for key in self._by_id.pop((event.project_id, event.distinct_id), ()):
-                self._entries.pop(key, None)
+            ids = [event.distinct_id]
+            if isinstance(event, Event) and event.name == "$groupidentify":
+                ids += [_group_id(t, k) for t, k in event.groups]
+            for changed in ids:
+                for key in self._by_id.pop((event.project_id, changed), ()):
+                    self._entries.pop(key, None)
+
+
+def _group_id(group_type: str, group_key: str) -> str:
+    """A cache index entry for an account; no distinct id holds a NUL."""
+    return f"\x00group\x00{group_type}\x00{group_key}"

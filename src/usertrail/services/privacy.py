@@ -156,6 +156,7 @@ def _head(
         "identity_edges": records.edges,
         "counters": records.counters,
         "sets": records.sets,
+        "groups": records.groups,
         "trigger_firings": actions.firings if actions else (),
         "sink_lines": records.sink_lines,
     }

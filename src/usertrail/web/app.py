@@ -15,6 +15,7 @@ from usertrail.errors import UsertrailError
 from usertrail.mcp_server import build_mcp
 from usertrail.settings import Settings
 from usertrail.web import (
+    account_api,
     actions_api,
     ai_capture,
     capture,
@@ -58,6 +59,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.mount("/mcp", McpKeyGate(mcp_app, rt))
     _add_capture_routes(app)
     app.include_router(context_api.router)
+    app.include_router(account_api.router)
     app.include_router(actions_api.router)
     app.include_router(retrieval_api.router)
     app.include_router(privacy_api.router)

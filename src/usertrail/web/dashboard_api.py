@@ -17,6 +17,7 @@ from usertrail.core.timeline import timeline
 from usertrail.errors import NotFound
 from usertrail.model.raw import RawEvent
 from usertrail.model.timeline import TimelineSession
+from usertrail.services.context import MIN_EVENTS_LOADED
 from usertrail.web.context_api import UserId
 from usertrail.web.deps import runtime_of
 from usertrail.web.read_auth import READ_ERRORS, bearer_key, dashboard_cookie
@@ -31,7 +32,9 @@ router = APIRouter(
     responses=READ_ERRORS,
 )
 _encode = msgspec.json.Encoder().encode
-TIMELINE_EVENTS = 300  # the newest events shown as sessions
+# The newest events shown as sessions: the window the context's last session is cut from, so
+# a long session has one duration on the dashboard and in the prompt.
+TIMELINE_EVENTS = MIN_EVENTS_LOADED
 
 
 def _json(value: object) -> Response:

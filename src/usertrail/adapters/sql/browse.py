@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from usertrail.adapters.sql.eventlog import from_us, logged_event, to_us
 from usertrail.adapters.sql.tables import events, persons, raw_events
+from usertrail.core.posthog_events import STATE
 from usertrail.model.event import Event
 from usertrail.model.raw import RawEvent
 from usertrail.model.timeline import ActivePerson
@@ -85,7 +86,11 @@ def last_event(conn: Connection, project_id: str, distinct_ids: tuple[str, ...])
     for distinct_id in distinct_ids:
         row = conn.execute(
             select(events.c.ts_us, events.c.data)
-            .where(events.c.project_id == project_id, events.c.distinct_id == distinct_id)
+            .where(
+                events.c.project_id == project_id,
+                events.c.distinct_id == distinct_id,
+                events.c.kind != STATE,  # updates are not what the person last did
+            )
             .order_by(events.c.ts_us.desc())
             .limit(1)
         ).first()

@@ -15,6 +15,7 @@ from usertrail.adapters.sql.dialect import (
     greatest,
     insert_events,
     insert_for,
+    least,
     lock_projects,
     upsert_persons,
 )
@@ -24,6 +25,8 @@ from usertrail.adapters.sql.tables import (
     counters,
     cursors,
     events,
+    group_members,
+    group_updates,
     identity_edges,
     person_updates,
     persons,
@@ -34,6 +37,7 @@ from usertrail.adapters.sql.triggers import apply_triggers, insert_sink_records
 from usertrail.core.identity import resolve
 from usertrail.core.process import Derived
 from usertrail.model.event import Event
+from usertrail.model.group import Membership
 from usertrail.model.identity import MergeEdge
 
 _encode = msgspec.json.Encoder().encode
@@ -47,6 +51,8 @@ DERIVED_TABLES = (
     counters,
     counter_members,
     trigger_hits,
+    group_updates,
+    group_members,
 )
 
 
@@ -89,6 +95,8 @@ def apply_derived(
     add_counters(conn, rows.counters)  # the processor's hottest statement
     _upsert_seen(conn, derived)
     _insert_updates(conn, derived)
+    _insert_group_updates(conn, derived)
+    upsert_memberships(conn, derived.memberships)
     new_edges = _insert_edges(conn, derived)
     for project_id, edge_ids in _by_project(new_edges).items():
         recompute_identity(conn, project_id, edge_ids)
@@ -172,6 +180,50 @@ def _insert_updates(conn: Connection, derived: Derived) -> None:
     ]
     if rows:
         conn.execute(insert_for(conn, person_updates).on_conflict_do_nothing(), rows)
+
+
+def _insert_group_updates(conn: Connection, derived: Derived) -> None:
+    rows = [
+        {
+            "project_id": p,
+            "uuid": u.uuid,
+            "group_type": u.group_type,
+            "group_key": u.group_key,
+            "distinct_id": u.distinct_id,
+            "data": _encode(u),
+        }
+        for p, u in derived.group_updates
+    ]
+    if rows:
+        conn.execute(insert_for(conn, group_updates).on_conflict_do_nothing(), rows)
+
+
+def upsert_memberships(conn: Connection, spans: Iterable[Membership]) -> None:
+    """Widen each membership's first/last: min and max, so any order gives the same span."""
+    rows = [
+        {
+            "project_id": m.project_id,
+            "group_type": m.group_type,
+            "group_key": m.group_key,
+            "distinct_id": m.distinct_id,
+            "first_us": to_us(m.first),
+            "last_us": to_us(m.last),
+        }
+        for m in spans
+    ]
+    if not rows:
+        return
+    stmt = insert_for(conn, group_members)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["project_id", "group_type", "group_key", "distinct_id"],
+            set_={
+                "first_us": least(conn, group_members.c.first_us, stmt.excluded.first_us),
+                "last_us": greatest(conn, group_members.c.last_us, stmt.excluded.last_us),
+            },
+        ),
+        rows,
+    )
 
 
 def _insert_edges(conn: Connection, derived: Derived) -> list[tuple[str, MergeEdge]]:

@@ -13,6 +13,7 @@ import msgspec
 from sqlalchemy import Connection, and_, or_, select
 
 from usertrail.adapters.sql.eventlog import from_us
+from usertrail.adapters.sql.groups import person_groups
 from usertrail.adapters.sql.persons import find_person, updates_of
 from usertrail.adapters.sql.tables import (
     counter_members,
@@ -41,6 +42,7 @@ def person_records(conn: Connection, project_id: str, distinct_id: str) -> Perso
         counters=tuple(_counters(conn, project_id, ids)),
         sets=tuple(_sets(conn, project_id, ids)),
         sink_lines=tuple(_sink_lines(conn, project_id, ids)),
+        groups=tuple(person_groups(conn, person)),
     )
 
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import msgspec
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from usertrail.adapters.sql.eventlog import from_us
-from usertrail.adapters.sql.tables import person_updates, persons
+from usertrail.adapters.sql.tables import events, person_updates, persons
+from usertrail.core.posthog_events import STATE
+from usertrail.model.event import Event
 from usertrail.model.identity import PersonUpdate
 from usertrail.model.person import PersonRef
 
 _decode_update = msgspec.json.Decoder(PersonUpdate).decode
+_decode_event = msgspec.json.Decoder(Event).decode
 
 
 def find_person(conn: Connection, project_id: str, distinct_id: str) -> PersonRef | None:
@@ -44,3 +49,34 @@ def updates_of(conn: Connection, person: PersonRef) -> list[PersonUpdate]:
         person_updates.c.distinct_id.in_(person.distinct_ids),
     )
     return [_decode_update(row[0]) for row in conn.execute(query)]
+
+
+# Built once (see adapters.sql.groups): it runs once per distinct id of every context read.
+_RECENT = (
+    select(events.c.ts_us, events.c.uuid, events.c.data)
+    .where(
+        events.c.project_id == bindparam("project"),
+        events.c.distinct_id == bindparam("id"),
+        events.c.kind != bindparam("state"),
+    )
+    .order_by(events.c.ts_us.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def events_of_ids(
+    conn: Connection, project_id: str, distinct_ids: Iterable[str], limit: int
+) -> list[Event]:
+    """The newest `limit` activity events of these ids, oldest first.
+
+    One query per distinct id, each a reverse range scan of (project, distinct_id, ts) that
+    stops after `limit` rows: the cost does not grow with the person's history. (One query
+    with `distinct_id IN (...)` would read and sort every event the person ever had.)
+    Person and group updates are stored but are not activity (core.posthog_events).
+    """
+    rows: list[tuple[int, str, bytes]] = []
+    for distinct_id in distinct_ids:
+        params = {"project": project_id, "id": distinct_id, "state": STATE, "limit": limit}
+        rows.extend((r[0], r[1], r[2]) for r in conn.execute(_RECENT, params))
+    newest = sorted(rows, key=lambda r: (r[0], r[1]), reverse=True)[:limit]
+    return [_decode_event(data) for _, _, data in reversed(newest)]

@@ -27,6 +27,8 @@ from usertrail.adapters.sql.tables import (
     counters,
     deliveries,
     events,
+    group_members,
+    group_updates,
     identity_edges,
     person_updates,
     persons,
@@ -47,6 +49,8 @@ WRITTEN = "written"
 _BY_ID: tuple[tuple[str, Table, Column[str]], ...] = (
     ("events", events, events.c.distinct_id),
     ("person_updates", person_updates, person_updates.c.distinct_id),
+    ("group_updates", group_updates, group_updates.c.distinct_id),
+    ("group_members", group_members, group_members.c.distinct_id),
     ("counters", counters, counters.c.distinct_id),
     ("counter_members", counter_members, counter_members.c.distinct_id),
     ("trigger_hits", trigger_hits, trigger_hits.c.distinct_id),

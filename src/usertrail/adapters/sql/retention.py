@@ -17,6 +17,7 @@ import msgspec
 from sqlalchemy import Connection, Engine, and_, delete, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from usertrail.adapters.sql.derived import upsert_memberships
 from usertrail.adapters.sql.dialect import add_counters, add_members, lock_projects
 from usertrail.adapters.sql.eventlog import to_us
 from usertrail.adapters.sql.tables import (
@@ -24,6 +25,8 @@ from usertrail.adapters.sql.tables import (
     counters,
     deliveries,
     events,
+    group_members,
+    group_updates,
     identity_edges,
     person_updates,
     persons,
@@ -31,6 +34,7 @@ from usertrail.adapters.sql.tables import (
     trigger_hits,
 )
 from usertrail.adapters.sql.writer import GroupCommitWriter
+from usertrail.core.groups import memberships
 from usertrail.core.retention import KEPT_EVENTS, CounterKey, Member
 from usertrail.model.actions import DEAD, DELIVERED
 from usertrail.model.counter import Counter
@@ -84,7 +88,7 @@ def prune_deliveries(conn: Connection, cutoff_us: int) -> int:
 
 
 def _delete_events(conn: Connection, project_id: str, uuids: list[str], ids: list[str]) -> None:
-    for table in (events, person_updates, raw_events):
+    for table in (events, person_updates, group_updates, raw_events):
         conn.execute(delete(table).where(table.c.project_id == project_id, table.c.uuid.in_(uuids)))
     hits = trigger_hits.c
     conn.execute(
@@ -104,12 +108,23 @@ def _rebuild_counters(conn: Connection, project_id: str, ids: list[str], rebuild
             events.c.project_id == project_id, events.c.distinct_id.in_(ids)
         )
     )
-    totals, members = rebuild(_decode_event(row[0]) for row in left)
+    kept = [_decode_event(row[0]) for row in left]
+    totals, members = rebuild(kept)
     add_counters(
         conn,
         [(p, d, k, c.count, to_us(c.first), to_us(c.last)) for (p, d, k), c in totals.items()],
     )
     add_members(conn, sorted(members))
+    _rebuild_memberships(conn, project_id, ids, kept)
+
+
+def _rebuild_memberships(
+    conn: Connection, project_id: str, ids: list[str], kept: list[Event]
+) -> None:
+    """Group spans from the events these ids have left, as replay would make them."""
+    m = group_members.c
+    conn.execute(delete(group_members).where(m.project_id == project_id, m.distinct_id.in_(ids)))
+    upsert_memberships(conn, memberships(kept))
 
 
 def _drop_empty_persons(conn: Connection, project_id: str, ids: list[str]) -> None:

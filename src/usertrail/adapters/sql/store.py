@@ -18,7 +18,8 @@ from usertrail.adapters.sql.derived import (
     slice_rows,
 )
 from usertrail.adapters.sql.eventlog import from_us, to_us
-from usertrail.adapters.sql.persons import find_person, updates_of
+from usertrail.adapters.sql.groups import group_data, person_groups
+from usertrail.adapters.sql.persons import events_of_ids, find_person, updates_of
 from usertrail.adapters.sql.tables import (
     counter_members,
     counters,
@@ -30,6 +31,7 @@ from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.core.process import Derived
 from usertrail.model.counter import Counter
 from usertrail.model.event import Event
+from usertrail.model.group import GroupData
 from usertrail.model.person import PersonData, PersonRef
 
 T = TypeVar("T")
@@ -71,6 +73,17 @@ class SqlDerivedStore:
         """Everything the context builder needs, read in one connection (one thread hop)."""
         return await self._read(lambda conn: person_data(conn, project_id, distinct_id, limit))
 
+    async def group_data(
+        self, project_id: str, group: tuple[str, str], members: int, limit: int
+    ) -> GroupData | None:
+        """One account: its properties, up to `members` members and their `limit` newest
+        events, and counters summed over its members."""
+        return await self._read(
+            lambda conn: group_data(
+                conn, project_id, group, member_limit=members, event_limit=limit
+            )
+        )
+
     async def active_persons(
         self, project_id: str, since: datetime, limit: int
     ) -> list[tuple[str, datetime]]:
@@ -107,6 +120,7 @@ def person_data(
         updates=tuple(updates_of(conn, person)),
         counters=tuple(counters_of(conn, person)),
         set_sizes=tuple(set_sizes_of(conn, person)),
+        groups=tuple(person_groups(conn, person)),
     )
 
 
@@ -135,23 +149,8 @@ def counters_of(conn: Connection, person: PersonRef) -> list[tuple[str, Counter]
 
 
 def recent_events(conn: Connection, person: PersonRef, limit: int) -> list[Event]:
-    """The person's newest `limit` events, oldest first.
-
-    One query per distinct id, each a reverse range scan of (project, distinct_id, ts) that
-    stops after `limit` rows: the cost does not grow with the person's history. (One query
-    with `distinct_id IN (...)` would read and sort every event the person ever had.)
-    """
-    rows: list[tuple[int, str, bytes]] = []
-    for distinct_id in person.distinct_ids:
-        query = (
-            select(events.c.ts_us, events.c.uuid, events.c.data)
-            .where(events.c.project_id == person.project_id, events.c.distinct_id == distinct_id)
-            .order_by(events.c.ts_us.desc())
-            .limit(limit)
-        )
-        rows.extend((r[0], r[1], r[2]) for r in conn.execute(query))
-    newest = sorted(rows, key=lambda r: (r[0], r[1]), reverse=True)[:limit]
-    return [_decode_event(data) for _, _, data in reversed(newest)]
+    """The person's newest `limit` activity events, oldest first (see events_of_ids)."""
+    return events_of_ids(conn, person.project_id, person.distinct_ids, limit)
 
 
 def count_events(conn: Connection, project_id: str) -> int:

@@ -106,6 +106,37 @@ person_updates = Table(
 )
 Index("ix_person_updates_distinct", person_updates.c.project_id, person_updates.c.distinct_id)
 
+# `$groupidentify`'s `$group_set`, one row per event: group properties fold from them.
+group_updates = Table(
+    "group_updates",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("uuid", String(36), primary_key=True),
+    Column("group_type", Text, nullable=False),
+    Column("group_key", Text, nullable=False),
+    Column("distinct_id", Text, nullable=False),  # the sender: erased with them
+    Column("data", LargeBinary, nullable=False),  # the GroupUpdate, msgspec JSON
+)
+Index(
+    "ix_group_updates_group",
+    group_updates.c.project_id,
+    group_updates.c.group_type,
+    group_updates.c.group_key,
+)
+
+# Who did something in which group (`$groups` on their events), first and last time.
+group_members = Table(
+    "group_members",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("group_type", Text, primary_key=True),
+    Column("group_key", Text, primary_key=True),
+    Column("distinct_id", Text, primary_key=True),
+    Column("first_us", BigInteger, nullable=False),
+    Column("last_us", BigInteger, nullable=False),
+)
+Index("ix_group_members_distinct", group_members.c.project_id, group_members.c.distinct_id)
+
 cursors = Table(
     "cursors",
     metadata,

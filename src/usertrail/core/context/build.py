@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from usertrail.core.context.account import person_accounts
 from usertrail.core.context.budget import fit_to_budget
 from usertrail.core.context.fill import fill_markdown
 from usertrail.core.context.render import render_markdown
@@ -22,6 +23,7 @@ from usertrail.model.config import ProjectConfig
 from usertrail.model.context import ContextEvent, Pattern, Recommendation, UserContext, UserInfo
 from usertrail.model.counter import Counter
 from usertrail.model.event import Event
+from usertrail.model.group import GroupState
 from usertrail.model.person import PersonRef
 from usertrail.model.session import SessionSpan
 
@@ -55,6 +57,7 @@ class ContextInputs(msgspec.Struct, frozen=True, kw_only=True):
     counters: dict[str, Counter]
     config: ProjectConfig
     set_sizes: dict[str, int] = msgspec.field(default_factory=dict)
+    groups: tuple[GroupState, ...] = ()  # the accounts the person acted in
 
 
 def build_context(inputs: ContextInputs, options: ContextOptions, now: datetime) -> UserContext:
@@ -93,6 +96,7 @@ def assemble(inputs: ContextInputs, options: ContextOptions, now: datetime) -> U
         ),
         generated_at=now,
         truncated=False,
+        accounts=person_accounts(inputs.groups, mask_pii=options.mask_pii),
     )
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from usertrail.core.context.safe import UUID, key_text, quoted, without_uuids
-from usertrail.model.context import UserContext
+from usertrail.model.context import Account, UserContext
 
 TITLE = "## What this user has been doing"
 PREAMBLE = (
@@ -39,6 +39,7 @@ def blocks(ctx: UserContext) -> list[Line]:
         f"{key_text(k)}: {quoted(str(v))}" for k, v in sorted(ctx.user.properties.items())
     )
     lines = [Line("", f"Properties: {props}.")] if props else []
+    lines += [Line("", f"Account: {account_line(a)}.") for a in ctx.accounts]
     if ctx.last_session_summary:
         lines.append(Line("### Last session", without_uuids(ctx.last_session_summary)))
     lines += [
@@ -85,6 +86,14 @@ def _who(ctx: UserContext) -> str:
     else:
         who = f"**User** {quoted(user.id if not UUID.fullmatch(user.id) else known[-1])}"
     return f"{who}, first seen {_day(user.first_seen)}, last seen {_time(user.last_seen)}."
+
+
+def account_line(account: Account) -> str:
+    """ "'acme' ('company') with plan: 'pro', seats: '40'". The type is quoted too: anyone
+    holding the public capture token can send any group type."""
+    props = ", ".join(f"{key_text(k)}: {quoted(str(v))}" for k, v in account.properties.items())
+    name = f"{quoted(account.key)} ({quoted(account.type)})"
+    return name + (f" with {props}" if props else "")
 
 
 def _day(ts: datetime) -> str:

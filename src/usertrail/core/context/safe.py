@@ -46,7 +46,17 @@ def safe(text: str | None, *, mask_pii: bool = True, limit: int = MAX_CHARS) -> 
 def safe_id(text: str, *, mask_pii: bool = True) -> str:
     """An identifier: cleaned and bounded, masked when it is an email or a phone number."""
     cleaned = clean_text(text, 200)
-    return inert(redact(cleaned) if mask_pii else cleaned)
+    return inert(_redact_outside_uuids(cleaned) if mask_pii else cleaned)
+
+
+def _redact_outside_uuids(text: str) -> str:
+    """A UUID's hex groups can look like a phone number to the PII patterns ("d-<uuid>", a
+    split session's "<id>/<uuid>"); a UUID is never PII, the rest of the id may be."""
+    parts, pos = [], 0
+    for match in UUID.finditer(text):
+        parts += [redact(text[pos : match.start()]), match.group()]
+        pos = match.end()
+    return "".join([*parts, redact(text[pos:])])
 
 
 def inert(text: str) -> str:

@@ -22,7 +22,10 @@ KNOWN_DEVICE_WORDS = frozenset(
         *("whale", "vivaldi", "duckduckgo", "linux", "windows", "mac", "os", "x", "chrome"),
     )
 )
-KEY_KINDS = ("click", "submit", "change", "feature", "rageclick", "deadclick", "custom")
+KEY_KINDS = (
+    *("click", "submit", "change", "feature", "rageclick", "deadclick", "custom"),
+    *("survey", "llm", "copy", "tour"),  # PostHog's own facts (core.posthog_events)
+)
 ERROR_PREFIX = "Hit an error: "
 
 
@@ -61,6 +64,8 @@ def summarize(snap: SessionSnapshot, events: Sequence[Event], trusted: Trusted) 
     """E.g. "Session of 12 minutes on desktop Chrome: opened Billing twice and 'Reports' once;
     used Report export 3 times. Hit an error: 'Export failed'."."""
     parts = [_pages_phrase(events, trusted), _features_phrase(events, trusted)]
+    if not parts[0]:  # no URLs (a backend, a mobile app without screens): say what they did
+        parts.append(_actions_phrase(events, trusted))
     body = "; ".join(p for p in parts if p) or plural(snap.event_count, "event")
     where = f" on {_device(snap.device)}" if snap.device else ""
     sentence = f"Session of {duration_words(snap.duration_s)}{where}: {body}."
@@ -121,6 +126,17 @@ def _features_phrase(events: Sequence[Event], trusted: Trusted) -> str:
         for name, n in counts.most_common(3)
     ]
     return "used " + _join(items)
+
+
+def _actions_phrase(events: Sequence[Event], trusted: Trusted) -> str:
+    """E.g. "clicked 'Racing Raptor' image 12 times and got an AI answer once"."""
+    labels = [
+        event_label(e, trusted, True, 120)
+        for e in events
+        if e.kind in KEY_KINDS and not e.feature and e.label
+    ]
+    counts = Counter(label[:1].lower() + label[1:] for label in labels)
+    return _join([f"{label} {times(n)}" for label, n in counts.most_common(3)]) if counts else ""
 
 
 def _join(items: list[str]) -> str:

@@ -9,6 +9,7 @@ from usertrail.core.patterns import (
     frustration,
     funnel_abandonment,
     repeated_errors,
+    slow_pages,
     stalled_onboarding,
 )
 from usertrail.core.patterns.base import Detector, PatternInput
@@ -21,6 +22,7 @@ DETECTORS: tuple[Detector, ...] = (
     stalled_onboarding.detect,
     repeated_errors.detect,
     frustration.detect,
+    slow_pages.detect,
     feature_adoption.detect,
     feature_dropped.detect,
     activity.detect,

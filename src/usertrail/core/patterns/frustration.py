@@ -17,11 +17,12 @@ def detect(data: PatternInput) -> list[Pattern]:
             if counter.count < MIN_REPEATS:
                 continue
             element, _, page = target.rpartition("@")
+            where = f" on {page}" if page and page != "?" else ""  # "?": counted by earlier builds
             found.append(
                 Pattern(
                     id=f"{kind}s:{target}",
-                    summary=f"{verb} {element} on {page} {times(counter.count)}",
-                    evidence={"element": element, "page": page, "count": counter.count},
+                    summary=f"{verb} {element}{where} {times(counter.count)}",
+                    evidence={"element": element, "page": where[4:], "count": counter.count},
                     since=counter.first,
                     last_seen=counter.last,
                     confidence=min(0.5 + 0.15 * counter.count, 0.95),
