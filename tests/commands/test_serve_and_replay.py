@@ -89,3 +89,14 @@ def test_a_plain_project_id_is_created(tmp_path: Path) -> None:
     run = usertrail("projects", "create", "acme-2", "--data-dir", str(tmp_path))
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("token=phc_")
+
+
+def test_check_config_says_each_problem_once_with_a_guess(tmp_path: Path) -> None:
+    path = tmp_path / "acme.yaml"
+    path.write_text("features:\n  export: {event: report_exported}\n")
+    run = usertrail("check-config", str(path))
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[1:] == [
+        f"{path}: 1 error(s)",
+        "  features.export.event: unknown key; did you mean 'events'?",
+    ]
