@@ -223,9 +223,12 @@ def mcp(
     import anyio
 
     from usertrail.mcp_server import build_mcp
+    from usertrail.observability import configure_logging
     from usertrail.wiring import build_runtime
 
-    runtime = build_runtime(settings_from(data_dir=data_dir))
+    settings = settings_from(data_dir=data_dir)
+    configure_logging(settings.log_level, settings.log_json)  # stderr: stdout is the protocol
+    runtime = build_runtime(settings)
 
     async def main() -> None:
         try:

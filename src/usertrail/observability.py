@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
+from typing import TextIO
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -91,22 +93,59 @@ class Metrics:
         )
 
 
-def configure_logging(level: str = "info", json: bool = False) -> None:
+# Libraries that log routine work at INFO: a line per HTTP call (httpx), per MCP request
+# ("Terminating session: None"), per migration step (alembic), per server start. Shown only
+# with USERTRAIL_LOG_LEVEL=debug.
+NOISY_LIBRARIES = ("httpx", "httpcore", "mcp", "uvicorn", "alembic", "sse_starlette", "asyncio")
+
+
+def configure_logging(
+    level: str = "info", json: bool = False, stream: TextIO | None = None
+) -> None:
+    """One format for every line: structlog's own and the libraries' (through the root
+    handler's ProcessorFormatter). JSON with `json`, else the console renderer, coloured on a
+    terminal."""
+    out = stream or sys.stderr
+    threshold = logging.getLevelName(level.upper())
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
+            *_STAMPS,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
         cache_logger_on_first_use=True,
     )
-    # httpx logs a line per request: per relay batch, proxied flag call and delivery.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    _route_stdlib(out, renderer, threshold)
+
+
+_STAMPS: tuple[structlog.typing.Processor, ...] = (
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),  # ISO 8601, UTC: never ambiguous
+)
+
+
+def _route_stdlib(out: TextIO, renderer: structlog.typing.Processor, threshold: int) -> None:
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*_STAMPS, structlog.stdlib.ExtraAdder()],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]  # before mcp's basicConfig, which would add a rich handler
+    root.setLevel(threshold)
+    library_level = logging.DEBUG if threshold <= logging.DEBUG else max(threshold, logging.WARNING)
+    for name in NOISY_LIBRARIES:
+        logging.getLogger(name).setLevel(library_level)
 
 
 def freeze_startup_heap() -> None:
