@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests.live import API_KEY, LiveServer
-from tests.pyclient.conftest import ODD_USER, USER
+from tests.reader_site import ODD_USER, USER
 from usertrail.client import (
     AsyncUsertrail,
     InvalidRequest,
