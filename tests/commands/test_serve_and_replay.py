@@ -3,10 +3,13 @@ the real command in a subprocess."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.live import LiveServer, LiveWorker, _environment
 
@@ -68,13 +71,14 @@ def test_a_server_killed_hard_leaves_no_lock_behind(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
 
 
-def test_replay_and_prune_draw_one_progress_bar() -> None:
-    from rich.progress import BarColumn
-
-    from usertrail.cli import _progress
-
-    bars = [c for c in _progress().columns if isinstance(c, BarColumn)]
-    assert len(bars) == 1
+@pytest.mark.parametrize("command", [["replay"], ["prune", "--days", "30"]])
+def test_replay_and_prune_draw_one_progress_bar(command: list[str], tmp_path: Path) -> None:
+    """As a terminal shows it (FORCE_COLOR makes rich draw as on a TTY)."""
+    run = usertrail(*command, "--data-dir", str(tmp_path), env={"FORCE_COLOR": "1"})
+    assert run.returncode == 0, run.stderr
+    frames = re.split(r"[\r\n]", re.sub(r"\x1b\[[0-9;?]*[a-zA-Z]", "", run.stderr))
+    last = next(frame for frame in reversed(frames) if "━" in frame)
+    assert len(re.findall("[━╸╺]+", last)) == 1, last
 
 
 def test_a_project_id_outside_the_rule_is_refused_with_the_rule(tmp_path: Path) -> None:
