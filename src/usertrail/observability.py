@@ -166,7 +166,11 @@ def configure_logging(
         wrapper_class=structlog.make_filtering_bound_logger(threshold),
         cache_logger_on_first_use=True,
     )
-    _route_stdlib(out, renderer, threshold)
+    # JSON needs the traceback as text; the console renderer prints it itself, prettier.
+    finish: list[structlog.typing.Processor] = [renderer]
+    if json:
+        finish.insert(0, structlog.processors.format_exc_info)
+    _route_stdlib(out, finish, threshold)
 
 
 _STAMPS: tuple[structlog.typing.Processor, ...] = (
@@ -176,12 +180,12 @@ _STAMPS: tuple[structlog.typing.Processor, ...] = (
 )
 
 
-def _route_stdlib(out: TextIO, renderer: structlog.typing.Processor, threshold: int) -> None:
+def _route_stdlib(out: TextIO, finish: list[structlog.typing.Processor], threshold: int) -> None:
     handler = logging.StreamHandler(out)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*_STAMPS, structlog.stdlib.ExtraAdder()],
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *finish],
         )
     )
     root = logging.getLogger()

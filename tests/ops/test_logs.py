@@ -3,14 +3,18 @@ libraries', JSON when asked, and no routine library chatter at the default level
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.live import API_KEY, LiveServer, wait_for
+from usertrail.observability import configure_logging
 
 
 def send_garbage(server: LiveServer) -> None:
@@ -93,3 +97,30 @@ def test_without_json_lines_are_the_console_renderers(tmp_path: Path) -> None:
     assert line[:4].isdigit()
     assert "Z [warning" in line
     assert "[uvicorn.error]" in line
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """configure_logging changes process-wide state: put it back for the other tests."""
+    import structlog
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers, root.level = handlers, level
+    structlog.reset_defaults()
+
+
+@pytest.mark.usefixtures("restored_logging")
+def test_a_librarys_exception_is_one_json_line_with_its_traceback() -> None:
+    out = io.StringIO()
+    configure_logging("info", json=True, stream=out)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    (line,) = out.getvalue().splitlines()
+    record = json.loads(line)
+    assert record["level"] == "error"
+    assert "Traceback" in record["exception"]
+    assert "ValueError: boom" in record["exception"]
