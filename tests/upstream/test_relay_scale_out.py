@@ -66,7 +66,7 @@ def test_every_accepted_event_reaches_posthog_through_a_worker_kill(
             f"{ingest[round_ % 2].url}/batch/", json={"api_key": TOKEN, "batch": batch}
         )
         assert answer.status_code == 200
-        sent += [e["uuid"] for e in batch]
+        sent += [str(e["uuid"]) for e in batch]
         if round_ == 4:
             wait_for(lambda: len(posthog.uuids()) >= 40, 30, "relay under way")
             for worker in workers:  # whichever leads the relay dies
