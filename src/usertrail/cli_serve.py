@@ -20,6 +20,8 @@ from usertrail.cli_options import (
 )
 from usertrail.settings import Settings
 
+DEMO = setting("demo", "The Acme demo at /demo", "--demo/--no-demo")
+
 
 def serve(
     host: Annotated[str, setting("host", "Bind address")] = DEFAULTS["host"],
@@ -27,9 +29,7 @@ def serve(
     data_dir: Annotated[Path, DATA_DIR] = DEFAULT_DATA_DIR,
     project_file: Annotated[Path | None, PROJECT_FILE] = None,
     role: Annotated[str, setting("role", "all | ingest | context")] = DEFAULTS["role"],
-    demo: Annotated[bool, setting("demo", "The Acme demo at /demo", "--demo/--no-demo")] = DEFAULTS[
-        "demo"
-    ],
+    demo: Annotated[bool, DEMO] = DEFAULTS["demo"],
 ) -> None:
     """Run the service (embedded: SQLite under the data dir, no external server)."""
     from usertrail.observability import configure_logging
