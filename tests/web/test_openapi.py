@@ -142,3 +142,15 @@ def test_the_schema_documents_capture_the_webhook_mcp_and_ops(server: LiveServer
     assert batch["example"]["batch"][0]["event"] == "$pageview"
     webhook = spec["paths"]["/webhooks/posthog"]["post"]
     assert webhook["security"] == [{"WebhookSecret": []}]
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_api_viewers_load_only_from_this_server(server: LiveServer, page: str) -> None:
+    """The browser test renders them offline; this holds the same line without a browser."""
+    answer = httpx.get(f"{server.url}{page}")
+    links = re.findall(r'(?:src|href)="([^"]+)"', answer.text)
+    assert links
+    assert [link for link in links if not link.startswith("/")] == []
+    for link in links:
+        assert httpx.get(f"{server.url}{link}").status_code == 200, link
+    assert "default-src 'self'" in answer.headers["content-security-policy"]
