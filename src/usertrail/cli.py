@@ -19,6 +19,7 @@ from usertrail.cli_options import (
     MARKUP,
     PROJECT_FILE,
     console,
+    hold_database_or_exit,
     hold_or_exit,
     settings_from,
 )
@@ -109,8 +110,8 @@ def replay(
 ) -> None:
     """Rebuild all derived state (events, persons, sessions, counters) from the raw log.
 
-    Stop the server first: replay drops derived state before rebuilding it. With SQLite it
-    refuses to start while a server or worker uses the data directory, unless --force.
+    Stop the server first: replay drops derived state before rebuilding it. It refuses to
+    start while a server or worker uses the data (SQLite or PostgreSQL), unless --force.
     """
     import asyncio
 
@@ -120,6 +121,8 @@ def replay(
     settings = settings_from(data_dir=data_dir, project_file=project_file)
     lock = None if force else hold_or_exit(settings, exclusive=True)
     runtime = build_runtime(settings)
+    if not force:
+        hold_database_or_exit(runtime, exclusive=True)
 
     async def main() -> int:
         with _progress() as progress:
@@ -260,6 +263,7 @@ def worker(
     configure_logging(settings.log_level, settings.log_json)
     lock = hold_or_exit(settings, exclusive=False)  # kept open: replay stays off
     runtime = build_runtime(settings)
+    hold_database_or_exit(runtime, exclusive=False)
 
     async def main() -> None:
         freeze_startup_heap()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from usertrail.settings import Settings
+
+if TYPE_CHECKING:
+    from usertrail.wiring import Runtime
 
 # Help texts are Markdown, not rich markup: rich would swallow `[env USERTRAIL_…]` as a tag,
 # and Markdown joins a docstring's wrapped lines in the command list.
@@ -36,6 +40,18 @@ DEFAULT_DATA_DIR: Path = DEFAULTS["data_dir"]
 
 DATA_DIR = setting("data_dir", "Data directory (the SQLite database, sink files)")
 PROJECT_FILE = setting("project_file", "Project YAML")
+
+
+def hold_database_or_exit(runtime: Runtime, *, exclusive: bool) -> Callable[[], None]:
+    """PostgreSQL's side of `hold_or_exit` (a no-op on SQLite); returns the release."""
+    from usertrail.data_lock import DATA_IN_USE, REPLAY_RUNNING
+    from usertrail.wiring import live_lock
+
+    lock = live_lock(runtime)
+    if lock.try_hold(exclusive=exclusive):
+        return lock.release
+    console.print(f"[red]the database is busy:[/] {DATA_IN_USE if exclusive else REPLAY_RUNNING}")
+    raise typer.Exit(1)
 
 
 def hold_or_exit(settings: Settings, *, exclusive: bool) -> IO[str] | None:

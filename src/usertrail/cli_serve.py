@@ -14,6 +14,7 @@ from usertrail.cli_options import (
     DEFAULTS,
     PROJECT_FILE,
     console,
+    hold_database_or_exit,
     hold_or_exit,
     setting,
     settings_from,
@@ -56,6 +57,7 @@ def _serve(settings: Settings, listener: socket.socket) -> None:
     from usertrail.wiring import build_runtime
 
     runtime = build_runtime(settings)
+    hold_database_or_exit(runtime, exclusive=False)  # held until the process ends
     _announce(
         runtime.default_project.token,
         runtime.default_project.api_key,

@@ -3,9 +3,9 @@
 Every `serve` and `worker` holds a shared `flock` on `<data dir>/usertrail.lock` for its
 lifetime; `replay`, which drops derived state before rebuilding it, needs the lock exclusively.
 The kernel releases a process's locks when it exits, however it exits (kill -9 included), so a
-crash never leaves a stale lock behind. This guards the embedded deployment (SQLite under the
-data directory) only: on PostgreSQL the processes share no directory, and `replay` is run with
-every process stopped, as the README says.
+crash never leaves a stale lock behind. This guards SQLite under the data directory; on
+PostgreSQL, where processes share no directory, a session advisory lock does the same
+(adapters.sql.live_lock).
 """
 
 from __future__ import annotations
@@ -17,6 +17,11 @@ from typing import IO
 from usertrail.settings import Settings
 
 LOCK_FILE = "usertrail.lock"
+REPLAY_RUNNING = "a `usertrail replay` is rebuilding this data; start when it is done"
+DATA_IN_USE = (
+    "a usertrail server or worker is using this data; stop it first "
+    "(replay drops derived state while it rebuilds), or pass --force"
+)
 
 
 class DataDirBusy(Exception):
@@ -37,19 +42,14 @@ def hold_while_serving(settings: Settings) -> IO[str] | None:
     """A shared lock, kept while the returned file stays open (the process's lifetime)."""
     if not guards(settings):
         return None
-    detail = "a `usertrail replay` is rebuilding this data directory; start when it is done"
-    return _lock(settings.data_dir, fcntl.LOCK_SH, detail)
+    return _lock(settings.data_dir, fcntl.LOCK_SH, REPLAY_RUNNING)
 
 
 def hold_exclusively(settings: Settings) -> IO[str] | None:
     """The lock `replay` needs: refused while any server or worker holds it shared."""
     if not guards(settings):
         return None
-    detail = (
-        "a usertrail server or worker is using this data directory; stop it first "
-        "(replay drops derived state while it rebuilds), or pass --force"
-    )
-    return _lock(settings.data_dir, fcntl.LOCK_EX, detail)
+    return _lock(settings.data_dir, fcntl.LOCK_EX, DATA_IN_USE)
 
 
 def _lock(data_dir: Path, mode: int, detail: str) -> IO[str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.backends import pg_schema_url
 from tests.live import LiveServer, LiveWorker, _environment
 
 
@@ -44,7 +45,7 @@ def test_replay_refuses_a_data_directory_a_live_server_uses(tmp_path: Path) -> N
     try:
         run = usertrail("replay", "--data-dir", str(server.data_dir))
         assert run.returncode == 1, run.stderr
-        assert "a usertrail server or worker is using this data directory" in run.stderr
+        assert "a usertrail server or worker is using this data" in run.stderr
         assert "--force" in run.stderr
         forced = usertrail("replay", "--data-dir", str(server.data_dir), "--force")
         assert forced.returncode == 0, forced.stderr
@@ -104,3 +105,18 @@ def test_check_config_says_each_problem_once_with_a_guess(tmp_path: Path) -> Non
         f"{path}: 1 error(s)",
         "  features.export.event: unknown key; did you mean 'events'?",
     ]
+
+
+def test_replay_refuses_a_postgresql_database_a_live_server_uses(tmp_path: Path) -> None:
+    with pg_schema_url() as url:
+        env = {"USERTRAIL_DATABASE_URL": url, "USERTRAIL_DEMO": "0"}
+        server = LiveServer(data_dir=tmp_path / "server", env=env).start()
+        try:
+            # Another data directory: only the database is shared, as across machines.
+            run = usertrail("replay", "--data-dir", str(tmp_path / "elsewhere"), env=env)
+            assert run.returncode == 1, run.stderr
+            assert "the database is busy" in run.stderr
+        finally:
+            server.stop()
+        after = usertrail("replay", "--data-dir", str(tmp_path / "elsewhere"), env=env)
+        assert after.returncode == 0, after.stderr
