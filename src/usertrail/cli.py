@@ -10,9 +10,20 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from usertrail.cli_import import import_app
-from usertrail.settings import Settings
+from usertrail.cli_options import (
+    DATA_DIR,
+    DEFAULT_DATA_DIR,
+    MARKUP,
+    PROJECT_FILE,
+    console,
+    hold_database_or_exit,
+    hold_or_exit,
+    settings_from,
+)
+from usertrail.cli_serve import serve
 
 if TYPE_CHECKING:
     from usertrail.wiring import Runtime
@@ -20,101 +31,24 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 app = typer.Typer(
-    help="usertrail: PostHog events in, LLM-ready user context out.", no_args_is_help=True
+    help="usertrail: PostHog events in, LLM-ready user context out.",
+    no_args_is_help=True,
+    rich_markup_mode=MARKUP,
 )
-console = Console(stderr=True, soft_wrap=True)  # never break a token or URL across lines
-
-
-def _settings(**flags: object) -> Settings:
-    """CLI flags win over USERTRAIL_* env, which wins over defaults."""
-    given = {k: v for k, v in flags.items() if v is not None}
-    return Settings(**given)  # type: ignore[arg-type]
-
-
-@app.command()
-def serve(
-    host: Annotated[str | None, typer.Option(help="Bind address [env USERTRAIL_HOST]")] = None,
-    port: Annotated[int | None, typer.Option(help="Port [env USERTRAIL_PORT]")] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option(help="Data directory [env USERTRAIL_DATA_DIR]")
-    ] = None,
-    project_file: Annotated[
-        Path | None, typer.Option(help="Project YAML [env USERTRAIL_PROJECT_FILE]")
-    ] = None,
-    role: Annotated[
-        str | None, typer.Option(help="all | ingest | context [env USERTRAIL_ROLE]")
-    ] = None,
-    demo: Annotated[
-        bool | None,
-        typer.Option("--demo/--no-demo", help="The Acme demo at /demo [env USERTRAIL_DEMO]"),
-    ] = None,
-) -> None:
-    """Run the service (embedded: SQLite under the data dir, no external server)."""
-    import uvicorn
-
-    from usertrail.observability import configure_logging, freeze_startup_heap
-    from usertrail.web.app import create_app, served_app
-    from usertrail.wiring import build_runtime
-
-    settings = _settings(
-        host=host, port=port, data_dir=data_dir, project_file=project_file, role=role, demo=demo
-    )
-    configure_logging(settings.log_level, settings.log_json)
-    runtime = build_runtime(settings)
-    _announce(
-        runtime.default_project.token,
-        runtime.default_project.api_key,
-        runtime.default_project.webhook_secret,
-        settings,
-        first=runtime.default_created,
-    )
-    if runtime.demo_project is not None:
-        _announce_demo(runtime.demo_project.api_key, settings)
-    if target := runtime.posthog_target(runtime.default_project):
-        console.print(
-            f"  relayed to PostHog: {target.host} as {target.token}"
-            " (flags, config, assets and recordings proxied)"
-        )
-    app = served_app(create_app(settings, runtime))
-    freeze_startup_heap()
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-    )
-
-
-def _announce(token: str, api_key: str, secret: str, settings: Settings, *, first: bool) -> None:
-    url = f"http://{settings.host}:{settings.port}"
-    console.print(f"[bold]usertrail[/] on {url}  (data: {settings.sqlalchemy_url()})")
-    console.print(f"  project token (public, for posthog-js / posthog-python): [green]{token}[/]")
-    if first:
-        console.print(f"  API key (secret, for GET /context/...):            [yellow]{api_key}[/]")
-        console.print(f"  webhook secret (PostHog HTTP Webhook destination):   [yellow]{secret}[/]")
-    else:
-        console.print("  secrets: `usertrail projects list --show-secrets`")
-    console.print(f"  posthog.init('{token}', {{api_host: '{url}'}})")
-    console.print(f"  dashboard (sign in with a project's API key):  [cyan]{url}/ui[/]")
-
-
-def _announce_demo(demo_key: str, settings: Settings) -> None:
-    url = f"http://{settings.host}:{settings.port}"
-    console.print(f"  demo app (Acme Reports, project `demo`):       [cyan]{url}/demo[/]")
-    console.print(f"  demo API key (public: demo visitors only):     [green]{demo_key}[/]")
-
+app.command()(serve)
+_settings = settings_from  # what `usertrail import` (cli_import) imports from here
 
 app.add_typer(import_app, name="import")
 
-projects_app = typer.Typer(help="Manage projects (tenants).", no_args_is_help=True)
+projects_app = typer.Typer(
+    help="Manage projects (tenants).", no_args_is_help=True, rich_markup_mode=MARKUP
+)
 app.add_typer(projects_app, name="projects")
 
 
 @projects_app.command("list")
 def projects_list(
-    data_dir: Annotated[Path | None, typer.Option()] = None,
+    data_dir: Annotated[Path, DATA_DIR] = DEFAULT_DATA_DIR,
     show_secrets: Annotated[
         bool, typer.Option(help="Also print API keys and webhook secrets")
     ] = False,
@@ -122,7 +56,7 @@ def projects_list(
     """List projects and their public tokens."""
     from usertrail.wiring import open_projects
 
-    for p in open_projects(_settings(data_dir=data_dir)).load():
+    for p in open_projects(settings_from(data_dir=data_dir)).load():
         secrets = (
             f"  api_key={p.api_key}  webhook_secret={p.webhook_secret}" if show_secrets else ""
         )
@@ -133,16 +67,19 @@ def projects_list(
 def projects_create(
     project_id: Annotated[str, typer.Argument(help="Short id, e.g. 'acme'")],
     name: Annotated[str | None, typer.Option(help="Display name")] = None,
-    data_dir: Annotated[Path | None, typer.Option()] = None,
+    data_dir: Annotated[Path, DATA_DIR] = DEFAULT_DATA_DIR,
 ) -> None:
     """Create a project and print its credentials."""
     from usertrail.demo.project import DEMO_PROJECT_ID
+    from usertrail.model.project import PROJECT_ID_RULE, valid_project_id
     from usertrail.wiring import open_projects
 
+    if not valid_project_id(project_id):
+        raise typer.BadParameter(f"{project_id!r} is not a valid id: {PROJECT_ID_RULE}")
     if project_id == DEMO_PROJECT_ID:
         # The demo tenant's key is public (the demo page shows it): never a real project's.
         raise typer.BadParameter(f"{project_id!r} is reserved for the public demo project")
-    project, created = open_projects(_settings(data_dir=data_dir)).ensure(
+    project, created = open_projects(settings_from(data_dir=data_dir)).ensure(
         project_id, name or project_id
     )
     if not created:
@@ -152,34 +89,43 @@ def projects_create(
     )
 
 
-@app.command()
-def replay(
-    data_dir: Annotated[
-        Path | None, typer.Option(help="Data directory [env USERTRAIL_DATA_DIR]")
-    ] = None,
-    project_file: Annotated[Path | None, typer.Option(help="Project YAML")] = None,
-) -> None:
-    """Rebuild all derived state (events, persons, sessions, counters) from the raw log.
-
-    Stop the server first: replay drops derived state before rebuilding it.
-    """
-    import asyncio
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    from usertrail.services.replay import replay as run_replay
-    from usertrail.wiring import build_runtime
-
-    runtime = build_runtime(_settings(data_dir=data_dir, project_file=project_file))
+def _progress() -> Progress:
+    """One bar with its count and time left, on stderr."""
     columns = (
-        *Progress.get_default_columns()[:2],
+        TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
     )
+    return Progress(*columns, console=console)
+
+
+@app.command()
+def replay(
+    data_dir: Annotated[Path, DATA_DIR] = DEFAULT_DATA_DIR,
+    project_file: Annotated[Path | None, PROJECT_FILE] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Run even while a server uses the data directory")
+    ] = False,
+) -> None:
+    """Rebuild all derived state (events, persons, sessions, counters) from the raw log.
+
+    Stop the server first: replay drops derived state before rebuilding it. It refuses to
+    start while a server or worker uses the data (SQLite or PostgreSQL), unless --force.
+    """
+    import asyncio
+
+    from usertrail.services.replay import replay as run_replay
+    from usertrail.wiring import build_runtime
+
+    settings = settings_from(data_dir=data_dir, project_file=project_file)
+    lock = None if force else hold_or_exit(settings, exclusive=True)
+    runtime = build_runtime(settings)
+    if not force:
+        hold_database_or_exit(runtime, exclusive=True)
 
     async def main() -> int:
-        with Progress(*columns, console=console) as progress:
+        with _progress() as progress:
             task = progress.add_task("replaying raw log", total=None)
             try:
                 return await run_replay(
@@ -192,6 +138,8 @@ def replay(
                 await runtime.close()
 
     done = asyncio.run(main())
+    if lock is not None:
+        lock.close()
     console.print(f"replayed {done:,} events")
 
 
@@ -200,32 +148,27 @@ def prune(
     days: Annotated[
         int | None, typer.Option(min=1, help="Keep this many days [env USERTRAIL_RETENTION_DAYS]")
     ] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory")] = None,
-    project_file: Annotated[Path | None, typer.Option(help="Project YAML")] = None,
+    data_dir: Annotated[Path, DATA_DIR] = DEFAULT_DATA_DIR,
+    project_file: Annotated[Path | None, PROJECT_FILE] = None,
 ) -> None:
-    """Prune events older than the retention period from the raw log and derived state, and
-    rebuild the counters they were part of. Safe while the service runs."""
-    import asyncio
+    """Delete events older than the retention period, and rebuild their counters.
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+    Prunes the raw log and derived state, then rebuilds the counters the pruned events were
+    part of. Safe while the service runs (unlike replay, it never drops derived state).
+    """
+    import asyncio
 
     from usertrail.wiring import build_runtime
 
-    settings = _settings(data_dir=data_dir, project_file=project_file, retention_days=days)
+    settings = settings_from(data_dir=data_dir, project_file=project_file, retention_days=days)
     if not settings.retention_days:
         raise typer.BadParameter("give --days or set USERTRAIL_RETENTION_DAYS", param_hint="--days")
     keep = settings.retention_days
     runtime = build_runtime(settings)
-    columns = (
-        *Progress.get_default_columns()[:2],
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
 
     async def main() -> tuple[int, int]:
         try:
-            with Progress(*columns, console=console) as progress:
+            with _progress() as progress:
                 total = await runtime.retention.count(keep)
                 task = progress.add_task(f"pruning events older than {keep} days", total=total)
                 pruned = await runtime.retention.prune(keep, lambda n: progress.advance(task, n))
@@ -239,13 +182,17 @@ def prune(
 
 @app.command()
 def migrate(
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory (SQLite)")] = None,
+    data_dir: Annotated[Path, DATA_DIR] = DEFAULT_DATA_DIR,
 ) -> None:
-    """Create or upgrade the database schema ([env USERTRAIL_DATABASE_URL]). Every process
-    does this at start too; run it once before rolling out many processes on PostgreSQL."""
+    """Create or upgrade the database schema.
+
+    The database is USERTRAIL_DATABASE_URL [env USERTRAIL_DATABASE_URL], else SQLite under
+    the data directory. Every process does this at start too; run it once before rolling out
+    many processes on PostgreSQL.
+    """
     from usertrail.wiring import migrate_database
 
-    before, after = migrate_database(_settings(data_dir=data_dir))
+    before, after = migrate_database(settings_from(data_dir=data_dir))
     change = "already at" if before == after else f"{before or 'empty'} ->"
     console.print(f"schema {change} revision [green]{after}[/]")
 
@@ -273,15 +220,18 @@ def mcp(
     api_key: Annotated[
         str | None, typer.Option(envvar="USERTRAIL_API_KEY", help="The project's secret API key")
     ] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory")] = None,
+    data_dir: Annotated[Path, DATA_DIR] = DEFAULT_DATA_DIR,
 ) -> None:
     """Serve the MCP tools over stdio (for Claude Desktop, IDEs and agent frameworks)."""
     import anyio
 
     from usertrail.mcp_server import build_mcp
+    from usertrail.observability import configure_logging
     from usertrail.wiring import build_runtime
 
-    runtime = build_runtime(_settings(data_dir=data_dir))
+    settings = settings_from(data_dir=data_dir)
+    configure_logging(settings.log_level, settings.log_json)  # stderr: stdout is the protocol
+    runtime = build_runtime(settings)
 
     async def main() -> None:
         try:
@@ -294,12 +244,14 @@ def mcp(
 
 @app.command()
 def worker(
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory")] = None,
-    project_file: Annotated[Path | None, typer.Option(help="Project YAML")] = None,
+    data_dir: Annotated[Path, DATA_DIR] = DEFAULT_DATA_DIR,
+    project_file: Annotated[Path | None, PROJECT_FILE] = None,
     poll_ms: Annotated[int, typer.Option(help="How often to look for new raw events")] = 50,
 ) -> None:
-    """Run the processor (and action deliveries and sink files) beside `serve --role ingest`,
-    in its own process, on its own core."""
+    """Run the processor, action deliveries and sink files in their own process.
+
+    Beside `serve --role ingest`, on its own core.
+    """
     import asyncio
 
     import structlog
@@ -307,9 +259,11 @@ def worker(
     from usertrail.observability import configure_logging, freeze_startup_heap
     from usertrail.wiring import build_runtime
 
-    settings = _settings(data_dir=data_dir, project_file=project_file)
+    settings = settings_from(data_dir=data_dir, project_file=project_file)
     configure_logging(settings.log_level, settings.log_json)
+    lock = hold_or_exit(settings, exclusive=False)  # kept open: replay stays off
     runtime = build_runtime(settings)
+    hold_database_or_exit(runtime, exclusive=False)
 
     async def main() -> None:
         freeze_startup_heap()
@@ -323,10 +277,14 @@ def worker(
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
+    if lock is not None:
+        lock.close()
 
 
 actions_app = typer.Typer(
-    help="Trigger action deliveries (webhooks, emails).", no_args_is_help=True
+    help="Trigger action deliveries (webhooks, emails).",
+    no_args_is_help=True,
+    rich_markup_mode=MARKUP,
 )
 app.add_typer(actions_app, name="actions")
 
@@ -335,7 +293,7 @@ app.add_typer(actions_app, name="actions")
 def actions_list(
     failed: Annotated[bool, typer.Option("--failed", help="Only dead (failed) deliveries")] = False,
     limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 50,
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory")] = None,
+    data_dir: Annotated[Path, DATA_DIR] = DEFAULT_DATA_DIR,
 ) -> None:
     """Deliveries with their status, attempts and last error."""
     from rich.table import Table
@@ -367,7 +325,7 @@ def actions_retry(
     ids: Annotated[
         list[int] | None, typer.Argument(help="Delivery ids; none: every dead one")
     ] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory")] = None,
+    data_dir: Annotated[Path, DATA_DIR] = DEFAULT_DATA_DIR,
 ) -> None:
     """Send dead deliveries again (the running service picks them up within a second)."""
     from usertrail.services.ingest import utc_now
@@ -376,7 +334,9 @@ def actions_retry(
     typer.echo(f"{count} dead deliveries queued again")
 
 
-eval_app = typer.Typer(help="Measure usertrail's quality on its evaluation sets.")
+eval_app = typer.Typer(
+    help="Measure usertrail's quality on its evaluation sets.", rich_markup_mode=MARKUP
+)
 app.add_typer(eval_app, name="eval")
 
 
@@ -392,8 +352,11 @@ def eval_retrieval(
     markdown: Annotated[bool, typer.Option(help="Print the table as Markdown")] = False,
     verbose: Annotated[bool, typer.Option(help="Also list every case's ranks")] = False,
 ) -> None:
-    """Help retrieval with and without behaviour: recall@1, recall@5 and MRR on ambiguous and
-    unambiguous questions. Exits 1 if behaviour makes unambiguous questions worse."""
+    """Help retrieval with and without behaviour: recall@1, recall@5 and MRR.
+
+    On ambiguous and unambiguous questions. Exits 1 if behaviour makes unambiguous questions
+    worse.
+    """
     from usertrail.demo.project import DEMO_PROJECT_FILE
     from usertrail.errors import ConfigError
     from usertrail.retrieval.evaluation import harness
@@ -418,12 +381,12 @@ def eval_retrieval(
         raise typer.Exit(1)
 
 
-def _with_runtime(data_dir: Path | None, job: Callable[[Runtime], Awaitable[T]]) -> T:
+def _with_runtime(data_dir: Path, job: Callable[[Runtime], Awaitable[T]]) -> T:
     import asyncio
 
     from usertrail.wiring import build_runtime
 
-    runtime = build_runtime(_settings(data_dir=data_dir))
+    runtime = build_runtime(settings_from(data_dir=data_dir))
 
     async def main() -> T:
         try:

@@ -4,46 +4,79 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
+from typing import TextIO
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    disable_created_metrics,
+)
+
+# Route groups (web.timing.route_group) whose refusals are ingest's: SDK capture and webhooks.
+INGEST_ROUTE_GROUPS = frozenset({"capture", "webhooks"})
 
 
 class Metrics:
     def __init__(self) -> None:
+        # `_created` series double every counter's output and no dashboard here reads them.
+        # prometheus_client only offers a process-wide switch; usertrail never wants them.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry()
+        _add_runtime_collectors(self.registry)
         self.events = Counter(
             "usertrail_events_total",
-            "Events by outcome at ingest",
+            "Events ingest committed to the raw log (accepted) or found there already "
+            "(duplicate), by source: capture (SDKs), webhook (PostHog), backfill (import)",
             ["outcome", "source"],
             registry=self.registry,
         )
         self.rejected = Counter(
             "usertrail_requests_rejected_total",
-            "Rejected ingest requests by reason",
+            "Capture and webhook requests refused, by reason (bad_payload, unauthorized, "
+            "too_large, storage_unavailable, overloaded)",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.reads_rejected = Counter(
+            "usertrail_read_requests_rejected_total",
+            "Read requests (context, retrieval, actions, persons, dashboard) refused, by "
+            "reason (unauthorized, not_found, rate_limited)",
             ["reason"],
             registry=self.registry,
         )
         self.request_seconds = Histogram(
             "usertrail_request_seconds",
-            "HTTP request latency",
+            "Time from a request's arrival to its last byte sent, by route group (capture, "
+            "context, ui, ...), in seconds",
             ["route"],
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
         self.processed = Counter(
             "usertrail_events_processed_total",
-            "Events normalized by the processor",
+            "Raw events the processor turned into derived events (normalized, labelled, stored)",
             registry=self.registry,
         )
         self.lag_seconds = Histogram(
             "usertrail_processing_lag_seconds",
-            "From receipt at ingest to normalized and stored",
+            "Seconds from an event's receipt at ingest until its derived event is stored "
+            "(what a context read can see)",
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30),
         )
         self.errors = Counter(
-            "usertrail_errors_total", "Errors by kind", ["kind"], registry=self.registry
+            "usertrail_errors_total",
+            "Unexpected exceptions in background work, by component (processor, actions, "
+            "sinks, relay, reconcile, retention); each is logged with its traceback",
+            ["kind"],
+            registry=self.registry,
         )
         self.deliveries = Counter(
             "usertrail_action_deliveries_total",
@@ -90,23 +123,77 @@ class Metrics:
             registry=self.registry,
         )
 
+    def count_refused(self, route_group: str, reason: str) -> None:
+        """A refused request, counted as ingest's or as a read's by its route group."""
+        counter = self.rejected if route_group in INGEST_ROUTE_GROUPS else self.reads_rejected
+        counter.labels(reason).inc()
 
-def configure_logging(level: str = "info", json: bool = False) -> None:
+
+# Libraries that log routine work at INFO: a line per HTTP call (httpx), per MCP request
+# ("Terminating session: None"), per migration step (alembic), per server start. Shown only
+# with USERTRAIL_LOG_LEVEL=debug.
+NOISY_LIBRARIES = ("httpx", "httpcore", "mcp", "uvicorn", "alembic", "sse_starlette", "asyncio")
+
+
+def _add_runtime_collectors(registry: CollectorRegistry) -> None:
+    """The standard process_* and python_* series (memory, CPU, fds, GC), as every Python
+    exporter has them, on this runtime's registry."""
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+
+
+def configure_logging(
+    level: str = "info", json: bool = False, stream: TextIO | None = None
+) -> None:
+    """One format for every line: structlog's own and the libraries' (through the root
+    handler's ProcessorFormatter). JSON with `json`, else the console renderer, coloured on a
+    terminal."""
+    out = stream or sys.stderr
+    threshold = logging.getLevelName(level.upper())
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=out.isatty())
     )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
+            *_STAMPS,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
         cache_logger_on_first_use=True,
     )
-    # httpx logs a line per request: per relay batch, proxied flag call and delivery.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # JSON needs the traceback as text; the console renderer prints it itself, prettier.
+    finish: list[structlog.typing.Processor] = [renderer]
+    if json:
+        finish.insert(0, structlog.processors.format_exc_info)
+    _route_stdlib(out, finish, threshold)
+
+
+_STAMPS: tuple[structlog.typing.Processor, ...] = (
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),  # ISO 8601, UTC: never ambiguous
+)
+
+
+def _route_stdlib(out: TextIO, finish: list[structlog.typing.Processor], threshold: int) -> None:
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*_STAMPS, structlog.stdlib.ExtraAdder()],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *finish],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]  # before mcp's basicConfig, which would add a rich handler
+    root.setLevel(threshold)
+    library_level = logging.DEBUG if threshold <= logging.DEBUG else max(threshold, logging.WARNING)
+    for name in NOISY_LIBRARIES:
+        logging.getLogger(name).setLevel(library_level)
 
 
 def freeze_startup_heap() -> None:

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from usertrail.errors import ConfigError
 from usertrail.model.config import ProjectConfig
+from usertrail.project_file_errors import readable_errors
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -44,7 +45,7 @@ def parse_project_file(text: str, source: str = "project file") -> ProjectConfig
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: invalid YAML: {exc}") from exc
+        raise ConfigError(f"{source}: invalid YAML: {_named(exc, source)}") from exc
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -57,9 +58,14 @@ def parse_project_file(text: str, source: str = "project file") -> ProjectConfig
 
 def format_errors(source: str | Path, exc: ValidationError) -> str:
     """One line per problem: `features.export.events: Input should be a valid list`."""
-    lines = [f"{source}: {exc.error_count()} error(s)"]
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        message = error["msg"].replace("valid tuple", "valid list")  # YAML has lists, not tuples
-        lines.append(f"  {where}: {message}")
-    return "\n".join(lines)
+    lines = readable_errors(ProjectConfig, exc.errors())
+    return "\n".join([f"{source}: {len(lines)} error(s)", *(f"  {line}" for line in lines)])
+
+
+def _named(exc: yaml.YAMLError, source: str) -> yaml.YAMLError:
+    """PyYAML names a string it parsed `<unicode string>`: name the file instead."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        for mark in (exc.context_mark, exc.problem_mark):
+            if mark is not None:
+                mark.name = source
+    return exc

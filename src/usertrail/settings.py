@@ -105,6 +105,13 @@ class Settings(BaseSettings):
         )
         return next((p for p in candidates if p and (p / "module.js").is_file()), None)
 
+    def npm_package_dir(self, package: str, marker: str) -> Path | None:
+        """An npm package `make install` put in node_modules (beside the working directory or
+        the checkout), if `marker` is in it: Swagger UI and ReDoc for /docs and /redoc."""
+        roots = (Path.cwd(), Path(__file__).resolve().parents[2])
+        found = (root / "node_modules" / package for root in roots)
+        return next((p for p in found if (p / marker).is_file()), None)
+
     def sqlalchemy_url(self) -> str:
         if self.database_url:
             # Plain postgresql:// means psycopg 3 here (SQLAlchemy's default driver is psycopg2).

@@ -26,6 +26,7 @@ from usertrail.adapters.sql.browse import SqlBrowse
 from usertrail.adapters.sql.engine import create_schema, make_engine
 from usertrail.adapters.sql.eventlog import SqlEventLog
 from usertrail.adapters.sql.leader import LeaderLock
+from usertrail.adapters.sql.live_lock import LiveLock
 from usertrail.adapters.sql.migrate import current_revision, migrate
 from usertrail.adapters.sql.outbox import SqlOutbox
 from usertrail.adapters.sql.privacy import SqlPrivacy
@@ -490,3 +491,8 @@ def posthog_import(
         source, runtime.ingest, runtime.relay_state, utc_now, page_size=page_size, on_wait=on_wait
     )
     return backfill, source.aclose
+
+
+def live_lock(runtime: Runtime) -> LiveLock:
+    """What keeps `replay` off a PostgreSQL database live processes use (adapters.sql)."""
+    return LiveLock(runtime.engine)

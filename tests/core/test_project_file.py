@@ -96,3 +96,51 @@ def test_the_loaded_config_is_frozen() -> None:
     config = load_project_file(EXAMPLE)
     with pytest.raises(ValidationError):
         config.session_timeout_minutes = 5  # type: ignore[misc]
+
+
+def test_an_invalid_item_is_one_error_not_also_a_too_short_list() -> None:
+    text = (
+        "funnels:\n  plans: {steps: [{page: Billing}, {evnt: plan_selected}]}\n"
+        "triggers:\n  t: {when: {event: x}, nth: 3, actions: [{webhook: {ur: 'https://x'}}]}\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        parse_project_file(text)
+    assert err.value.detail.splitlines()[1:] == [
+        "  funnels.plans.steps.1.evnt: unknown key; did you mean 'event'?",
+        "  triggers.t.actions.0.webhook.ur: unknown key; did you mean 'url'?",
+    ]
+
+
+def test_a_list_too_short_whatever_its_items_is_still_said() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_project_file("funnels:\n  plans: {steps: [{evnt: plan_selected}]}\n")
+    assert "funnels.plans.steps: needs at least 2 item(s), has 0" in err.value.detail
+    assert "funnels.plans.steps.0.evnt" in err.value.detail
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "meant"),
+    [
+        ("features:\n  export: {event: report_exported}\n", "features.export.event", "events"),
+        ("sesion_timeout_minutes: 10\n", "sesion_timeout_minutes", "session_timeout_minutes"),
+        ("posthog: {hots: 'https://eu.i.posthog.com'}\n", "posthog.hots", "host"),
+    ],
+)
+def test_a_misspelt_key_gets_the_key_it_probably_meant(text: str, where: str, meant: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_project_file(text)
+    assert f"{where}: unknown key; did you mean {meant!r}?" in err.value.detail
+
+
+def test_an_unknown_key_like_no_other_gets_no_guess() -> None:
+    with pytest.raises(ConfigError, match=r"colour: unknown key$"):
+        parse_project_file("colour: red\n")
+
+
+def test_a_yaml_syntax_error_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("pages:\n  '/': Home\n   bad: [\n")
+    with pytest.raises(ConfigError) as err:
+        load_project_file(path)
+    assert f'in "{path}", line 3' in err.value.detail
+    assert "<unicode string>" not in err.value.detail

@@ -18,6 +18,7 @@ from usertrail.web import (
     account_api,
     actions_api,
     ai_capture,
+    api_schema,
     capture,
     context_api,
     ops,
@@ -26,6 +27,7 @@ from usertrail.web import (
     retrieval_api,
     webhook,
 )
+from usertrail.web.api_docs import mount_api_docs
 from usertrail.web.assets import VersionedStaticFiles
 from usertrail.web.context_lane import CachedContextLane
 from usertrail.web.dashboard import mount_dashboard
@@ -34,6 +36,11 @@ from usertrail.web.mcp_gate import McpKeyGate
 from usertrail.web.responses import rejected
 from usertrail.web.timing import TimingMiddleware
 from usertrail.wiring import Runtime, build_runtime
+
+DESCRIPTION = (
+    "PostHog events in, LLM-ready user context out. Reads take the project's secret API key "
+    "(`Authorization: Bearer utk_…`); capture takes its public token, as PostHog's does."
+)
 
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
@@ -49,8 +56,17 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         finally:
             await rt.close()
 
-    app = FastAPI(title="usertrail", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="usertrail",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # web.api_docs serves both from node_modules, not a CDN
+        redoc_url=None,
+    )
     app.state.runtime = rt
+    api_schema.install(app)
+    mount_api_docs(app, settings)
     # MCP over streamable HTTP; each request carries the API key as a Bearer token, checked
     # before the MCP app sees it (and again by each tool, for the project).
     mcp_app = mcp.streamable_http_app(

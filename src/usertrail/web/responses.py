@@ -20,6 +20,7 @@ from usertrail.errors import (
 )
 from usertrail.observability import Metrics
 from usertrail.web.deps import runtime_of
+from usertrail.web.timing import route_group
 
 _STATUS: dict[type[UsertrailError], int] = {
     BadPayload: 400,
@@ -68,6 +69,6 @@ async def rejected(request: Request, exc: UsertrailError) -> Response:
 
 def refused(metrics: Metrics, path: str, exc: UsertrailError) -> Response:
     """The answer to a refused request, counted and logged."""
-    metrics.rejected.labels(exc.kind).inc()
+    metrics.count_refused(route_group(path), exc.kind)
     log.info("request_rejected", path=path, reason=exc.kind, detail=exc.detail)
     return error_response(exc)
