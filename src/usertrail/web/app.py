@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
@@ -28,7 +29,7 @@ from usertrail.web.assets import VersionedStaticFiles
 from usertrail.web.context_lane import CachedContextLane
 from usertrail.web.dashboard import mount_dashboard
 from usertrail.web.demo import mount_demo
-from usertrail.web.responses import rejected
+from usertrail.web.responses import invalid_request, rejected
 from usertrail.web.timing import TimingMiddleware
 from usertrail.wiring import Runtime, build_runtime
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_route("/readyz", ops.readyz, methods=["GET"])
     app.add_route("/metrics", ops.metrics, methods=["GET"])
     app.add_exception_handler(UsertrailError, rejected)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
     app.add_middleware(TimingMiddleware)
     # posthog-js sends credentials, so the origin must be echoed, never "*".
     app.add_middleware(

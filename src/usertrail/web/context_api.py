@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from usertrail.core.context.build import ContextOptions
+from usertrail.core.ids import checked_id
 from usertrail.errors import NotFound
 from usertrail.model.context import UserContext
 from usertrail.services.context_cache import Rendered
@@ -26,7 +27,12 @@ _CONTEXT_OK = {
     "description": "The context object, or with format=markdown its prompt block",
     "content": {"text/markdown": {"schema": {"type": "string"}}},
 }
-UserId = Annotated[str, Path(description="Any of the user's distinct ids", examples=["user_42"])]
+# Routes take ids as `{user_id:path}`: an id may hold `/` (sent as is or as %2F). Each route
+# checks the id against core.ids after the key, so a wrong key is 401 whatever the id.
+UserId = Annotated[
+    str,
+    Path(description="Any of the user's distinct ids (core.ids rule)", examples=["user_42"]),
+]
 # The query's bounds, shared with the cache lane (web.context_lane), which must agree.
 N_DEFAULT, N_MAX = 20, 500
 TOKENS_MIN, TOKENS_MAX = 64, 200_000
@@ -38,28 +44,6 @@ def bearer(authorization: str | None) -> str | None:
     return None
 
 
-@router.get(
-    "/context/user/{user_id}",
-    summary="What this user has been doing, for an LLM",
-    responses={**READ_ERRORS, 200: _CONTEXT_OK},
-)
-async def user_context(
-    request: Request,
-    user_id: UserId,
-    credentials: ApiKey,
-    n: Annotated[int, Query(ge=0, le=N_MAX, description="How many recent events")] = N_DEFAULT,
-    max_tokens: Annotated[
-        int | None,
-        Query(ge=TOKENS_MIN, le=TOKENS_MAX, description="Token budget for the whole object"),
-    ] = None,
-    format: Annotated[Literal["json", "markdown"], Query(description="json or markdown")] = "json",
-) -> Response:
-    service = runtime_of(request).context
-    project = await project_of(request, credentials)
-    options = ContextOptions(n=n, max_tokens=max_tokens)
-    return rendered_response(await service.rendered(project, user_id, options), format)
-
-
 MEDIA_TYPES = {"json": "application/json", "markdown": "text/markdown; charset=utf-8"}
 
 
@@ -68,7 +52,7 @@ def rendered_response(rendered: Rendered, format: str) -> Response:
 
 
 @router.get(
-    "/context/user/{user_id}/stream",
+    "/context/user/{user_id:path}/stream",
     summary="Server-sent events: the context, live",
     responses=READ_ERRORS,
 )
@@ -83,6 +67,7 @@ async def user_context_stream(
     runtime = runtime_of(request)
     project = await project_of(request, credentials)
     options = ContextOptions(n=n, max_tokens=max_tokens)
+    user_id = checked_id(user_id)
     first = await runtime.context.for_user(project, user_id, options)  # 404 before streaming
 
     async def events() -> AsyncIterator[bytes]:
@@ -108,3 +93,26 @@ async def user_context_stream(
 
 def _sse(ctx: UserContext) -> bytes:
     return b"event: context\ndata: " + _encode(ctx) + b"\n\n"
+
+
+@router.get(
+    "/context/user/{user_id:path}",
+    summary="What this user has been doing, for an LLM",
+    responses={**READ_ERRORS, 200: _CONTEXT_OK},
+)
+async def user_context(
+    request: Request,
+    user_id: UserId,
+    credentials: ApiKey,
+    n: Annotated[int, Query(ge=0, le=N_MAX, description="How many recent events")] = N_DEFAULT,
+    max_tokens: Annotated[
+        int | None,
+        Query(ge=TOKENS_MIN, le=TOKENS_MAX, description="Token budget for the whole object"),
+    ] = None,
+    format: Annotated[Literal["json", "markdown"], Query(description="json or markdown")] = "json",
+) -> Response:
+    service = runtime_of(request).context
+    project = await project_of(request, credentials)
+    options = ContextOptions(n=n, max_tokens=max_tokens)
+    rendered = await service.rendered(project, checked_id(user_id), options)
+    return rendered_response(rendered, format)

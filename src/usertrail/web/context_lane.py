@@ -49,7 +49,7 @@ class CachedContextLane:
             and scope["path"].startswith(PREFIX)
             and await self._answered(scope, receive, send)
         ):
-            observe(self._runtime.metrics, scope["path"], started)
+            observe(self._runtime.metrics, "context", started)
             return
         await self.app(scope, receive, send)
 
@@ -97,12 +97,17 @@ def parse_query(query: bytes) -> tuple[ContextOptions, str] | None:
         if name in seen:
             return None
         seen.add(name)
-        if name == b"n" and value.isdigit() and int(value) <= N_MAX:
-            n = int(value)
-        elif name == b"max_tokens" and value.isdigit() and TOKENS_MIN <= int(value) <= TOKENS_MAX:
-            max_tokens = int(value)
+        if name == b"n" and (number := _small_int(value)) is not None and number <= N_MAX:
+            n = number
+        elif name == b"max_tokens" and TOKENS_MIN <= (_small_int(value) or 0) <= TOKENS_MAX:
+            max_tokens = _small_int(value)
         elif name == b"format" and value in (b"json", b"markdown"):
             format = value.decode()
         else:
             return None
     return ContextOptions(n=n, max_tokens=max_tokens), format
+
+
+def _small_int(value: bytes) -> int | None:
+    """Plain digits, few enough to be a bound; `int()` of 5,000 digits raises ValueError."""
+    return int(value) if value.isdigit() and len(value) <= 9 else None

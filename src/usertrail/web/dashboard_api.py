@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request, Security
 from starlette.responses import Response, StreamingResponse
 
 from usertrail.core.context.build import ContextOptions
+from usertrail.core.ids import checked_id, checked_uuid
 from usertrail.core.timeline import timeline
 from usertrail.errors import NotFound
 from usertrail.model.raw import RawEvent
@@ -51,10 +52,11 @@ async def active(
     return _json({"project": {"id": project.id, "name": project.name}, "persons": persons})
 
 
-@router.get("/person/{user_id}", summary="A person's context, actions and recent sessions")
+@router.get("/person/{user_id:path}", summary="A person's context, actions and recent sessions")
 async def person(request: Request, user_id: UserId) -> Response:
     project = await reader_project(request)
     runtime = runtime_of(request)
+    user_id = checked_id(user_id)
     context = await runtime.context.for_user(project, user_id, ContextOptions(n=20))  # 404
     actions = await runtime.outbox.person_actions(project.id, user_id)
     return _json(
@@ -78,7 +80,7 @@ async def _sessions(request: Request, project_id: str, user_id: str) -> list[Tim
 @router.get("/event/{uuid}", summary="The event behind a label, as it was received")
 async def raw_event(request: Request, uuid: str) -> Response:
     project = await reader_project(request)
-    raw = await runtime_of(request).browse.raw_event(project.id, uuid)
+    raw = await runtime_of(request).browse.raw_event(project.id, checked_uuid(uuid))
     if raw is None:
         raise NotFound(f"no event {uuid!r} in this project")
     return _json(_raw_view(raw))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 import structlog
+from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -69,3 +70,13 @@ def refused(metrics: Metrics, path: str, exc: UsertrailError) -> Response:
     metrics.rejected.labels(exc.kind).inc()
     log.info("request_rejected", path=path, reason=exc.kind, detail=exc.detail)
     return error_response(exc)
+
+
+_ERROR_FIELDS = ("type", "loc", "msg")
+
+
+async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+    """FastAPI's 422 shape without the `input` it echoes (a 300 MB body came back whole, and
+    an echoed value is the caller's own data in our logs and proxies): type, loc, msg."""
+    errors = [{k: e[k] for k in _ERROR_FIELDS if k in e} for e in exc.errors()]
+    return json_response({"detail": errors}, 422)
