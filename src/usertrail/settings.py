@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     # At most this many capture requests wait for a commit at once; past it, 503 + Retry-After
     # at once instead of queueing (capture never answers 429: the browser SDK drops those).
     max_pending_appends: int = Field(default=1024, ge=1)
+    # A request body must have arrived whole this many seconds after the request began
+    # (a slow-body client holds a connection and a task); past it, 408.
+    body_timeout_s: float = Field(default=30.0, gt=0)
+    # Server-sent event streams (context, dashboard): at most `max_streams` open per process
+    # (past it, 503 + Retry-After), each closed after `stream_max_s` (EventSource reconnects).
+    max_streams: int = Field(default=256, ge=1)
+    stream_max_s: float = Field(default=3600.0, gt=0)
     # Reads (context, actions, retrieval, dashboard, MCP) per project: a token bucket of
     # `read_burst` refilled at `read_rate_per_s`; over it, 429 + Retry-After. 0 turns it off.
     read_rate_per_s: float = Field(default=200.0, ge=0)

@@ -29,7 +29,9 @@ from usertrail.web.assets import VersionedStaticFiles
 from usertrail.web.context_lane import CachedContextLane
 from usertrail.web.dashboard import mount_dashboard
 from usertrail.web.demo import mount_demo
+from usertrail.web.guard import RequestGuard
 from usertrail.web.responses import invalid_request, rejected
+from usertrail.web.sse import StreamGate
 from usertrail.web.timing import TimingMiddleware
 from usertrail.wiring import Runtime, build_runtime
 
@@ -49,6 +51,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     app = FastAPI(title="usertrail", version=__version__, lifespan=lifespan)
     app.state.runtime = rt
+    app.state.streams = StreamGate(settings.max_streams, settings.stream_max_s)
     # MCP over streamable HTTP; each call carries the API key as a Bearer token.
     app.mount(
         "/mcp",
@@ -71,6 +74,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_route("/metrics", ops.metrics, methods=["GET"])
     app.add_exception_handler(UsertrailError, rejected)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
+    app.add_middleware(RequestGuard, runtime=rt, timeout_s=settings.body_timeout_s)
     app.add_middleware(TimingMiddleware)
     # posthog-js sends credentials, so the origin must be echoed, never "*".
     app.add_middleware(

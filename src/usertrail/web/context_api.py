@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Annotated, Literal
 
 import msgspec
@@ -17,6 +17,7 @@ from usertrail.model.context import UserContext
 from usertrail.services.context_cache import Rendered
 from usertrail.web.deps import runtime_of
 from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
+from usertrail.web.sse import gated
 
 router = APIRouter(tags=["context"])
 _encode = msgspec.json.Encoder().encode
@@ -70,7 +71,7 @@ async def user_context_stream(
     user_id = checked_id(user_id)
     first = await runtime.context.for_user(project, user_id, options)  # 404 before streaming
 
-    async def events() -> AsyncIterator[bytes]:
+    async def events() -> AsyncGenerator[bytes, None]:
         ctx = first
         async with runtime.live.subscribe(project.id) as notices:
             yield _sse(ctx)
@@ -87,8 +88,7 @@ async def user_context_stream(
                         return
                     yield _sse(ctx)
 
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+    return gated(request, events())
 
 
 def _sse(ctx: UserContext) -> bytes:

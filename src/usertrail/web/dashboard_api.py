@@ -4,7 +4,7 @@ dashboard cookie (web.reader); the project always comes from the key."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Annotated
 
@@ -22,7 +22,7 @@ from usertrail.web.context_api import UserId
 from usertrail.web.deps import runtime_of
 from usertrail.web.read_auth import READ_ERRORS, bearer_key, dashboard_cookie
 from usertrail.web.reader import reader_project
-from usertrail.web.sse import KEEP_ALIVE, notices, sse, sse_response
+from usertrail.web.sse import KEEP_ALIVE, gated, notices, sse
 
 router = APIRouter(
     prefix="/ui/api",
@@ -103,8 +103,8 @@ async def stream(request: Request) -> StreamingResponse:
     project = await reader_project(request)
     runtime = runtime_of(request)
 
-    async def events() -> AsyncIterator[bytes]:
+    async def events() -> AsyncGenerator[bytes, None]:
         async for changed in notices(request, runtime, project.id):
             yield KEEP_ALIVE if changed is None else sse("changed", sorted(changed))
 
-    return sse_response(events())
+    return gated(request, events())

@@ -20,13 +20,14 @@ from starlette.staticfiles import StaticFiles
 
 import usertrail.demo
 from usertrail.core.context.build import ContextOptions
+from usertrail.core.ids import checked_id
 from usertrail.demo.inbox import Signature, WebhookInbox
 from usertrail.demo.project import SIGNING_SECRET_ENV
 from usertrail.errors import BadCredentials, BadPayload, NotFound
 from usertrail.model.project import Project
 from usertrail.web.deps import runtime_of
 from usertrail.web.pages import render_page
-from usertrail.web.sse import live_context, sse_response
+from usertrail.web.sse import gated, live_context
 
 DEMO_DIR = Path(usertrail.demo.__file__).parent
 MAX_WEBHOOK_BYTES = 256 * 1024
@@ -59,7 +60,7 @@ async def demo_context(
     """The same object as GET /context/user/{id}, for the demo project only."""
     runtime, project = runtime_of(request), _demo(request).project
     runtime.context.limiter.admit(project.id)  # public reads: the demo's own bucket
-    ctx = await runtime.context.for_user(project, distinct_id, ContextOptions(n=n))
+    ctx = await runtime.context.for_user(project, checked_id(distinct_id), ContextOptions(n=n))
     return Response(_encode(ctx), media_type="application/json")
 
 
@@ -69,7 +70,8 @@ async def demo_context_stream(
 ) -> StreamingResponse:
     runtime, project = runtime_of(request), _demo(request).project
     runtime.context.limiter.admit(project.id)
-    return sse_response(live_context(request, runtime, project, distinct_id, ContextOptions(n=n)))
+    options = ContextOptions(n=n)
+    return gated(request, live_context(request, runtime, project, checked_id(distinct_id), options))
 
 
 @router.get("/demo/api/webhooks")

@@ -15,6 +15,7 @@ from usertrail.errors import (
     Overloaded,
     PayloadTooLarge,
     RateLimited,
+    RequestTimeout,
     StorageUnavailable,
     UsertrailError,
 )
@@ -26,6 +27,7 @@ _STATUS: dict[type[UsertrailError], int] = {
     BadCredentials: 401,
     NotFound: 404,
     PayloadTooLarge: 413,
+    RequestTimeout: 408,
     RateLimited: 429,  # reads only: the browser SDK drops capture batches answered 429
     StorageUnavailable: 503,
     Overloaded: 503,
