@@ -20,6 +20,7 @@ from sqlalchemy import Column, Connection, Engine, Table, delete, func, or_, sel
 
 from usertrail.adapters.sql.derived import recompute_identity
 from usertrail.adapters.sql.dialect import lock_projects
+from usertrail.adapters.sql.engine import checkpoint
 from usertrail.adapters.sql.export import EventKey, event_page, person_records, raw_page
 from usertrail.adapters.sql.persons import find_person
 from usertrail.adapters.sql.tables import (
@@ -170,7 +171,10 @@ class SqlPrivacy:
         self._inline = reader.dialect.name == "sqlite"  # as SqlDerivedStore: no thread hop
 
     async def erase(self, project_id: str, distinct_id: str, now: datetime) -> Erasure | None:
-        return await self._writer.submit(lambda c: erase_person(c, project_id, distinct_id, now))
+        erasure = await self._writer.submit(lambda c: erase_person(c, project_id, distinct_id, now))
+        if erasure is not None and self._inline:
+            await asyncio.to_thread(checkpoint, self._reader)
+        return erasure
 
     async def records(self, project_id: str, distinct_id: str) -> PersonRecords | None:
         return await self._read(lambda c: person_records(c, project_id, distinct_id))
