@@ -67,6 +67,10 @@ class EventBus(Protocol):
         """Entries not acknowledged yet (read or not)."""
         ...
 
+    async def dead_uuids(self) -> set[tuple[str, str]]:
+        """(project id, uuid) of every dead-lettered event: poison, never published again."""
+        ...
+
 
 class DerivedStore(Protocol):
     """Derived state. `apply` stores a processed slice and moves the named cursor (if any)

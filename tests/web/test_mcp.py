@@ -79,14 +79,22 @@ async def test_context_resource_is_the_prompt_block(server: LiveServer) -> None:
     assert "Viewed Billing" in content.text
 
 
-async def test_a_wrong_key_gets_an_error_and_no_data(server: LiveServer) -> None:
-    async with http_client(server, "utk_wrong") as client:
-        result = await client.call_tool("get_user_context", {"user_id": "user_42"})
+def test_a_wrong_key_is_401_before_any_mcp_exchange(server: LiveServer) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    headers = {"Authorization": "Bearer utk_wrong", "Accept": "application/json"}
+    response = httpx.post(f"{server.url}/mcp/", json=body, headers=headers)
+    assert response.status_code == 401
+    assert "wrong API key" in response.json()["detail"]
+    assert "get_user_context" not in response.text
+
+
+async def test_a_nul_in_a_user_id_is_a_tool_error_naming_the_rule(server: LiveServer) -> None:
+    async with http_client(server, API_KEY) as client:
+        result = await client.call_tool("get_user_context", {"user_id": "user\x0042"})
     assert result.is_error
     [content] = result.content
     assert isinstance(content, TextContent)
-    assert "wrong API key" in content.text
-    assert "Billing" not in content.text
+    assert "an id is 1 to 200 characters" in content.text
 
 
 async def test_stdio_server_answers_with_the_project_of_its_key(server: LiveServer) -> None:
