@@ -20,6 +20,12 @@ ID_RULE = (
     f"an id is 1 to {MAX_ID_CHARS} characters, without control characters (U+0000-U+001F, U+007F)"
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# The rule as JSON Schema, for the OpenAPI document: not blank, no control character.
+ID_SCHEMA = {
+    "minLength": 1,
+    "maxLength": MAX_ID_CHARS,
+    "pattern": r"^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$",
+}
 
 
 def id_problem(text: str) -> str | None:

@@ -1,8 +1,9 @@
 """API keys and tokens by the prefixes their issuers give them, for core.redact.
 
-A prefix alone is not enough: `pk_column_index` and `hf_hub_download` are identifiers, not
-keys. Issued keys are long random strings, so the tail must hold a digit, or be long
-(a random 24-character base62 tail holds no digit about 1.5% of the time).
+A short generic prefix alone is not enough: `pk_column_index` and `hf_hub_download` are
+identifiers, not keys. Issued keys are long random strings, so after those prefixes the key
+must hold a digit, or be long (a random 24-character base62 tail holds no digit about 1.5%
+of the time).
 """
 
 from __future__ import annotations
@@ -27,8 +28,14 @@ API_KEY = re.compile(
 _LONG = 32
 
 
+# Short prefixes that identifiers share (pk_column_index, hf_hub_download, npm_config_...).
+_AMBIGUOUS = ("sk_", "rk_", "pk_", "hf_", "npm_")
+
+
 def mask_key(match: re.Match[str]) -> str:
     """`[token]` for a key; an identifier that merely starts like one is left alone."""
     text = match.group(0)
+    if not text.startswith(_AMBIGUOUS):
+        return "[token]"
     looks_random = any(c.isdigit() for c in text) or len(text) >= _LONG
     return "[token]" if looks_random else text

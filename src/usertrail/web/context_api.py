@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from usertrail.core.context.build import ContextOptions
-from usertrail.core.ids import checked_id
+from usertrail.core.ids import ID_RULE, ID_SCHEMA, checked_id
 from usertrail.errors import NotFound
 from usertrail.model.context import UserContext
 from usertrail.services.context_cache import Rendered
@@ -32,7 +32,11 @@ _CONTEXT_OK = {
 # checks the id against core.ids after the key, so a wrong key is 401 whatever the id.
 UserId = Annotated[
     str,
-    Path(description="Any of the user's distinct ids (core.ids rule)", examples=["user_42"]),
+    Path(
+        description="Any of the user's distinct ids: " + ID_RULE,
+        examples=["user_42"],
+        json_schema_extra=ID_SCHEMA,  # stated for clients, checked by checked_id (400)
+    ),
 ]
 # The query's bounds, shared with the cache lane (web.context_lane), which must agree.
 N_DEFAULT, N_MAX = 20, 500

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Annotated
 
 import msgspec
-from fastapi import APIRouter, Query, Request, Security
+from fastapi import APIRouter, Path, Query, Request, Security
 from starlette.responses import Response, StreamingResponse
 
 from usertrail.core.context.build import ContextOptions
@@ -78,7 +78,9 @@ async def _sessions(request: Request, project_id: str, user_id: str) -> list[Tim
 
 
 @router.get("/event/{uuid}", summary="The event behind a label, as it was received")
-async def raw_event(request: Request, uuid: str) -> Response:
+async def raw_event(
+    request: Request, uuid: Annotated[str, Path(json_schema_extra={"format": "uuid"})]
+) -> Response:
     project = await reader_project(request)
     raw = await runtime_of(request).browse.raw_event(project.id, checked_uuid(uuid))
     if raw is None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from usertrail.core.ids import ID_RULE, MAX_ID_CHARS, id_problem
+from usertrail.core.ids import ID_RULE, ID_SCHEMA, MAX_ID_CHARS, id_problem
 from usertrail.retrieval.service import HelpService
 from usertrail.web.deps import runtime_of
 from usertrail.web.read_auth import BODY_ERRORS, ApiKey, project_of
@@ -24,7 +24,9 @@ def _valid_id(text: str) -> str:
 
 
 PersonIdField = Annotated[
-    str, Field(min_length=1, max_length=MAX_ID_CHARS), AfterValidator(_valid_id)
+    str,
+    Field(min_length=1, max_length=MAX_ID_CHARS, json_schema_extra=ID_SCHEMA),
+    AfterValidator(_valid_id),
 ]
 _encode = msgspec.json.Encoder().encode
 
