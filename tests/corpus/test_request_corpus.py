@@ -112,7 +112,7 @@ def test_malformed_requests_at_every_route_get_4xx_never_5xx(server: LiveServer)
     httpx.post(f"{server.url}/e/?token={TOKEN}", json={"event": "e", "distinct_id": "u1"})
     statuses = asyncio.run(send_all(server.url))
     print(f"\n{sum(statuses.values())} requests: {dict(sorted(statuses.items()))}")
-    assert sum(statuses.values()) >= 1500
+    assert sum(statuses.values()) >= 1000
     assert not [s for s in statuses if s == 0 or s >= 500], statuses
 
     before = peak_rss_mb(server)
