@@ -29,7 +29,7 @@ SMALL_BODY_BYTES = 256 * 1024  # a JSON question, a login form, an MCP call
 # Paths whose requests carry a body or open a stream for a key holder only.
 KEYED = ("/retrieve", "/assist", "/mcp")
 _OWN_LIMIT = (*CAPTURE_PATHS, "/webhooks/posthog")
-_NO_KEY = BadCredentials("missing or wrong API key (send 'Authorization: Bearer <key>')")
+NO_KEY = "missing or wrong API key (send 'Authorization: Bearer <key>')"
 
 
 class RequestGuard:
@@ -46,8 +46,8 @@ class RequestGuard:
         deadline = time.monotonic() + self._timeout_s
         try:
             if _under(path, KEYED) and not await self._key_holder(scope):
-                raise _NO_KEY
-            if path.startswith("/mcp") and scope["method"] == "GET":
+                raise BadCredentials(NO_KEY)
+            if _under(path, ("/mcp",)) and scope["method"] == "GET":
                 await _no_mcp_stream(scope, receive, send)
                 return
             if _under(path, _OWN_LIMIT):
