@@ -9,6 +9,7 @@ Semantics, stated once:
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 import msgspec
@@ -80,6 +81,9 @@ class DerivedStore(Protocol):
     async def apply(self, derived: Derived, cursor: str | None) -> list[Event]: ...
 
     async def cursor(self, name: str) -> int: ...
+
+    async def dead_letter(self, event: LoggedEvent, error: str, cursor: str, at: datetime) -> None:
+        """Record an event that cannot be stored even alone, and move `cursor` past it."""
 
 
 class ProjectRegistry(Protocol):

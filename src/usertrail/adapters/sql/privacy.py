@@ -26,6 +26,7 @@ from usertrail.adapters.sql.persons import find_person
 from usertrail.adapters.sql.tables import (
     counter_members,
     counters,
+    dead_events,
     deliveries,
     events,
     identity_edges,
@@ -67,6 +68,11 @@ def erase_person(
     key, ids = found
     deleted = _delete_deliveries(conn, project_id, ids)
     mine = (raw_events.c.project_id == project_id, raw_events.c.distinct_id.in_(ids))
+    dead = dead_events.c  # their error text may quote the event
+    mine_uuids = select(raw_events.c.uuid).where(*mine)
+    conn.execute(
+        delete(dead_events).where(dead.project_id == project_id, dead.uuid.in_(mine_uuids))
+    )
     deleted["raw_events"] = int(conn.execute(delete(raw_events).where(*mine)).rowcount)
     neighbours, deleted["identity_edges"] = _delete_edges(conn, project_id, ids)
     for name, table, column in _BY_ID:
