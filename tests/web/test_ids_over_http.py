@@ -145,7 +145,8 @@ def test_random_paths_add_no_metric_series(live: Site) -> None:
         text = httpx.get(f"{live.url}/metrics").text
         return sum(1 for line in text.splitlines() if line.startswith("usertrail_request_"))
 
-    httpx.get(f"{live.url}/nowhere-0")
+    httpx.get(f"{live.url}/nowhere-0")  # each label value once before counting
+    httpx.get(f"{live.url}/context/user/someone", headers=AUTH)
     before = series()
     for i in range(200):
         httpx.get(f"{live.url}/nowhere-{i}/x{i}")
