@@ -51,7 +51,7 @@ def test_a_person_whose_id_holds_a_slash_is_read_exported_and_erased(
 ) -> None:
     for _ in range(3):  # the trigger's third use fires its webhook
         assert capture(live, SLASHED, feature_name="export").status_code == 200
-    wait_until(lambda: live.event_count(SLASHED) == 3, what="the events")
+    wait_until(lambda: live.event_count(SLASHED) == 3, what="the events", timeout=60)
     for method, path in id_routes(encoded):
         response = httpx.request(method, f"{live.url}{path}", headers=AUTH, timeout=30)
         assert response.status_code == 200, (method, path, response.text)
@@ -60,7 +60,7 @@ def test_a_person_whose_id_holds_a_slash_is_read_exported_and_erased(
 
 def test_a_slashed_id_streams_its_context(live: Site) -> None:
     assert capture(live, "a/b").status_code == 200
-    wait_until(lambda: live.event_count("a/b") == 1, what="the event")
+    wait_until(lambda: live.event_count("a/b") == 1, what="the event", timeout=60)
     url = f"{live.url}/context/user/a/b/stream"
     with httpx.stream("GET", url, headers=AUTH, timeout=10) as response:
         assert response.status_code == 200
@@ -72,7 +72,7 @@ def test_an_id_of_exactly_the_limit_is_stored_whole_and_one_longer_is_refused(li
     long_a, long_b = "x" * 199 + "a", "x" * 199 + "b"
     assert capture(live, long_a).status_code == 200
     assert capture(live, long_b).status_code == 200
-    wait_until(lambda: live.event_count(long_b) == 1, what="the second long id")
+    wait_until(lambda: live.event_count(long_b) == 1, what="the second long id", timeout=60)
     assert live.event_count(long_a) == 1  # two people, not one cut to a shared prefix
     refused = capture(live, "x" * 201)
     assert refused.status_code == 400
@@ -117,7 +117,7 @@ def test_a_five_thousand_digit_number_in_the_query_is_a_4xx(
     live: Site, path: str, param: str, headers: dict[str, str]
 ) -> None:
     assert capture(live, "digits").status_code == 200
-    wait_until(lambda: live.event_count("digits") >= 1, what="the event")
+    wait_until(lambda: live.event_count("digits") >= 1, what="the event", timeout=60)
     for digits in ("9" * 5000, "1" + "0" * 30):
         response = httpx.get(f"{live.url}{path}", params={param: digits}, headers=headers)
         assert 400 <= response.status_code < 500, (path, response.text[:200])
@@ -135,7 +135,7 @@ def test_an_identify_naming_an_impossible_anonymous_id_is_processed_without_a_me
         "properties": {"$anon_distinct_id": "anon\x00nul"},
     }
     assert httpx.post(f"{live.url}/e/?token={TOKEN}", json=event).status_code == 200
-    wait_until(lambda: live.event_count("merger") == 1, what="the identify")
+    wait_until(lambda: live.event_count("merger") == 1, what="the identify", timeout=60)
     metrics = httpx.get(f"{live.url}/metrics").text
     assert "usertrail_errors_total{" not in metrics
 
