@@ -258,14 +258,14 @@ PROBES = (
     ),
     Probe(
         "GET",
-        "/demo/api/context/{distinct_id}",
+        "/demo/api/context/{distinct_id:path}",
         get("/demo/api/context/{user}"),
         always(404),
         reads_key=False,  # the demo project only, whatever is sent
     ),
     Probe(
         "GET",
-        "/demo/api/context/{distinct_id}/stream",
+        "/demo/api/context/{distinct_id:path}/stream",
         get("/demo/api/context/{user}/stream", stream=True),
         always(200),
         reads_key=False,

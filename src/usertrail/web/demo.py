@@ -53,7 +53,17 @@ def _demo(request: Request) -> DemoState:
     return state
 
 
-@router.get("/demo/api/context/{distinct_id}")
+@router.get("/demo/api/context/{distinct_id:path}/stream")
+async def demo_context_stream(
+    request: Request, distinct_id: str, n: Annotated[int, Query(ge=0, le=100)] = 20
+) -> StreamingResponse:
+    runtime, project = runtime_of(request), _demo(request).project
+    runtime.context.limiter.admit(project.id)
+    options = ContextOptions(n=n)
+    return gated(request, live_context(request, runtime, project, checked_id(distinct_id), options))
+
+
+@router.get("/demo/api/context/{distinct_id:path}")
 async def demo_context(
     request: Request, distinct_id: str, n: Annotated[int, Query(ge=0, le=100)] = 20
 ) -> Response:
@@ -62,16 +72,6 @@ async def demo_context(
     runtime.context.limiter.admit(project.id)  # public reads: the demo's own bucket
     ctx = await runtime.context.for_user(project, checked_id(distinct_id), ContextOptions(n=n))
     return Response(_encode(ctx), media_type="application/json")
-
-
-@router.get("/demo/api/context/{distinct_id}/stream")
-async def demo_context_stream(
-    request: Request, distinct_id: str, n: Annotated[int, Query(ge=0, le=100)] = 20
-) -> StreamingResponse:
-    runtime, project = runtime_of(request), _demo(request).project
-    runtime.context.limiter.admit(project.id)
-    options = ContextOptions(n=n)
-    return gated(request, live_context(request, runtime, project, checked_id(distinct_id), options))
 
 
 @router.get("/demo/api/webhooks")
