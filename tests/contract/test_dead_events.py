@@ -16,6 +16,7 @@ from usertrail.model.config import ProjectConfig
 from usertrail.observability import Metrics
 from usertrail.services.feeds import LogFeed
 from usertrail.services.processor import Processor
+from usertrail.services.replay import replay
 
 
 def config_for(project_id: str) -> ProjectConfig:
@@ -58,3 +59,21 @@ async def test_a_poison_event_is_dead_lettered_once_and_the_rest_is_processed(
         assert metrics.registry.get_sample_value("usertrail_dead_events_total") == 1
         processed = metrics.registry.get_sample_value("usertrail_events_processed_total")
         assert processed == 2
+
+
+async def test_a_replay_dead_letters_the_poison_event_and_rebuilds_the_rest(
+    database_url: str,
+) -> None:
+    async with sql(database_url) as (log, store, engine):
+        events = [raw(), raw(project_id="broken"), raw(), raw()]
+        await log.append(events)
+        metrics = Metrics()
+        processor = Processor(LogFeed(log, store), store, config_for, metrics, batch_size=100)
+
+        await replay(store, processor)
+
+        assert await store.cursor("processor") == 4
+        with engine.connect() as conn:
+            dead = [str(u) for u in conn.execute(select(dead_events.c.uuid)).scalars()]
+        assert dead == [events[1].uuid]
+        assert metrics.registry.get_sample_value("usertrail_events_processed_total") == 3
