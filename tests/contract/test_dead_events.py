@@ -74,6 +74,6 @@ async def test_a_replay_dead_letters_the_poison_event_and_rebuilds_the_rest(
 
         assert await store.cursor("processor") == 4
         with engine.connect() as conn:
-            dead = [str(u) for u in conn.execute(select(dead_events.c.uuid)).scalars()]
+            dead = [str(row[0]) for row in conn.execute(select(dead_events.c.uuid))]
         assert dead == [events[1].uuid]
         assert metrics.registry.get_sample_value("usertrail_events_processed_total") == 3
