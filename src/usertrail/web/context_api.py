@@ -99,6 +99,7 @@ def _sse(ctx: UserContext) -> bytes:
     return b"event: context\ndata: " + _encode(ctx) + b"\n\n"
 
 
+# After the stream route: `{user_id:path}` also matches `/context/user/<id>/stream`.
 @router.get(
     "/context/user/{user_id:path}",
     summary="What this user has been doing, for an LLM",
