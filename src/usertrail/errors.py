@@ -22,6 +22,12 @@ class PayloadTooLarge(UsertrailError):
     kind = "too_large"
 
 
+class RequestTimeout(UsertrailError):
+    """The request's body did not arrive in time (a slow or stalled client)."""
+
+    kind = "timeout"
+
+
 class BadCredentials(UsertrailError):
     kind = "unauthorized"
 

@@ -19,6 +19,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from usertrail import __version__
 from usertrail.core.context.build import MAX_EVENTS, ContextOptions
+from usertrail.core.ids import checked_id
 from usertrail.errors import UsertrailError
 from usertrail.model.context import UserContext
 from usertrail.model.project import Project
@@ -46,7 +47,7 @@ def build_mcp(runtime: Runtime, api_key: str | None = None) -> MCPServer:
 
     async def context_of(project: Project, user_id: str, options: ContextOptions) -> UserContext:
         with as_tool_error():
-            return await runtime.context.for_user(project, user_id, options)
+            return await runtime.context.for_user(project, checked_id(user_id), options)
 
     @mcp.tool()
     async def get_user_context(
@@ -84,6 +85,7 @@ def build_mcp(runtime: Runtime, api_key: str | None = None) -> MCPServer:
         doing (current page, recent features and errors); each says why it was boosted."""
         project = await project_of(ctx)
         with as_tool_error():
+            user_id = checked_id(user_id)
             found = await runtime.assistant.search(project, user_id, query, max(1, min(k, 20)))
         return dict(msgspec.to_builtins(found))
 

@@ -94,6 +94,16 @@ class Metrics:
             "Events on the bus not yet acknowledged by a worker (read or not)",
             registry=self.registry,
         )
+        self.bus_dead_letters = Gauge(
+            "usertrail_bus_dead_letters",
+            "Events moved to the dead-letter stream after too many failed deliveries",
+            registry=self.registry,
+        )
+        self.dead_events = Counter(
+            "usertrail_dead_events_total",
+            "Raw events the embedded processor could not store even alone, listed in dead_events",
+            registry=self.registry,
+        )
         self.sink_lines = Counter(
             "usertrail_sink_lines_total",
             "Sink lines written, or dropped because redaction failed",

@@ -9,6 +9,7 @@ Semantics, stated once:
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 import msgspec
@@ -67,6 +68,10 @@ class EventBus(Protocol):
         """Entries not acknowledged yet (read or not)."""
         ...
 
+    async def dead_uuids(self) -> set[tuple[str, str]]:
+        """(project id, uuid) of every dead-lettered event: poison, never published again."""
+        ...
+
 
 class DerivedStore(Protocol):
     """Derived state. `apply` stores a processed slice and moves the named cursor (if any)
@@ -76,6 +81,9 @@ class DerivedStore(Protocol):
     async def apply(self, derived: Derived, cursor: str | None) -> list[Event]: ...
 
     async def cursor(self, name: str) -> int: ...
+
+    async def dead_letter(self, event: LoggedEvent, error: str, cursor: str, at: datetime) -> None:
+        """Record an event that cannot be stored even alone, and move `cursor` past it."""
 
 
 class ProjectRegistry(Protocol):

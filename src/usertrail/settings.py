@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     # waits this long behind a gap (SQLite commits in seq order and never waits).
     relay_gap_wait_s: float = Field(default=10.0, ge=0)
     proxy_timeout_s: float = Field(default=10.0, gt=0)
+    # A request body must have arrived whole this many seconds after the request began
+    # (a slow-body client holds a connection and a task); past it, 408.
+    body_timeout_s: float = Field(default=30.0, gt=0)
+    # Server-sent event streams (context, dashboard): at most `max_streams` open per process
+    # (past it, 503 + Retry-After), each closed after `stream_max_s` (EventSource reconnects).
+    max_streams: int = Field(default=256, ge=1)
+    stream_max_s: float = Field(default=3600.0, gt=0)
     # Reads (context, actions, retrieval, dashboard, MCP) per project: a token bucket of
     # `read_burst` refilled at `read_rate_per_s`; over it, 429 + Retry-After. 0 turns it off.
     read_rate_per_s: float = Field(default=200.0, ge=0)

@@ -3,6 +3,7 @@ after the grace period; on SQLite and PostgreSQL, with the real Redis."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -60,3 +61,26 @@ async def test_lost_events_are_published_again_once(
     await worker.drain()
     left, _last = await log.unprocessed_after(0, NOW, 100)
     assert {item.raw.uuid for item in left} == {e.uuid for e in recent}
+
+
+async def test_a_dead_lettered_event_is_never_published_again(
+    parts: tuple[SqlEventLog, SqlDerivedStore, RedisStreamBus],
+) -> None:
+    """A poison event failed every worker: the reconciler must not start that over."""
+    log, store, bus = parts
+    bus.max_deliveries = 1
+    poison = raw(received_at=received(30))
+    await log.append([poison])
+    await bus.publish([poison])
+    assert [m.event.uuid for m in await bus.consume("w1", 10, block_ms=50)] == [poison.uuid]
+    await asyncio.sleep(0.05)
+    assert await bus.reclaim("w2", min_idle_ms=10, count=10) == []  # dead-lettered
+    metrics = Metrics()
+    reconciler = Reconciler(log, store, bus, metrics, lambda: NOW, grace=timedelta(minutes=5))
+
+    assert await reconciler.run_once() == 0
+    await store.set_cursor("reconciler", 0)  # even walking the log again from the start
+    assert await reconciler.run_once() == 0
+    assert await bus.backlog() == 0
+    assert [e.uuid for e in await bus.dead_letters()] == [poison.uuid]
+    assert metrics.registry.get_sample_value("usertrail_bus_dead_letters") == 1

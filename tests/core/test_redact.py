@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.core.redact_corpus import NEGATIVES, POSITIVES, Positive
 from usertrail.core.redact import redact
 
 
@@ -30,3 +31,48 @@ def test_pii_is_masked_with_a_named_placeholder(text: str, expected: str) -> Non
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert redact(text) == text
+
+
+# -- the corpus: real-world formats, misses and false alarms both counted ----------------------
+
+MIN_RECALL, MIN_PRECISION, MAX_FALSE_ALARM_RATE = 0.97, 0.95, 0.05
+
+
+def _scores() -> tuple[dict[str, list[bool]], list[str]]:
+    """Per kind, whether each positive came out exactly right; and the negatives changed."""
+    hits: dict[str, list[bool]] = {}
+    for p in POSITIVES:
+        hits.setdefault(p.kind, []).append(redact(p.text) == p.text.replace(p.secret, p.mask))
+    return hits, [n for n in NEGATIVES if redact(n) != n]
+
+
+def test_masking_meets_its_precision_and_recall_on_the_corpus() -> None:
+    hits, false_alarms = _scores()
+    found = sum(sum(h) for h in hits.values())
+    positives = sum(len(h) for h in hits.values())
+    recall, precision = found / positives, found / (found + len(false_alarms))
+    for kind, h in sorted(hits.items()):
+        print(f"{kind:6} recall {sum(h)}/{len(h)} = {sum(h) / len(h):.3f}")
+    print(
+        f"all    recall {found}/{positives} = {recall:.3f}, precision {precision:.3f}, "
+        f"false alarms {len(false_alarms)}/{len(NEGATIVES)}: {false_alarms}"
+    )
+    assert recall >= MIN_RECALL
+    assert precision >= MIN_PRECISION
+    assert len(false_alarms) / len(NEGATIVES) <= MAX_FALSE_ALARM_RATE
+    assert all(sum(h) / len(h) >= 0.9 for h in hits.values()), hits
+
+
+@pytest.mark.parametrize("sample", POSITIVES, ids=lambda p: f"{p.kind}:{p.secret[:24]}")
+def test_no_secret_survives_whole(sample: Positive) -> None:
+    """Even where the mask is not exactly right, the secret itself never comes through."""
+    assert sample.secret not in redact(sample.text)
+
+
+def test_order_numbers_are_not_phones() -> None:
+    assert redact("Order 555-0100-22 shipped") == "Order 555-0100-22 shipped"
+    assert redact("call 555-0100 22") == "call [phone]"
+
+
+def test_a_valid_card_next_to_other_numbers_is_masked_and_they_are_kept() -> None:
+    assert redact("4111 1111 1111 1111 123 12/28") == "[card] 123 12/28"

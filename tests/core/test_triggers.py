@@ -16,7 +16,7 @@ from usertrail.core.triggers import (
     hits_and_checks,
     where_matches,
 )
-from usertrail.model.actions import EmailMessage, WebhookMessage
+from usertrail.model.actions import EmailMessage, WebhookMessage, wire_key
 from usertrail.model.config import ProjectConfig, TriggerSpec
 
 POWER_USER: dict[str, Any] = {
@@ -136,3 +136,8 @@ def test_templates_are_sandboxed() -> None:
     probe = {"email": {"to": "a@b.c", "subject": "{{ ''.__class__.__mro__ }}", "body": "x"}}
     firing = fire(check(spec(actions=[probe])), 5, person(), T0)
     assert firing.actions[0].error is not None  # SecurityError, recorded as a failure
+
+
+def test_an_idempotency_key_travels_in_headers_as_ascii_and_ascii_keys_are_unchanged() -> None:
+    assert wire_key("p1:power_user:5:user_42:1") == "p1:power_user:5:user_42:1"
+    assert wire_key("p1:t:1:josé/\n:0") == "p1:t:1:jos%C3%A9%2F%0A:0"

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from random import Random
 
 from tests.corpus import encodings as enc
+from tests.corpus import ids
 from tests.corpus import structure as st
 from tests.corpus.cases import Case, Family
 
@@ -69,6 +70,11 @@ FAMILIES = (
     F(st.compression_hint_lies, "400", 200, "a base64/lz64 hint on JSON is obeyed"),
     F(st.empty_body, "400", 150, "no events"),
     F(st.query_junk, "2xx", 200, "unknown or junk parameters are ignored"),
+    # -- ids (core.ids): one rule on SQLite and PostgreSQL
+    F(ids.id_control_chars, "400", 200, "an id holds no control character (NUL included)"),
+    F(ids.id_too_long, "400", 120, "past 200 characters an id is refused, never cut"),
+    F(ids.id_any_unicode, "2xx", 250, "any other text is an id, stored whole, read back"),
+    F(ids.merge_with_impossible_id, "2xx", 150, "the merge is ignored, the event processed"),
     # -- the webhook destination
     F(st.webhook_malformed, "400", 200, "a delivery is {'event': {...}}"),
     F(st.webhook_wrong_secret, "401", 200, "the shared secret names the project"),

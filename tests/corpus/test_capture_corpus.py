@@ -175,7 +175,8 @@ def read_back(server: LiveServer, distinct_ids: set[str]) -> None:
     statuses: Counter[int] = Counter()
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
         for distinct_id in sorted(distinct_ids):
-            quoted = quote(distinct_id, safe="")
+            # Dots too: a client removes `.` and `..` path segments before sending.
+            quoted = quote(distinct_id, safe="").replace(".", "%2E")
             for path in (f"/context/user/{quoted}?n=500", f"/actions/user/{quoted}",
                          f"/ui/api/person/{quoted}"):  # fmt: skip
                 statuses[client.get(path).status_code] += 1

@@ -62,14 +62,22 @@ def test_an_event_received_before_the_erasure_is_dropped_with_all_it_implies() -
     assert [s.distinct_id for s in screened.seen] == ["someone"]
 
 
-def test_an_event_received_after_the_erasure_is_new_data() -> None:
-    late = received(pageview("/billing", distinct_id="anon"), AFTER, happened=BEFORE)
-    derived = slice_of(late)
+def test_an_event_received_and_happened_after_the_erasure_is_new_data() -> None:
+    new = received(pageview("/billing", distinct_id="anon"), AFTER, happened=AFTER)
+    derived = slice_of(new)
     assert screen(derived, ERASED) == (derived, set())
 
 
+def test_an_event_that_happened_before_the_erasure_is_dropped_whenever_it_arrives() -> None:
+    """An SDK's offline queue, or an erased event sent again with its own uuid."""
+    late = received(make_raw("used", distinct_id="user"), AFTER, happened=BEFORE)
+    screened, dropped = screen(slice_of(late), ERASED)
+    assert dropped == {late.uuid}
+    assert (screened.events, screened.sink_records, screened.trigger_hits) == ((), (), ())
+
+
 def test_a_merge_that_happened_before_the_erasure_links_nothing_but_its_event_stays() -> None:
-    late_login = received(identify("user", "anon"), AFTER, happened=BEFORE)
+    late_login = received(identify("newcomer", "anon"), AFTER, happened=BEFORE)
 
     screened, dropped = screen(slice_of(late_login), ERASED)
 
@@ -77,7 +85,7 @@ def test_a_merge_that_happened_before_the_erasure_links_nothing_but_its_event_st
     assert screened.edges == ()
     assert [e.uuid for e in screened.events] == [late_login.uuid]
     assert [u.uuid for _, _, u in screened.updates] == [late_login.uuid]  # its own $set
-    assert [s.distinct_id for s in screened.seen] == ["user"]  # the anon id is not "seen"
+    assert [s.distinct_id for s in screened.seen] == ["newcomer"]  # the anon id is not "seen"
 
 
 def test_a_new_login_after_the_erasure_links_ids_again() -> None:

@@ -166,10 +166,16 @@ def mcp(name: str, arguments: Callable[[Tenant], dict[str, Any]]) -> Callable[..
 
 
 def mcp_refused(probe: Probe, cred: Cred, answer: Answer) -> list[str]:
-    """MCP says no in JSON-RPC: an error (with a 401 when the key is not one), or a tool result
-    marked so. Only a listing, asked with a key, answers (with that key's own project)."""
-    reply = answer.responses[0][0].json()
-    refused = "error" in reply or reply.get("result", {}).get("isError") is True
+    """Without a valid key, 401 before any MCP exchange (web.guard); with one, another
+    tenant's data is refused in JSON-RPC: an error, or a tool result marked so. Only a
+    listing, asked with a key, answers (with that key's own project)."""
+    response = answer.responses[0][0]
+    reply = response.json()
+    refused = (
+        response.status_code == 401
+        or "error" in reply
+        or reply.get("result", {}).get("isError") is True
+    )
     if probe.lists and probe.reader(cred) is not None:
         return [] if not refused else ["a valid key's own listing was refused"]
     return [] if refused else ["MCP answered instead of refusing"]
@@ -202,10 +208,12 @@ def _event(t: Tenant) -> dict[str, Any]:
 
 
 PROBES = (
-    Probe("GET", "/context/user/{user_id}", get("/context/user/{user}"), rejected_unless_key(404)),
+    Probe(
+        "GET", "/context/user/{user_id:path}", get("/context/user/{user}"), rejected_unless_key(404)
+    ),
     Probe(
         "GET",
-        "/context/user/{user_id}/stream",
+        "/context/user/{user_id:path}/stream",
         get("/context/user/{user}/stream", stream=True),
         rejected_unless_key(404),
     ),
@@ -215,20 +223,27 @@ PROBES = (
         get("/context/group/company/{group}"),
         rejected_unless_key(404),
     ),
-    Probe("GET", "/actions/user/{user_id}", get("/actions/user/{user}"), rejected_unless_key(404)),
+    Probe(
+        "GET", "/actions/user/{user_id:path}", get("/actions/user/{user}"), rejected_unless_key(404)
+    ),
     Probe("POST", "/retrieve", send_json("POST", "/retrieve", _query), rejected_unless_key(404)),
     Probe("POST", "/assist", send_json("POST", "/assist", _message), rejected_unless_key(404)),
     Probe(
         "DELETE",
-        "/persons/{user_id}",
+        "/persons/{user_id:path}",
         send_json("DELETE", "/persons/{user}", lambda _t: {}),
         rejected_unless_key(404),
     ),
     Probe(
-        "GET", "/persons/{user_id}/export", get("/persons/{user}/export"), rejected_unless_key(404)
+        "GET",
+        "/persons/{user_id:path}/export",
+        get("/persons/{user}/export"),
+        rejected_unless_key(404),
     ),
     Probe("GET", "/ui/api/active", get("/ui/api/active"), dashboard(200), True, lists=True),
-    Probe("GET", "/ui/api/person/{user_id}", get("/ui/api/person/{user}"), dashboard(404), True),
+    Probe(
+        "GET", "/ui/api/person/{user_id:path}", get("/ui/api/person/{user}"), dashboard(404), True
+    ),
     Probe("GET", "/ui/api/event/{uuid}", get("/ui/api/event/{uuid}"), dashboard(404), True),
     Probe("GET", "/ui/api/relay", get("/ui/api/relay"), dashboard(200), True),
     Probe(
@@ -253,14 +268,14 @@ PROBES = (
     ),
     Probe(
         "GET",
-        "/demo/api/context/{distinct_id}",
+        "/demo/api/context/{distinct_id:path}",
         get("/demo/api/context/{user}"),
         always(404),
         reads_key=False,  # the demo project only, whatever is sent
     ),
     Probe(
         "GET",
-        "/demo/api/context/{distinct_id}/stream",
+        "/demo/api/context/{distinct_id:path}/stream",
         get("/demo/api/context/{user}/stream", stream=True),
         always(200),
         reads_key=False,

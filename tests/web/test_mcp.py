@@ -136,6 +136,15 @@ def test_a_wrong_key_is_a_401_before_any_mcp_message(server: LiveServer) -> None
     assert "Billing" not in response.text
 
 
+async def test_a_nul_in_a_user_id_is_a_tool_error_naming_the_rule(server: LiveServer) -> None:
+    async with http_client(server, API_KEY) as client:
+        result = await client.call_tool("get_user_context", {"user_id": "user\x0042"})
+    assert result.is_error
+    [content] = result.content
+    assert isinstance(content, TextContent)
+    assert "an id is 1 to 200 characters" in content.text
+
+
 async def test_stdio_server_answers_with_the_project_of_its_key(server: LiveServer) -> None:
     params = StdioServerParameters(
         command=sys.executable,

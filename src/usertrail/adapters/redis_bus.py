@@ -179,6 +179,10 @@ class RedisStreamBus:
     async def dead_letters(self) -> list[RawEvent]:
         return [_decode(fields[b"e"]) for _id, fields in await self._redis.xrange(self.dead_stream)]
 
+    async def dead_uuids(self) -> set[tuple[str, str]]:
+        """Read whole each round: dead letters are rare (poison events), and kept for a human."""
+        return {(e.project_id, e.uuid) for e in await self.dead_letters()}
+
     async def ping(self) -> None:
         await cast("Awaitable[bool]", self._redis.ping())
 

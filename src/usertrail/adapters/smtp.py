@@ -13,7 +13,7 @@ from email.utils import formatdate
 import aiosmtplib
 import msgspec
 
-from usertrail.model.actions import EmailMessage, Message
+from usertrail.model.actions import EmailMessage, Message, wire_key
 from usertrail.ports import DeliveryFailed
 
 
@@ -35,7 +35,7 @@ def mime_message(key: str, message: EmailMessage, sender: str) -> MimeMessage:
     mime["Subject"] = message.subject
     mime["Date"] = formatdate(usegmt=True)
     mime["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@usertrail>"
-    mime["X-Usertrail-Idempotency-Key"] = key
+    mime["X-Usertrail-Idempotency-Key"] = wire_key(key)
     mime.set_content(message.text)
     return mime
 

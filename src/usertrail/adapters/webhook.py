@@ -13,7 +13,7 @@ import httpx
 import orjson
 from standardwebhooks.webhooks import Webhook
 
-from usertrail.model.actions import Message, WebhookMessage
+from usertrail.model.actions import Message, WebhookMessage, wire_key
 from usertrail.ports import DeliveryFailed
 
 # Statuses worth trying again: the receiver is busy, rate-limiting or not ready yet.
@@ -41,7 +41,7 @@ class WebhookNotifier:
         raise DeliveryFailed(f"HTTP {status}: {excerpt}", permanent=permanent)
 
     def _headers(self, key: str, message: WebhookMessage, body: bytes) -> dict[str, str]:
-        now = datetime.now(UTC)
+        now, key = datetime.now(UTC), wire_key(key)
         headers = {
             "content-type": "application/json",
             "webhook-id": key,

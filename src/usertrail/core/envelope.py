@@ -10,13 +10,14 @@ import msgspec
 import orjson
 
 from usertrail.core.capture import CaptureBatch
+from usertrail.core.ids import ID_RULE, id_problem
 from usertrail.core.relay import HISTORICAL_KEY
 from usertrail.core.timestamps import corrected_timestamp
 from usertrail.errors import BadPayload, PayloadTooLarge
 from usertrail.model.raw import RawEvent
 
 MAX_EVENT_BYTES = 1024 * 1024  # PostHog's per-event limit
-MAX_ID_CHARS = 200  # PostHog truncates distinct ids and event names here
+MAX_NAME_CHARS = 200  # PostHog truncates event names here (ids are refused instead: core.ids)
 _DERIVED_NAMESPACE = uuidlib.UUID("6b1a3f0e-5d1c-4c8e-9a57-1f0e4a2b7c10")
 
 
@@ -57,7 +58,7 @@ def to_raw_event(
     return RawEvent(
         project_id=project_id,
         uuid=event_uuid(event),
-        event=stored_id(name),
+        event=stored_name(name),
         distinct_id=distinct_id,
         timestamp=corrected_timestamp(event, sent_at=sent_at, now=now),
         received_at=now,
@@ -68,6 +69,7 @@ def to_raw_event(
 
 
 def find_distinct_id(event: dict[str, Any]) -> str | None:
+    """The event's distinct id, trimmed; BadPayload when it breaks the id rule (core.ids)."""
     props = event.get("properties")
     candidates = [event.get("distinct_id"), event.get("$distinct_id")]
     if isinstance(props, dict):
@@ -75,14 +77,16 @@ def find_distinct_id(event: dict[str, Any]) -> str | None:
     for value in candidates:
         text = _id_text(value)
         if text:
-            return stored_id(text)
+            if problem := id_problem(text):
+                raise BadPayload(f"distinct_id {text[:40]!r}: {problem}; {ID_RULE}")
+            return text
     return None
 
 
-def stored_id(text: str) -> str:
-    """A name or id as stored: at most MAX_ID_CHARS, NUL replaced by U+FFFD (PostgreSQL text
-    cannot hold NUL, and both backends must store the same). The body keeps the original."""
-    return text[:MAX_ID_CHARS].replace("\x00", "\ufffd")
+def stored_name(text: str) -> str:
+    """An event name as stored: at most MAX_NAME_CHARS, NUL replaced by U+FFFD (PostgreSQL
+    text cannot hold NUL, and both backends must store the same). The body keeps the original."""
+    return text[:MAX_NAME_CHARS].replace("\x00", "\ufffd")
 
 
 def _id_text(value: Any) -> str | None:

@@ -3,15 +3,17 @@
 `DELETE /persons/{id}` erases a whole person and leaves a tombstone per distinct id (its
 hash and the deletion time). Each processed slice is then screened against those tombstones:
 
-1. An event for an erased id that was *received* at or before the deletion belongs to the
-   erased history (it was in flight: in the bus, or between ingest's clock and its commit).
-   It is dropped, with everything derived from it, and its raw row is deleted.
-2. An event received after the deletion is new data. It is stored, and its id starts a
-   fresh person with no history (nothing of the old one is left to join).
-3. A merge (`$identify`, `$create_alias`, `$merge_dangerously`) touching an erased id links
-   ids again only if it *happened* after the deletion (event timestamp > deletion time). A
-   late merge, one that happened before the deletion but arrived after it, is refused: its
-   event is kept as a plain event of its own id, its edge is dropped. So only a new login
+1. An event of an erased id that was *received* at or before the deletion, or that
+   *happened* at or before it (event time), belongs to the erased history: in flight (in the
+   bus, between ingest's clock and its commit), queued offline by an SDK, or an erased
+   event sent again with its uuid (the raw row is gone, so ingest takes it as new). It is
+   dropped, with everything derived from it (sink lines, trigger hits), and its raw row is
+   deleted. Whatever its uuid, an event from before the erasure never comes back.
+2. An event received and happened after the deletion is new data. It is stored, and its id
+   starts a fresh person with no history (nothing of the old one is left to join).
+3. A merge (`$identify`, `$create_alias`, `$merge_dangerously`) naming an erased id as its
+   *other* id links ids again only if it happened after the deletion. A late merge from a
+   live id is kept as a plain event of that id; its edge is dropped. So only a new login
    can join an erased id to a person again.
 
 Receipt and deletion times come from the servers' clocks, event times from the skew-corrected
@@ -49,11 +51,11 @@ def slice_ids(derived: Derived) -> set[tuple[str, str]]:
 
 
 def dropped_events(derived: Derived, erased: Erased) -> set[str]:
-    """Uuids of events received before their id was erased (rule 1)."""
+    """Uuids of events received or happened before their id was erased (rule 1)."""
     dropped = set()
     for event, received in zip(derived.events, derived.received, strict=True):
         deleted_at = erased.get((event.project_id, event.distinct_id))
-        if deleted_at is not None and received <= deleted_at:
+        if deleted_at is not None and min(received, event.timestamp) <= deleted_at:
             dropped.add(event.uuid)
     return dropped
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from usertrail.core.envelope import MAX_ID_CHARS
+from usertrail.core.ids import is_valid_id
 from usertrail.model.identity import (
     SET,
     SET_ONCE,
@@ -110,12 +110,14 @@ def merge_edge(raw: RawEvent) -> MergeEdge | None:
 
 
 def _as_id(value: Any) -> str | None:
-    """The other id as ingest spells distinct ids (stripped, numbers as text, 200 chars)."""
+    """The other id as ingest spells distinct ids (stripped, numbers as text). One that breaks
+    the id rule (core.ids: too long, a NUL...) names no one, so the merge is ignored, as
+    PostHog ignores placeholder ids; the event itself is still processed."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or not is_valid_id(value.strip()):
         return None
-    return value.strip()[:MAX_ID_CHARS]
+    return value.strip()
 
 
 def canonical_edges(edges: Iterable[MergeEdge]) -> list[MergeEdge]:

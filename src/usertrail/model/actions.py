@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 
@@ -30,6 +31,15 @@ class EmailMessage(msgspec.Struct, frozen=True, kw_only=True, tag="email"):
 Message = WebhookMessage | EmailMessage
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+
+
+def wire_key(key: str) -> str:
+    """The idempotency key as a header carries it: percent-encoded UTF-8, so plain ASCII.
+
+    The key holds a distinct id, which may be any Unicode (`josé`), and HTTP clients refuse a
+    header value that is not ASCII: every retry of the delivery died the same way. Keys of
+    ASCII ids without reserved characters are unchanged, so receivers see the same ids."""
+    return quote(key, safe=":@")
 
 
 class Delivery(msgspec.Struct, frozen=True, kw_only=True):

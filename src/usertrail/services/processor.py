@@ -30,6 +30,10 @@ Listener = Callable[[Sequence[Changed]], None]
 # measured before the writer overlapped derive: 10,700-11,300 events/s with slices of 2,000,
 # 12,300-13,900 with 10,000).
 SLICE_EVENTS = 10_000
+# Whole-slice failures in a row before the embedded processor takes the slice apart
+# (isolate): fewer would dead-letter events during a short database outage.
+FAILURES_BEFORE_ISOLATING = 3
+ALONE_ATTEMPTS = 3  # an event is dead only if it fails this often alone, a second apart
 
 
 class Processor:
@@ -55,13 +59,18 @@ class Processor:
 
     async def run_forever(self, idle_poll: float = 1.0) -> None:
         """Process whenever woken (or every `idle_poll` s, for writers in other processes)."""
+        failures = 0
         while True:
             try:
                 await self.drain()
+                failures = 0
             except Exception:  # keep following the log; the failing slice is retried
+                failures += 1
                 self._metrics.errors.labels("processor").inc()
-                log.exception("processor_step_failed")
+                log.exception("processor_step_failed", failures=failures)
                 await asyncio.sleep(max(idle_poll, 1.0))  # a database or bus outage: no log flood
+                if failures >= FAILURES_BEFORE_ISOLATING and await self._isolated():
+                    failures = 0
             if self._feed.blocks:
                 continue  # the feed's read waited for new events already
             with contextlib.suppress(TimeoutError):
@@ -96,6 +105,52 @@ class Processor:
         finally:
             reading.cancel()  # after a failure: the slice read ahead is read again later
         return total
+
+    async def _isolated(self) -> bool:
+        """False if isolating failed too (the database is down: nothing was dead-lettered)."""
+        try:
+            await self.isolate()
+        except Exception:
+            log.exception("processor_isolate_failed")
+            return False
+        return True
+
+    async def isolate(self) -> int:
+        """The embedded log's answer to a poison event: the slice that keeps failing is
+        processed one event at a time, and an event that fails alone, again and again, is
+        dead-lettered (listed in the store, counted in usertrail_dead_events_total, passed by
+        the cursor), so one event cannot stop all that follow; after it, slices are whole
+        again. The bus has its own dead letters (RedisStreamBus.reclaim). Returns how many
+        events went dead (0 or 1)."""
+        cursor = self._feed.cursor
+        if cursor is None:
+            return 0
+        await self._feed.rewind()  # reads the store: fails, dead-lettering nothing, when it is down
+        for _ in range(self._batch_size):
+            piece = await self._feed.read(1, wait=False)
+            if not piece.events:
+                break
+            if (error := await self._alone(piece, cursor)) is not None:
+                await self._store.dead_letter(piece.events[0], error, cursor, datetime.now(UTC))
+                self._metrics.dead_events.inc()
+                log.error("event_dead_lettered", uuid=piece.events[0].raw.uuid, error=error)
+                return 1
+        return 0
+
+    async def _alone(self, piece: Slice, cursor: str) -> str | None:
+        """Process a one-event slice; the error of its last attempt if it never succeeded."""
+        error = None
+        for attempt in range(ALONE_ATTEMPTS):
+            try:
+                derived = derive(piece.events, self._config_for)
+                stored = asyncio.ensure_future(self._store.apply(derived, cursor))
+                await self._finish(derived, piece, stored)
+                return None
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                if attempt + 1 < ALONE_ATTEMPTS:
+                    await asyncio.sleep(1.0)
+        return error
 
     async def _finish(
         self, derived: Derived, piece: Slice, storing: asyncio.Future[list[Event]]

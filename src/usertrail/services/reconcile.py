@@ -67,8 +67,13 @@ class Reconciler:
         republished = 0
         seq = await self._cursors.cursor(self._cursor)
         horizon = self._clock() - self._grace
+        # A dead-lettered event failed every worker: publishing it again would only start
+        # its failures over, round after round. It stays in the dead-letter stream, visible.
+        dead = await self._bus.dead_uuids()
+        self._metrics.bus_dead_letters.set(len(dead))
         while True:
             missing, last = await self._source.unprocessed_after(seq, horizon, self._batch)
+            missing = [m for m in missing if (m.raw.project_id, m.raw.uuid) not in dead]
             if missing:
                 await self._bus.publish([item.raw for item in missing])
                 republished += len(missing)

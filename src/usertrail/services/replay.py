@@ -20,7 +20,17 @@ async def replay(
     on_start: Callable[[int], None] = lambda _total: None,
     on_batch: Callable[[int], None] = lambda _n: None,
 ) -> int:
-    """Drop derived state and process the whole log again; returns events processed."""
+    """Drop derived state and process the whole log again; returns events processed.
+
+    A poison event (one that fails even alone) is dead-lettered as the live processor does
+    (Processor.isolate) and the replay goes on; any other failure stops it."""
     await store.clear()
     on_start(await store.total_raw())
-    return await processor.drain(on_batch)
+    total = 0
+    while True:
+        try:
+            return total + await processor.drain(on_batch)
+        except Exception:
+            if not await processor.isolate():
+                raise
+            total += 1

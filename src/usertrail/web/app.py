@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
@@ -32,8 +33,9 @@ from usertrail.web.assets import VersionedStaticFiles
 from usertrail.web.context_lane import CachedContextLane
 from usertrail.web.dashboard import mount_dashboard
 from usertrail.web.demo import mount_demo
-from usertrail.web.mcp_gate import McpKeyGate
-from usertrail.web.responses import rejected
+from usertrail.web.guard import RequestGuard
+from usertrail.web.responses import invalid_request, rejected
+from usertrail.web.sse import StreamGate
 from usertrail.web.timing import TimingMiddleware
 from usertrail.wiring import Runtime, build_runtime
 
@@ -65,14 +67,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.runtime = rt
+    app.state.streams = StreamGate(settings.max_streams, settings.stream_max_s)
     api_schema.install(app)
     mount_api_docs(app, settings)
     # MCP over streamable HTTP; each request carries the API key as a Bearer token, checked
-    # before the MCP app sees it (and again by each tool, for the project).
-    mcp_app = mcp.streamable_http_app(
-        streamable_http_path="/", stateless_http=True, json_response=True
+    # before the MCP app sees it (web.guard), and again by each tool, for the project.
+    app.mount(
+        "/mcp",
+        mcp.streamable_http_app(streamable_http_path="/", stateless_http=True, json_response=True),
     )
-    app.mount("/mcp", McpKeyGate(mcp_app, rt))
     _add_capture_routes(app)
     app.include_router(context_api.router)
     app.include_router(account_api.router)
@@ -89,6 +92,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_route("/readyz", ops.readyz, methods=["GET"])
     app.add_route("/metrics", ops.metrics, methods=["GET"])
     app.add_exception_handler(UsertrailError, rejected)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
+    app.add_middleware(RequestGuard, runtime=rt, timeout_s=settings.body_timeout_s)
     app.add_middleware(TimingMiddleware)
     # posthog-js sends credentials, so the origin must be echoed, never "*".
     app.add_middleware(

@@ -42,7 +42,7 @@ async def capture_request(request: Request, body: bytes | None = None) -> Captur
 async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """Read at most `limit` bytes: a huge upload is refused without being buffered."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise PayloadTooLarge(f"request body is {declared} bytes; the limit is {limit}")
     chunks, size = [], 0
     async for chunk in request.stream():

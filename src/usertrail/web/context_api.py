@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from usertrail.core.context.build import ContextOptions
+from usertrail.core.ids import ID_RULE, ID_SCHEMA, checked_id
 from usertrail.errors import NotFound
 from usertrail.services.context_cache import Rendered
 from usertrail.web.deps import runtime_of
 from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
+from usertrail.web.sse import gated
 
 router = APIRouter(tags=["context"])
 
@@ -23,7 +25,16 @@ _CONTEXT_OK = {
     "description": "The context object, or with format=markdown its prompt block",
     "content": {"text/markdown": {"schema": {"type": "string"}}},
 }
-UserId = Annotated[str, Path(description="Any of the user's distinct ids", examples=["user_42"])]
+# Routes take ids as `{user_id:path}`: an id may hold `/` (sent as is or as %2F). Each route
+# checks the id against core.ids after the key, so a wrong key is 401 whatever the id.
+UserId = Annotated[
+    str,
+    Path(
+        description="Any of the user's distinct ids: " + ID_RULE,
+        examples=["user_42"],
+        json_schema_extra=ID_SCHEMA,  # stated for clients, checked by checked_id (400)
+    ),
+]
 # The query's bounds, shared with the cache lane (web.context_lane), which must agree.
 N_MAX = 500
 TOKENS_MIN, TOKENS_MAX = 64, 200_000
@@ -33,6 +44,7 @@ TOKENS_HELP = (
     "useful first; the JSON object is cut to it. 400 if the user's header alone is larger"
 )
 INCLUDE_HELP = "JSON only: also the Markdown block as `prompt` (the same facts twice)"
+MEDIA_TYPES = {"json": "application/json", "markdown": "text/markdown; charset=utf-8"}
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -41,8 +53,58 @@ def bearer(authorization: str | None) -> str | None:
     return None
 
 
+def rendered_response(rendered: Rendered, format: str) -> Response:
+    return Response(rendered.body(format), media_type=MEDIA_TYPES[format])
+
+
 @router.get(
-    "/context/user/{user_id}",
+    "/context/user/{user_id:path}/stream",
+    summary="Server-sent events: the context, live",
+    responses=READ_ERRORS,
+)
+async def user_context_stream(
+    request: Request,
+    user_id: UserId,
+    credentials: ApiKey,
+    n: Annotated[int | None, Query(ge=0, le=N_MAX, description=N_HELP)] = None,
+    max_tokens: Annotated[int | None, Query(ge=TOKENS_MIN, le=TOKENS_MAX)] = None,
+    include: Annotated[Literal["prompt"] | None, Query(description=INCLUDE_HELP)] = None,
+) -> StreamingResponse:
+    """One `context` event now, then one each time this user's events are processed."""
+    runtime = runtime_of(request)
+    project = await project_of(request, credentials)
+    options = ContextOptions(n=n, max_tokens=max_tokens, include_prompt=include == "prompt")
+    user_id = checked_id(user_id)
+    first = await runtime.context.rendered(project, user_id, options)  # 404 before streaming
+
+    async def events() -> AsyncGenerator[bytes, None]:
+        current = first
+        async with runtime.live.subscribe(project.id) as notices:
+            yield _sse(current)
+            while not await request.is_disconnected():
+                try:
+                    changed = await asyncio.wait_for(notices.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+                    continue
+                if changed & set(current.ids) or user_id in changed:
+                    try:
+                        current = await runtime.context.rendered(project, user_id, options)
+                    except NotFound:  # erased (DELETE /persons/{id}): the stream ends
+                        return
+                    yield _sse(current)
+
+    return gated(request, events())
+
+
+def _sse(rendered: Rendered) -> bytes:
+    """The same JSON as GET /context/user/{id} with these options."""
+    return b"event: context\ndata: " + rendered.json + b"\n\n"
+
+
+# After the stream route: `{user_id:path}` also matches `/context/user/<id>/stream`.
+@router.get(
+    "/context/user/{user_id:path}",
     summary="What this user has been doing, for an LLM",
     responses={**READ_ERRORS, 200: _CONTEXT_OK},
 )
@@ -62,56 +124,5 @@ async def user_context(
     options = ContextOptions(
         n=n, max_tokens=max_tokens, format=format, include_prompt=include == "prompt"
     )
-    return rendered_response(await service.rendered(project, user_id, options), format)
-
-
-MEDIA_TYPES = {"json": "application/json", "markdown": "text/markdown; charset=utf-8"}
-
-
-def rendered_response(rendered: Rendered, format: str) -> Response:
-    return Response(rendered.body(format), media_type=MEDIA_TYPES[format])
-
-
-@router.get(
-    "/context/user/{user_id}/stream",
-    summary="Server-sent events: the context, live",
-    responses=READ_ERRORS,
-)
-async def user_context_stream(
-    request: Request,
-    user_id: UserId,
-    credentials: ApiKey,
-    n: Annotated[int | None, Query(ge=0, le=N_MAX, description=N_HELP)] = None,
-    max_tokens: Annotated[int | None, Query(ge=TOKENS_MIN, le=TOKENS_MAX)] = None,
-    include: Annotated[Literal["prompt"] | None, Query(description=INCLUDE_HELP)] = None,
-) -> StreamingResponse:
-    """One `context` event now, then one each time this user's events are processed."""
-    runtime = runtime_of(request)
-    project = await project_of(request, credentials)
-    options = ContextOptions(n=n, max_tokens=max_tokens, include_prompt=include == "prompt")
-    first = await runtime.context.rendered(project, user_id, options)  # 404 before streaming
-
-    async def events() -> AsyncIterator[bytes]:
-        current = first
-        async with runtime.live.subscribe(project.id) as notices:
-            yield _sse(current)
-            while not await request.is_disconnected():
-                try:
-                    changed = await asyncio.wait_for(notices.get(), HEARTBEAT_S)
-                except TimeoutError:
-                    yield b": keep-alive\n\n"
-                    continue
-                if changed & set(current.ids) or user_id in changed:
-                    try:
-                        current = await runtime.context.rendered(project, user_id, options)
-                    except NotFound:  # erased (DELETE /persons/{id}): the stream ends
-                        return
-                    yield _sse(current)
-
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
-
-
-def _sse(rendered: Rendered) -> bytes:
-    """The same JSON as GET /context/user/{id} with these options."""
-    return b"event: context\ndata: " + rendered.json + b"\n\n"
+    rendered = await service.rendered(project, checked_id(user_id), options)
+    return rendered_response(rendered, format)

@@ -48,7 +48,7 @@ class CachedContextLane:
             and scope["path"].startswith(PREFIX)
             and await self._answered(scope, receive, send)
         ):
-            observe(self._runtime.metrics, scope["path"], started)
+            observe(self._runtime.metrics, "context", started)
             return
         await self.app(scope, receive, send)
 
@@ -101,12 +101,17 @@ def parse_query(query: bytes) -> ContextOptions | None:
 
 
 def _parse(name: bytes, value: bytes) -> tuple[str, object] | None:
-    if name == b"n" and value.isdigit() and int(value) <= N_MAX:
-        return "n", int(value)
-    if name == b"max_tokens" and value.isdigit() and TOKENS_MIN <= int(value) <= TOKENS_MAX:
-        return "max_tokens", int(value)
+    if name == b"n" and (number := _small_int(value)) is not None and number <= N_MAX:
+        return "n", number
+    if name == b"max_tokens" and TOKENS_MIN <= (_small_int(value) or 0) <= TOKENS_MAX:
+        return "max_tokens", _small_int(value)
     if name == b"format" and value in (b"json", b"markdown"):
         return "format", value.decode()
     if name == b"include" and value == b"prompt":
         return "include_prompt", True
     return None
+
+
+def _small_int(value: bytes) -> int | None:
+    """Plain digits, few enough to be a bound; `int()` of 5,000 digits raises ValueError."""
+    return int(value) if value.isdigit() and len(value) <= 9 else None

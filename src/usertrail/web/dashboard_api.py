@@ -4,15 +4,16 @@ dashboard cookie (web.reader); the project always comes from the key."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import timedelta
 from typing import Annotated
 
 import msgspec
-from fastapi import APIRouter, Query, Request, Security
+from fastapi import APIRouter, Path, Query, Request, Security
 from starlette.responses import Response, StreamingResponse
 
 from usertrail.core.context.build import ContextOptions
+from usertrail.core.ids import checked_id, checked_uuid
 from usertrail.core.timeline import timeline
 from usertrail.errors import NotFound
 from usertrail.model.raw import RawEvent
@@ -22,7 +23,7 @@ from usertrail.web.context_api import UserId
 from usertrail.web.deps import runtime_of
 from usertrail.web.read_auth import READ_ERRORS, bearer_key, dashboard_cookie
 from usertrail.web.reader import reader_project
-from usertrail.web.sse import KEEP_ALIVE, notices, sse, sse_response
+from usertrail.web.sse import KEEP_ALIVE, gated, notices, sse
 
 router = APIRouter(
     prefix="/ui/api",
@@ -54,10 +55,11 @@ async def active(
     return _json({"project": {"id": project.id, "name": project.name}, "persons": persons})
 
 
-@router.get("/person/{user_id}", summary="A person's context, actions and recent sessions")
+@router.get("/person/{user_id:path}", summary="A person's context, actions and recent sessions")
 async def person(request: Request, user_id: UserId) -> Response:
     project = await reader_project(request)
     runtime = runtime_of(request)
+    user_id = checked_id(user_id)
     context = await runtime.context.for_user(project, user_id, ContextOptions(n=20))  # 404
     actions = await runtime.outbox.person_actions(project.id, user_id)
     return _json(
@@ -79,9 +81,11 @@ async def _sessions(request: Request, project_id: str, user_id: str) -> list[Tim
 
 
 @router.get("/event/{uuid}", summary="The event behind a label, as it was received")
-async def raw_event(request: Request, uuid: str) -> Response:
+async def raw_event(
+    request: Request, uuid: Annotated[str, Path(json_schema_extra={"format": "uuid"})]
+) -> Response:
     project = await reader_project(request)
-    raw = await runtime_of(request).browse.raw_event(project.id, uuid)
+    raw = await runtime_of(request).browse.raw_event(project.id, checked_uuid(uuid))
     if raw is None:
         raise NotFound(f"no event {uuid!r} in this project")
     return _json(_raw_view(raw))
@@ -128,8 +132,8 @@ async def stream(request: Request) -> StreamingResponse:
     project = await reader_project(request)
     runtime = runtime_of(request)
 
-    async def events() -> AsyncIterator[bytes]:
+    async def events() -> AsyncGenerator[bytes, None]:
         async for changed in notices(request, runtime, project.id):
             yield KEEP_ALIVE if changed is None else sse("changed", sorted(changed))
 
-    return sse_response(events())
+    return gated(request, events())

@@ -20,13 +20,14 @@ from starlette.staticfiles import StaticFiles
 
 import usertrail.demo
 from usertrail.core.context.build import ContextOptions
+from usertrail.core.ids import checked_id
 from usertrail.demo.inbox import Signature, WebhookInbox
 from usertrail.demo.project import SIGNING_SECRET_ENV
 from usertrail.errors import BadCredentials, BadPayload, NotFound
 from usertrail.model.project import Project
 from usertrail.web.deps import runtime_of
 from usertrail.web.pages import render_page
-from usertrail.web.sse import live_context, sse_response
+from usertrail.web.sse import gated, live_context
 
 DEMO_DIR = Path(usertrail.demo.__file__).parent
 MAX_WEBHOOK_BYTES = 256 * 1024
@@ -52,24 +53,25 @@ def _demo(request: Request) -> DemoState:
     return state
 
 
-@router.get("/demo/api/context/{distinct_id}")
+@router.get("/demo/api/context/{distinct_id:path}/stream")
+async def demo_context_stream(
+    request: Request, distinct_id: str, n: Annotated[int, Query(ge=0, le=100)] = 20
+) -> StreamingResponse:
+    runtime, project = runtime_of(request), _demo(request).project
+    runtime.context.limiter.admit(project.id)
+    options = ContextOptions(n=n)
+    return gated(request, live_context(request, runtime, project, checked_id(distinct_id), options))
+
+
+@router.get("/demo/api/context/{distinct_id:path}")
 async def demo_context(
     request: Request, distinct_id: str, n: Annotated[int, Query(ge=0, le=100)] = 20
 ) -> Response:
     """The same object as GET /context/user/{id}, for the demo project only."""
     runtime, project = runtime_of(request), _demo(request).project
     runtime.context.limiter.admit(project.id)  # public reads: the demo's own bucket
-    ctx = await runtime.context.for_user(project, distinct_id, ContextOptions(n=n))
+    ctx = await runtime.context.for_user(project, checked_id(distinct_id), ContextOptions(n=n))
     return Response(_encode(ctx), media_type="application/json")
-
-
-@router.get("/demo/api/context/{distinct_id}/stream")
-async def demo_context_stream(
-    request: Request, distinct_id: str, n: Annotated[int, Query(ge=0, le=100)] = 20
-) -> StreamingResponse:
-    runtime, project = runtime_of(request), _demo(request).project
-    runtime.context.limiter.admit(project.id)
-    return sse_response(live_context(request, runtime, project, distinct_id, ContextOptions(n=n)))
 
 
 @router.get("/demo/api/webhooks")

@@ -14,6 +14,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel
 from starlette.requests import Request
 
+from usertrail.core.ids import ID_RULE
 from usertrail.model.project import Project
 from usertrail.web.deps import runtime_of
 
@@ -48,6 +49,7 @@ class Detail(BaseModel):
 
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The id breaks the id rule: " + ID_RULE},
     401: {"model": ErrorBody, "description": "Missing or wrong API key"},
     404: {"model": ErrorBody, "description": "No such user in the key's project"},
     429: {
@@ -60,6 +62,7 @@ READ_ERRORS: dict[int | str, dict[str, Any]] = {
 BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS,
     400: {"model": Detail, "description": "The body could not be read as JSON"},
+    413: {"model": ErrorBody, "description": "The body is larger than the route allows"},
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import orjson
 import structlog
+from fastapi.exceptions import RequestValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,6 +16,7 @@ from usertrail.errors import (
     Overloaded,
     PayloadTooLarge,
     RateLimited,
+    RequestTimeout,
     StorageUnavailable,
     UsertrailError,
 )
@@ -28,6 +30,7 @@ _STATUS: dict[type[UsertrailError], int] = {
     BadCredentials: 401,
     NotFound: 404,
     PayloadTooLarge: 413,
+    RequestTimeout: 408,
     RateLimited: 429,  # reads only: the browser SDK drops capture batches answered 429
     StorageUnavailable: 503,
     Overloaded: 503,
@@ -72,3 +75,13 @@ def refused(metrics: Metrics, path: str, exc: UsertrailError) -> Response:
     metrics.count_refused(route_group(path), exc.kind)
     log.info("request_rejected", path=path, reason=exc.kind, detail=exc.detail)
     return error_response(exc)
+
+
+_ERROR_FIELDS = ("type", "loc", "msg")
+
+
+async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+    """FastAPI's 422 shape without the `input` it echoes (a 300 MB body came back whole, and
+    an echoed value is the caller's own data in our logs and proxies): type, loc, msg."""
+    errors = [{k: e[k] for k in _ERROR_FIELDS if k in e} for e in exc.errors()]
+    return json_response({"detail": errors}, 422)

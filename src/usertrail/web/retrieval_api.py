@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from usertrail.core.ids import ID_RULE, ID_SCHEMA, MAX_ID_CHARS, id_problem
 from usertrail.retrieval.service import HelpService
 from usertrail.web.deps import runtime_of
 from usertrail.web.read_auth import BODY_ERRORS, ApiKey, project_of
 
 router = APIRouter(tags=["retrieval"])
+
+
+def _valid_id(text: str) -> str:
+    if problem := id_problem(text):
+        raise ValueError(f"{problem}: {ID_RULE}")  # pydantic's 422 names the rule
+    return text
+
+
+PersonIdField = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_ID_CHARS, json_schema_extra=ID_SCHEMA),
+    AfterValidator(_valid_id),
+]
 _encode = msgspec.json.Encoder().encode
 
 
@@ -21,7 +37,7 @@ class RetrieveRequest(BaseModel):
         json_schema_extra={"examples": [{"user_id": "user_42", "query": "why did it fail?"}]},
     )
 
-    user_id: str = Field(min_length=1, max_length=200, description="Any of the user's ids")
+    user_id: PersonIdField = Field(description="Any of the user's ids")
     query: str = Field(max_length=2000, description="The user's question, as typed")
     k: int = Field(default=5, ge=1, le=50, description="How many articles (one section each)")
 
@@ -32,7 +48,7 @@ class AssistRequest(BaseModel):
         json_schema_extra={"examples": [{"user_id": "user_42", "message": "how do I export?"}]},
     )
 
-    user_id: str = Field(min_length=1, max_length=200)
+    user_id: PersonIdField
     message: str = Field(min_length=1, max_length=4000)
 
 

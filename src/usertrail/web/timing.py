@@ -1,4 +1,9 @@
-"""Request latency by route group, for /metrics."""
+"""Request latency by route group, for /metrics.
+
+The label comes from the route that matched (its template's first segment), never from the
+raw path: any client can send any path, and each new label value is a new time series held
+in memory forever. A path no route matched is counted as `unmatched`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,9 @@ import time
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from usertrail.observability import Metrics
+
+UNMATCHED = "unmatched"
+_CAPTURE = frozenset(("e", "i", "batch", "capture", "track", "engage", "s"))
 
 
 class TimingMiddleware:
@@ -25,15 +33,21 @@ class TimingMiddleware:
         finally:
             runtime = getattr(scope["app"].state, "runtime", None)
             if runtime is not None:
-                observe(runtime.metrics, scope["path"], started)
+                observe(runtime.metrics, matched_group(scope), started)
 
 
-def observe(metrics: Metrics, path: str, started: float) -> None:
-    metrics.request_seconds.labels(route_group(path)).observe(time.perf_counter() - started)
+def observe(metrics: Metrics, group: str, started: float) -> None:
+    metrics.request_seconds.labels(group).observe(time.perf_counter() - started)
 
 
-def route_group(path: str) -> str:
-    first = path.strip("/").split("/", 1)[0]
-    if first in ("e", "i", "batch", "capture", "track", "engage", "s"):
+def matched_group(scope: Scope) -> str:
+    """The group of the route Starlette's router matched (it stores it in the scope)."""
+    template = getattr(scope.get("route"), "path", None)
+    return route_group(template) if isinstance(template, str) else UNMATCHED
+
+
+def route_group(template: str) -> str:
+    first = template.strip("/").split("/", 1)[0]
+    if first in _CAPTURE:
         return "capture"
     return first or "root"

@@ -49,6 +49,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
+    # An erased person's rows must not stay readable in freed pages of the file: SQLite
+    # zeroes what it deletes (privacy.checkpoint then moves the zeroed pages over the WAL).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 
@@ -70,3 +73,16 @@ def _switch_to_wal(cur: Any, timeout_s: float = 30.0) -> None:
 def create_schema(engine: Engine) -> None:
     """Bring the schema to the newest migration (a no-op when it is there already)."""
     migrate(engine)
+
+
+def checkpoint(engine: Engine) -> None:
+    """Copy the WAL into the database file and truncate it: after an erasure, the WAL still
+    holds the deleted rows' old pages until a checkpoint overwrites them. No-op on PostgreSQL.
+    On a raw connection: SQLAlchemy would open a transaction, which a checkpoint waits for."""
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # type: ignore[union-attr]
+    finally:
+        raw.close()

@@ -20,11 +20,13 @@ from sqlalchemy import Column, Connection, Engine, Table, delete, func, or_, sel
 
 from usertrail.adapters.sql.derived import recompute_identity
 from usertrail.adapters.sql.dialect import lock_projects
+from usertrail.adapters.sql.engine import checkpoint
 from usertrail.adapters.sql.export import EventKey, event_page, person_records, raw_page
 from usertrail.adapters.sql.persons import find_person
 from usertrail.adapters.sql.tables import (
     counter_members,
     counters,
+    dead_events,
     deliveries,
     events,
     group_members,
@@ -70,6 +72,11 @@ def erase_person(
     key, ids = found
     deleted = _delete_deliveries(conn, project_id, ids)
     mine = (raw_events.c.project_id == project_id, raw_events.c.distinct_id.in_(ids))
+    dead = dead_events.c  # their error text may quote the event
+    mine_uuids = select(raw_events.c.uuid).where(*mine)
+    conn.execute(
+        delete(dead_events).where(dead.project_id == project_id, dead.uuid.in_(mine_uuids))
+    )
     deleted["raw_events"] = int(conn.execute(delete(raw_events).where(*mine)).rowcount)
     neighbours, deleted["identity_edges"] = _delete_edges(conn, project_id, ids)
     for name, table, column in _BY_ID:
@@ -174,7 +181,10 @@ class SqlPrivacy:
         self._inline = reader.dialect.name == "sqlite"  # as SqlDerivedStore: no thread hop
 
     async def erase(self, project_id: str, distinct_id: str, now: datetime) -> Erasure | None:
-        return await self._writer.submit(lambda c: erase_person(c, project_id, distinct_id, now))
+        erasure = await self._writer.submit(lambda c: erase_person(c, project_id, distinct_id, now))
+        if erasure is not None and self._inline:
+            await asyncio.to_thread(checkpoint, self._reader)
+        return erasure
 
     async def records(self, project_id: str, distinct_id: str) -> PersonRecords | None:
         return await self._read(lambda c: person_records(c, project_id, distinct_id))

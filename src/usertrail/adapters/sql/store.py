@@ -17,12 +17,14 @@ from usertrail.adapters.sql.derived import (
     set_cursor,
     slice_rows,
 )
+from usertrail.adapters.sql.dialect import insert_for
 from usertrail.adapters.sql.eventlog import from_us, to_us
 from usertrail.adapters.sql.groups import group_data, person_groups
 from usertrail.adapters.sql.persons import events_of_ids, find_person, updates_of
 from usertrail.adapters.sql.tables import (
     counter_members,
     counters,
+    dead_events,
     events,
     persons,
     raw_events,
@@ -33,8 +35,10 @@ from usertrail.model.counter import Counter
 from usertrail.model.event import Event
 from usertrail.model.group import GroupData
 from usertrail.model.person import PersonData, PersonRef
+from usertrail.model.raw import LoggedEvent
 
 T = TypeVar("T")
+MAX_ERROR_CHARS = 300
 _decode_event = msgspec.json.Decoder(Event).decode
 
 
@@ -68,6 +72,13 @@ class SqlDerivedStore:
 
     async def set_cursor(self, name: str, seq: int) -> None:
         await self._writer.submit(lambda conn: set_cursor(conn, name, seq))
+
+    async def dead_letter(self, event: LoggedEvent, error: str, cursor: str, at: datetime) -> None:
+        await self._writer.submit(lambda conn: record_dead(conn, event, error, cursor, at))
+
+    async def dead_count(self) -> int:
+        query = select(func.count()).select_from(dead_events)
+        return await self._read(lambda conn: int(conn.execute(query).scalar_one()))
 
     async def person_data(self, project_id: str, distinct_id: str, limit: int) -> PersonData | None:
         """Everything the context builder needs, read in one connection (one thread hop)."""
@@ -156,3 +167,21 @@ def recent_events(conn: Connection, person: PersonRef, limit: int) -> list[Event
 def count_events(conn: Connection, project_id: str) -> int:
     query = select(func.count()).select_from(events).where(events.c.project_id == project_id)
     return int(conn.execute(query).scalar_one())
+
+
+def record_dead(
+    conn: Connection, event: LoggedEvent, error: str, cursor: str, at: datetime
+) -> None:
+    """The event listed as dead (once), and the cursor moved past it, in one transaction."""
+    row = {
+        "project_id": event.raw.project_id,
+        "uuid": event.raw.uuid,
+        "seq": event.seq,
+        "error": error[:MAX_ERROR_CHARS],
+        "failed_us": to_us(at),
+    }
+    stmt = insert_for(conn, dead_events).on_conflict_do_nothing(
+        index_elements=["project_id", "uuid"]
+    )
+    conn.execute(stmt, [row])
+    set_cursor(conn, cursor, event.seq)

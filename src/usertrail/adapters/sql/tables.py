@@ -144,6 +144,19 @@ cursors = Table(
     Column("seq", BigInteger, nullable=False),
 )
 
+# Raw events the embedded processor could not store even alone (a bug, a value the store
+# refuses): listed here for a human, passed by the cursor so later events are processed.
+# Not derived state: a replay keeps the rows and tries the events again.
+dead_events = Table(
+    "dead_events",
+    metadata,
+    Column("project_id", String(64), primary_key=True),
+    Column("uuid", String(36), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("error", Text, nullable=False),  # the exception's type and a bounded message
+    Column("failed_us", BigInteger, nullable=False),
+)
+
 # Per-person counters (core.aggregates): incremented once per newly stored event.
 counters = Table(
     "counters",
