@@ -68,7 +68,7 @@ def build_mcp(runtime: Runtime, api_key: str | None = None) -> MCPServer:
             format=format,
         )
         with as_tool_error():
-            rendered = await runtime.context.rendered(project, user_id, options)
+            rendered = await runtime.context.rendered(project, checked_id(user_id), options)
         return rendered.body(format).decode()
 
     @mcp.tool()

@@ -30,6 +30,7 @@ from tests.corpus.corpus import FAMILIES, corpus
 from tests.corpus.encodings import SHADOWED
 from tests.corpus.shapes import build_gzip_bomb, build_lz64_bomb
 from tests.live import API_KEY, TOKEN, LiveServer
+from usertrail.core.posthog_events import STATE_EVENTS
 
 CONCURRENCY = 16
 ENV = {"USERTRAIL_DEMO": "0", "USERTRAIL_READ_RATE_PER_S": "0"}  # the read-back is fast
@@ -164,7 +165,9 @@ def check_what_was_stored(server: LiveServer, outcomes: list[Outcome], db_url: s
     assert SHADOWED not in stored.values()  # the later of two duplicate keys won
     _wait_processed(server, len(stored))
     assert metric(server, "usertrail_errors_total") == 0
-    read_back(server, stored_ids(db_url))
+    persons = activity_ids(db_url)
+    read_back(server, persons)
+    no_persons(server, stored_ids(db_url) - persons)
     assert "Traceback" not in server.log_path.read_text(errors="replace")
 
 
@@ -186,6 +189,22 @@ def read_back(server: LiveServer, distinct_ids: set[str]) -> None:
 
 def stored_ids(db_url: str) -> set[str]:
     return {str(row[0]) for row in query(db_url, "SELECT DISTINCT distinct_id FROM raw_events")}
+
+
+def activity_ids(db_url: str) -> set[str]:
+    """Ids that sent more than person or account updates and SDK plumbing: the persons."""
+    names = ", ".join(f"'{name}'" for name in sorted(STATE_EVENTS))
+    sql = f"SELECT DISTINCT distinct_id FROM raw_events WHERE event NOT IN ({names})"
+    return {str(row[0]) for row in query(db_url, sql)}
+
+
+def no_persons(server: LiveServer, distinct_ids: set[str]) -> None:
+    """An id that only sent updates (`$set`, `$groupidentify`...) never becomes a person."""
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
+        for distinct_id in distinct_ids:
+            quoted = quote(distinct_id, safe="").replace(".", "%2E")
+            assert client.get(f"/context/user/{quoted}").status_code == 404, distinct_id
 
 
 def stored_events(db_url: str) -> dict[str, str]:

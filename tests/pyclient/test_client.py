@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from posthog import Posthog
 
-from tests.live import API_KEY, LiveServer
+from tests.live import API_KEY, TOKEN, LiveServer, wait_for
 from tests.reader_site import ODD_USER, USER
 from usertrail.client import (
+    AccountContext,
     AsyncUsertrail,
     InvalidRequest,
     NotFound,
@@ -117,10 +119,20 @@ def test_a_given_httpx_client_is_used(server: LiveServer) -> None:
     assert seen == [f"/context/user/{USER}"]
 
 
-@pytest.mark.skip(reason="route lands with issue 17")
 def test_group_context_is_the_accounts_context(server: LiveServer) -> None:
+    Posthog(TOKEN, host=server.url, sync_mode=True).capture(
+        "report_opened", distinct_id=USER, groups={"company": "acme/eu"}
+    )
     with Usertrail(server.url, API_KEY) as client:
-        group = client.group_context("company", "acme")
-        prompt = client.group_prompt("company", "acme")
-    assert (group.group_type, group.group_key) == ("company", "acme")
+        group = wait_for(lambda: _found(client, "acme/eu"), what="the account")
+        prompt = client.group_prompt("company", "acme/eu")
+    assert (group.account.type, group.account.key) == ("company", "acme/eu")
+    assert USER in {m.id for m in group.members}
     assert prompt.startswith("## ")
+
+
+def _found(client: Usertrail, key: str) -> AccountContext | None:
+    try:
+        return client.group_context("company", key)
+    except NotFound:
+        return None

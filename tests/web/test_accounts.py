@@ -83,18 +83,20 @@ def test_the_users_account_and_its_properties_are_in_the_context(server: LiveSer
     [account] = context["accounts"]
     assert (account["type"], account["key"]) == ("company", "acme")
     assert account["properties"] == {"plan": "enterprise", "seats": 40}
-    assert "Account: `acme` (`company`) with plan: `enterprise`, seats: `40`." in context["prompt"]
+    prompt = get(server, "/context/user/user_42", format="markdown").text
+    assert "Account: `acme` (`company`) with plan: `enterprise`, seats: `40`." in prompt
 
 
 def test_posthog_events_read_as_facts_and_updates_are_no_activity(server: LiveServer) -> None:
     context = user_context(server)
     labels = [e["label"] for e in context["recent_events"]]
+    # The page is named from its URL, not the project file: quoted as data (core.context).
     assert labels == [
-        "Viewed Billing",
-        "Hit an error: AI generation failed (gpt-4o): '429' on Billing",
+        "Viewed 'Billing'",
+        "Hit an error: AI generation failed (gpt-4o): '429' on 'Billing'",
         "Exposed to feature flag 'new-billing' (on)",
     ]
-    assert "Triggered" not in context["prompt"]
+    assert "Triggered" not in get(server, "/context/user/user_42", format="markdown").text
     assert context["last_session"]["errors"] == [labels[1]]
 
 
@@ -110,10 +112,10 @@ def test_the_dashboard_and_the_prompt_give_a_session_one_length(server: LiveServ
     sessions = get(server, "/ui/api/person/user_42").json()["sessions"]
     [session] = [s for s in sessions if s["id"] == "s9"]
     # The server corrects each request's clock skew, which may move an event by a second.
-    number, unit = session["length"].split()
+    number, unit = session["duration"].split()
     assert unit == "seconds"
     assert int(number) in (15, 16)
-    assert context["last_session_summary"].startswith(f"{number}-second session")
+    assert context["last_session_summary"].startswith(f"Session of {number} seconds")
 
 
 def test_an_accounts_context_says_who_is_active_and_what_it_does(server: LiveServer) -> None:

@@ -12,9 +12,9 @@
 from __future__ import annotations
 
 from usertrail.client.answers import (
+    AccountContext,
     Assisted,
     ErasureReport,
-    GroupContext,
     PersonExport,
     Retrieval,
     UserContext,
@@ -31,10 +31,10 @@ from usertrail.client.errors import (
 from usertrail.client.sync_client import Usertrail
 
 __all__ = [
+    "AccountContext",
     "Assisted",
     "AsyncUsertrail",
     "ErasureReport",
-    "GroupContext",
     "InvalidRequest",
     "NotFound",
     "PersonExport",

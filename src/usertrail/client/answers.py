@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from usertrail.model.account import AccountContext
 from usertrail.model.context import (
     ContextEvent,
     Pattern,
@@ -35,21 +36,11 @@ class Assisted(msgspec.Struct, frozen=True, kw_only=True):
     recommendations: tuple[Recommendation, ...]
 
 
-class GroupContext(msgspec.Struct, frozen=True, kw_only=True):
-    """GET /context/group/{type}/{key}: an account's context (issue 17). Typed loosely
-    until that route's shape settles: the well-known parts, and the whole object in `data`."""
-
-    group_type: str
-    group_key: str
-    prompt: str
-    data: dict[str, Any]
-
-
 __all__ = [
+    "AccountContext",
     "Assisted",
     "ContextEvent",
     "ErasureReport",
-    "GroupContext",
     "Hit",
     "Pattern",
     "PersonExport",

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import msgspec
 import orjson
 
-from usertrail.client.answers import Assisted, GroupContext, PersonExport
+from usertrail.client.answers import AccountContext, Assisted, PersonExport
 from usertrail.model.context import UserContext
 from usertrail.model.privacy import ErasureReport
 from usertrail.retrieval.model import Retrieval
@@ -54,14 +54,9 @@ def user_prompt(user_id: str, n: int | None, max_tokens: int | None) -> Call[str
     return Call("GET", path, _text, _options(n, max_tokens, "markdown"))
 
 
-def group_context(group_type: str, key: str, max_tokens: int | None) -> Call[GroupContext]:
+def group_context(group_type: str, key: str, max_tokens: int | None) -> Call[AccountContext]:
     path = f"/context/group/{_segment(group_type)}/{_segment(key)}"
-
-    def read(body: bytes) -> GroupContext:
-        data = orjson.loads(body)
-        prompt = data.get("prompt", "") if isinstance(data, dict) else ""
-        return GroupContext(group_type=group_type, group_key=key, prompt=prompt, data=data)
-
+    read = msgspec.json.Decoder(AccountContext).decode
     return Call("GET", path, read, _options(None, max_tokens, "json"))
 
 

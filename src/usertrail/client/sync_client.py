@@ -8,7 +8,7 @@ from typing import TypeVar
 import httpx
 
 from usertrail.client import calls
-from usertrail.client.answers import Assisted, GroupContext, PersonExport
+from usertrail.client.answers import AccountContext, Assisted, PersonExport
 from usertrail.client.errors import error_for
 from usertrail.model.context import UserContext
 from usertrail.model.privacy import ErasureReport
@@ -48,7 +48,7 @@ class Usertrail:
 
     def group_context(
         self, group_type: str, key: str, *, max_tokens: int | None = None
-    ) -> GroupContext:
+    ) -> AccountContext:
         """An account's context (`GET /context/group/{type}/{key}`)."""
         return self._send(calls.group_context(group_type, key, max_tokens))
 
