@@ -29,6 +29,8 @@ from usertrail.model.session import SessionSpan
 
 DEFAULT_EVENTS = 20
 MAX_EVENTS = 500
+# A request's token budget: the bounds the context API, its cache lane and the MCP tools share.
+TOKENS_MIN, TOKENS_MAX = 64, 200_000
 TOKENS_PER_EVENT = 12  # fewer than any event costs: loading this many always fills a budget
 
 
