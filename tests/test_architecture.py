@@ -1,4 +1,4 @@
-"""The layering in DESIGN.md, checked: a pure core, one composition root, imports one way."""
+"""The layering in docs/design.md, checked: a pure core, one composition root, imports one way."""
 
 from __future__ import annotations
 

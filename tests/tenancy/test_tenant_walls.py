@@ -1,4 +1,4 @@
-"""Tenants are walls (DESIGN.md rule 7), on every route the app has, in SQLite and PostgreSQL.
+"""Tenants are walls (docs/design.md rule 7), on every route the app has, in SQLite and PostgreSQL.
 
 Three projects with planted marker strings; every data-bearing route is asked for one
 project's data with every wrong credential (none, another project's token or key, the

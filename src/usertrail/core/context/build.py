@@ -37,7 +37,7 @@ TOKENS_PER_EVENT = 12  # fewer than any event costs: loading this many always fi
 class ContextOptions(msgspec.Struct, frozen=True, kw_only=True):
     n: int | None = None  # None: 20, or with max_tokens as many as the budget holds
     max_tokens: int | None = None  # budgets the answer in `format`
-    mask_pii: bool = True
+    mask_pii: bool = True  # the project file's `mask_pii`: the context service sets it
     format: Literal["json", "markdown"] = "json"
     include_prompt: bool = False  # JSON: also the Markdown block (the same facts twice)
 
