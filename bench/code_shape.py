@@ -5,13 +5,15 @@ nested ones included. Import cycles are the strongly connected components of the
 import graph in `tests/import_graph.py` (the graph `tests/test_architecture.py` checks), between
 modules and between the package's parts (`web`, `mcp_server`, `core`...).
 
-Run: `python -m bench.code_shape`.
+Run: `python -m bench.code_shape [SRC]` (default: this checkout's src/usertrail; for another
+commit, `git archive <commit> src | tar -x -C /tmp/old` and pass /tmp/old/src/usertrail).
 """
 
 from __future__ import annotations
 
 import ast
 import statistics
+import sys
 from pathlib import Path
 
 from tests.import_graph import between_parts, cycles, package_graph
@@ -42,18 +44,18 @@ def show(label: str, value: object) -> None:
     print(f"{label:<28}{value}")
 
 
-def main() -> None:
-    lengths = function_lengths(SRC)
+def main(src: Path = SRC) -> None:
+    lengths = function_lengths(src)
     over = sum(n > LONG for n in lengths)
     big = sorted(
-        (line_count(p), str(p.relative_to(SRC))) for p in SRC.rglob("*.py") if line_count(p) > BIG
+        (line_count(p), str(p.relative_to(src))) for p in src.rglob("*.py") if line_count(p) > BIG
     )
     show("functions", len(lengths))
     show("median function length", f"{statistics.median(lengths):g}")
     show("p90 function length", f"{p90(lengths):g}")
     show(f"functions over {LONG} lines", f"{over} ({over / len(lengths):.1%})")
     show(f"modules over {BIG} lines", f"{len(big)} {', '.join(f'{p} ({n})' for n, p in big)}")
-    graph = package_graph(SRC)
+    graph = package_graph(src)
     for kind, found in (
         ("module", cycles(graph)),
         ("package-part", cycles(between_parts(graph, "usertrail"))),
@@ -61,11 +63,11 @@ def main() -> None:
         show(f"{kind} import cycles", len(found))
         for component in found:
             print(f"  {' <-> '.join(component)}")
-    sql = SRC / "adapters" / "sql"
+    sql = src / "adapters" / "sql"
     sql_lines = sum(line_count(p) for p in sql.rglob("*.py") if "migrations" not in p.parts)
     migrations = sum(line_count(p) for p in (sql / "migrations").rglob("*.py"))
     show("adapters/sql/ lines", f"{sql_lines} (+ {migrations} in migrations/)")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else SRC)
