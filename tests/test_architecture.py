@@ -21,8 +21,14 @@ IO_LIBRARIES = (
     "aiosmtplib",
     "structlog",
     "prometheus_client",
+    "mcp",
+    # the standard library's ways out: the environment, sockets, processes, threads, event loops
+    *("os", "socket", "sqlite3", "subprocess", "smtplib", "threading", "asyncio"),
 )
-SHELL = ("usertrail.adapters", "usertrail.services", "usertrail.web", "usertrail.wiring")
+SHELL = (
+    *("usertrail.adapters", "usertrail.services", "usertrail.web", "usertrail.wiring"),
+    *("usertrail.mcp_server", "usertrail.observability"),
+)
 
 
 def imports_of(path: Path) -> set[str]:
