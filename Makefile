@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python -m bench.context --postgres
 	$(BIN)/python -m bench.scaleout
 	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.code_shape
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -18,12 +18,12 @@ from mcp.server.mcpserver.context import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from usertrail import __version__
-from usertrail.core.context.build import MAX_EVENTS, ContextOptions
+from usertrail.authorization import bearer
+from usertrail.core.context.build import MAX_EVENTS, TOKENS_MIN, ContextOptions
 from usertrail.core.ids import checked_id
 from usertrail.errors import UsertrailError
 from usertrail.model.context import UserContext
 from usertrail.model.project import Project
-from usertrail.web.context_api import TOKENS_MIN, bearer
 from usertrail.wiring import Runtime
 
 INSTRUCTIONS = (

@@ -1,4 +1,8 @@
-"""Settings. Precedence, stated once: CLI flag -> USERTRAIL_* env -> project file -> default."""
+"""Settings: how the service runs. Precedence, stated once: CLI flag -> USERTRAIL_* env -> default.
+
+The project file (`project_file`, read by usertrail.project_file) configures the product, not
+the service: pages, features, funnels, triggers, sinks. Nothing here is read from it.
+"""
 
 from __future__ import annotations
 
@@ -85,7 +89,6 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False  # upgrade a plain connection (port 587)
     smtp_tls: bool = False  # TLS from the first byte (port 465)
     smtp_from: str = "usertrail <usertrail@localhost>"
-    # A failed action delivery is retried with exponential backoff, then dead-lettered.
     # POST /assist calls an OpenAI-compatible chat endpoint when a base URL is set (e.g.
     # https://api.openai.com/v1); without one it answers from a template, offline.
     llm_base_url: str | None = None
@@ -93,6 +96,7 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_timeout_s: float = Field(default=30.0, gt=0)
     llm_max_tokens: int = Field(default=400, ge=1)
+    # A failed action delivery is retried with exponential backoff, then dead-lettered.
     action_max_attempts: int = Field(default=8, ge=1)
     action_retry_base_s: float = Field(default=5.0, gt=0)
     # Events older than this many days (by event time) are pruned from the raw log and the

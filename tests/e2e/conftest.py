@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
@@ -28,9 +29,15 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="session")
-def page_origin() -> Iterator[str]:
-    """Test pages and posthog-js from npm, served from another origin than usertrail."""
+def posthog_js() -> Path:
+    """posthog-js's dist/ from npm: a test that needs it skips without it, and fails in CI."""
     if not (POSTHOG_JS / "array.full.js").is_file():
         _missing("posthog-js from npm (npm ci)")
+    return POSTHOG_JS
+
+
+@pytest.fixture(scope="session")
+def page_origin(posthog_js: Path) -> Iterator[str]:
+    """Test pages and posthog-js from npm, served from another origin than usertrail."""
     with serve_pages() as origin:
         yield origin

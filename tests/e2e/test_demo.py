@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 from posthog import Posthog
 
-from tests.e2e.browser import POSTHOG_JS, ROOT
+from tests.e2e.browser import ROOT
 from tests.live import API_KEY, TOKEN, LiveServer
 from tests.projects import stored_project
 from usertrail.model.project import Project
@@ -29,9 +30,8 @@ TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
-def demo(live_server: LiveServer) -> Project:
-    if not (POSTHOG_JS / "array.full.js").is_file():
-        pytest.skip("posthog-js from npm is not installed (npm ci)")
+def demo(live_server: LiveServer, posthog_js: Path) -> Project:
+    """The demo's project; its pages load posthog-js from usertrail's /static/ (npm's dist/)."""
     return stored_project(live_server.db_path, "demo")
 
 

@@ -1,4 +1,4 @@
-"""DESIGN.md rule 3 for retrieval: the ranking, signals, prompt and metrics are pure; only the
+"""docs/design.md rule 3 for retrieval: the ranking, signals, prompt and metrics are pure; only the
 index, the LLM client, the service and the harness touch the outside world."""
 
 from __future__ import annotations

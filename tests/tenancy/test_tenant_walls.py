@@ -1,4 +1,4 @@
-"""Tenants are walls (DESIGN.md rule 7), on every route the app has, in SQLite and PostgreSQL.
+"""Tenants are walls (docs/design.md rule 7), on every route the app has, in SQLite and PostgreSQL.
 
 Three projects with planted marker strings; every data-bearing route is asked for one
 project's data with every wrong credential (none, another project's token or key, the
@@ -11,7 +11,6 @@ with its reason, or `test_every_route_is_probed_or_public_for_a_stated_reason` f
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from fastapi.routing import iter_route_contexts
 from posthog import Posthog
 from starlette.routing import Mount
 
+from tests.live import wait_for
 from tests.tenancy.probes import PROBES, Answer, Cred, Probe, wrong_credentials
 from tests.tenancy.tenants import SHARED_ID, TENANTS, Tenant, Walls, walls_server
 from usertrail.settings import Settings
@@ -194,10 +194,10 @@ def test_capture_lands_only_in_the_tokens_project(walls: Walls) -> None:
     sent = client.capture(
         "marked", distinct_id=SHARED_ID, properties={"note": alpha.marker("late")}
     )
-    deadline = time.monotonic() + 10
-    while alpha.marker("late") not in read_context(walls, alpha, SHARED_ID).text:
-        assert time.monotonic() < deadline, "alpha's own event never showed"
-        time.sleep(0.05)
+    wait_for(
+        lambda: alpha.marker("late") in read_context(walls, alpha, SHARED_ID).text,
+        what="alpha's own event in alpha's context",
+    )
     for other in TENANTS[1:]:
         assert alpha.marker("late") not in read_context(walls, other, SHARED_ID).text
         raw = httpx.get(
@@ -229,7 +229,11 @@ def test_capture_and_webhooks_refuse_what_is_not_their_credential(
         body = {"event": {**event, "properties": {"note": beta.marker("late")}}}
         answer = httpx.post(f"{walls.url}/webhooks/posthog", json=body, headers=webhook_headers)
         assert answer.status_code == 200
-        time.sleep(0.5)
+        # Processed once beta reads it: only then does alpha's not having it prove the wall.
+        wait_for(
+            lambda: beta.marker("late") in read_context(walls, beta, alpha.user).text,
+            what="beta's webhook event in beta's own context",
+        )
         assert beta.marker("late") not in read_context(walls, alpha, alpha.user).text
 
 

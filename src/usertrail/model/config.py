@@ -1,4 +1,4 @@
-"""The project file's schema (DESIGN.md rule 5): what a product's pages, components, features
+"""The project file's schema (docs/design.md rule 5): what a product's pages, components, features
 and funnels are. Strict (`extra="forbid"`), so a typo is an error with its path, not a no-op."""
 
 from __future__ import annotations

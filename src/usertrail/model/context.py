@@ -1,4 +1,4 @@
-"""The context object the chatbot receives (DESIGN.md, "The context object")."""
+"""The context object the chatbot receives (docs/design.md, "The context object")."""
 
 from __future__ import annotations
 

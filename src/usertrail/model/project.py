@@ -1,4 +1,4 @@
-"""Tenants: a project has a public write token and a secret read key (DESIGN.md rule 7)."""
+"""Tenants: a project has a public write token and a secret read key (docs/design.md rule 7)."""
 
 from __future__ import annotations
 

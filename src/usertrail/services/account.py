@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+import msgspec
+
 from usertrail.core.context.account import AccountOptions, build_account
 from usertrail.core.context.account_render import fit_account
 from usertrail.errors import NotFound
@@ -46,5 +48,7 @@ class AccountService:
         data = await self._store.group_data(project.id, group, MEMBERS_LOADED, limit)
         if data is None:
             raise NotFound(f"no {group[0]!r} group {group[1]!r} in this project")
-        built = build_account(data, self._config_for(project.id), options, self._clock())
+        config = self._config_for(project.id)
+        options = msgspec.structs.replace(options, mask_pii=config.mask_pii)
+        built = build_account(data, config, options, self._clock())
         return fit_account(built, options.max_tokens, format)

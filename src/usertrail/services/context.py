@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+import msgspec
+
 from usertrail.core.aggregates import merge_counters
 from usertrail.core.context.build import (
     ContextInputs,
@@ -90,6 +92,7 @@ class ContextService:
         data = await self._store.person_data(project.id, user_id, loaded)
         if data is None:
             raise NotFound(f"no user {user_id!r} in this project")
+        config = self._config_for(project.id)
         inputs = ContextInputs(
             person=data.person,
             user_id=user_id,
@@ -97,7 +100,8 @@ class ContextService:
             events=data.events,
             counters=merge_counters(list(data.counters)),
             set_sizes=dict(data.set_sizes),
-            config=self._config_for(project.id),
+            config=config,
             groups=data.groups,
         )
+        options = msgspec.structs.replace(options, mask_pii=config.mask_pii)
         return build_context(inputs, options, self._clock()), data.person.distinct_ids

@@ -1,4 +1,4 @@
-"""Replay: rebuild every piece of derived state from the raw log (DESIGN.md rule 1)."""
+"""Replay: rebuild every piece of derived state from the raw log (docs/design.md rule 1)."""
 
 from __future__ import annotations
 

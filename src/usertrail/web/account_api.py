@@ -14,8 +14,8 @@ from starlette.responses import Response
 
 from usertrail.core.context.account import AccountOptions
 from usertrail.core.context.account_render import render_account
-from usertrail.core.context.build import DEFAULT_EVENTS
-from usertrail.web.context_api import MEDIA_TYPES, N_MAX, TOKENS_MAX, TOKENS_MIN
+from usertrail.core.context.build import DEFAULT_EVENTS, TOKENS_MAX, TOKENS_MIN
+from usertrail.web.context_api import MEDIA_TYPES, N_MAX
 from usertrail.web.deps import runtime_of
 from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
 

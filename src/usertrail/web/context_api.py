@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response, StreamingResponse
 
-from usertrail.core.context.build import ContextOptions
+from usertrail.core.context.build import TOKENS_MAX, TOKENS_MIN, ContextOptions
 from usertrail.core.ids import ID_RULE, ID_SCHEMA, checked_id
 from usertrail.errors import NotFound
 from usertrail.services.context_cache import Rendered
@@ -37,7 +37,6 @@ UserId = Annotated[
 ]
 # The query's bounds, shared with the cache lane (web.context_lane), which must agree.
 N_MAX = 500
-TOKENS_MIN, TOKENS_MAX = 64, 200_000
 N_HELP = "How many recent events (default 20; with max_tokens, as many as the budget holds)"
 TOKENS_HELP = (
     "Token budget (cl100k) for what is returned: the Markdown block is filled up to it, most "
@@ -45,12 +44,6 @@ TOKENS_HELP = (
 )
 INCLUDE_HELP = "JSON only: also the Markdown block as `prompt` (the same facts twice)"
 MEDIA_TYPES = {"json": "application/json", "markdown": "text/markdown; charset=utf-8"}
-
-
-def bearer(authorization: str | None) -> str | None:
-    if authorization and authorization[:7].lower() == "bearer ":
-        return authorization[7:].strip() or None
-    return None
 
 
 def rendered_response(rendered: Rendered, format: str) -> Response:

@@ -17,15 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from usertrail.core.context.build import ContextOptions
+from usertrail.authorization import bearer
+from usertrail.core.context.build import TOKENS_MAX, TOKENS_MIN, ContextOptions
 from usertrail.errors import UsertrailError
-from usertrail.web.context_api import (
-    MEDIA_TYPES,
-    N_MAX,
-    TOKENS_MAX,
-    TOKENS_MIN,
-    bearer,
-)
+from usertrail.web.context_api import MEDIA_TYPES, N_MAX
 from usertrail.web.responses import refused
 from usertrail.web.timing import observe
 

@@ -1,4 +1,5 @@
-"""Request -> runtime objects. The runtime lives on app.state, built by the lifespan."""
+"""Request -> runtime objects. The runtime lives on app.state: create_app(settings) builds it
+(wiring.build_runtime) or takes the one it is given; the lifespan only starts and closes it."""
 
 from __future__ import annotations
 

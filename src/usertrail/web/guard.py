@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from usertrail.authorization import bearer
 from usertrail.errors import BadCredentials, PayloadTooLarge, RequestTimeout, UsertrailError
 from usertrail.web.capture import CAPTURE_PATHS
-from usertrail.web.context_api import bearer
 from usertrail.web.mcp_gate import MCP_REFUSED
 from usertrail.web.responses import json_response, refused
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from usertrail.authorization import bearer
 from usertrail.model.project import Project
-from usertrail.web.context_api import bearer
 from usertrail.web.deps import runtime_of
 from usertrail.web.read_auth import COOKIE
 

@@ -37,7 +37,7 @@ _USAGE_PREFIXES = (("feature:", "feature"), ("page:", "page"))
 class AccountOptions(msgspec.Struct, frozen=True, kw_only=True):
     n: int = 20  # recent events
     max_tokens: int | None = None
-    mask_pii: bool = True
+    mask_pii: bool = True  # the project file's `mask_pii`: the account service sets it
 
 
 def account_of(group: GroupState, *, mask_pii: bool = True) -> Account:

@@ -29,13 +29,15 @@ from usertrail.model.session import SessionSpan
 
 DEFAULT_EVENTS = 20
 MAX_EVENTS = 500
+# A request's token budget: the bounds the context API, its cache lane and the MCP tools share.
+TOKENS_MIN, TOKENS_MAX = 64, 200_000
 TOKENS_PER_EVENT = 12  # fewer than any event costs: loading this many always fills a budget
 
 
 class ContextOptions(msgspec.Struct, frozen=True, kw_only=True):
     n: int | None = None  # None: 20, or with max_tokens as many as the budget holds
     max_tokens: int | None = None  # budgets the answer in `format`
-    mask_pii: bool = True
+    mask_pii: bool = True  # the project file's `mask_pii`: the context service sets it
     format: Literal["json", "markdown"] = "json"
     include_prompt: bool = False  # JSON: also the Markdown block (the same facts twice)
 
