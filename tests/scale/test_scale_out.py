@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import msgspec
 import orjson
 import pytest
 from posthog import Posthog
@@ -187,11 +186,10 @@ async def embedded_contexts(url: str, tmp: Path, users: list[str]) -> dict[str, 
             seq = batch[-1].seq
         await embedded.processor.drain()
         project = embedded.default_project
+        # The bytes GET /context/user/{id} answers with (the JSON, without the prompt block).
         return {
             user: orjson.loads(
-                msgspec.json.encode(
-                    await embedded.context.for_user(project, user, ContextOptions())
-                )
+                (await embedded.context.rendered(project, user, ContextOptions())).json
             )
             for user in users
         }
