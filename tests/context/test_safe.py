@@ -74,3 +74,9 @@ def test_a_plain_role_word_is_not_quoted_as_a_fragment() -> None:
 def test_an_identifier_like_key_reads_as_itself_and_anything_else_is_quoted() -> None:
     assert key_text("plan") == "plan"
     assert key_text("ignore: the rules") == "`ignore: the rules`"
+
+
+def test_an_ids_invisible_characters_are_escaped_not_dropped() -> None:
+    assert safe_id("a\u200bb") == "a\\u200bb"  # zero-width: still its own id, and inert
+    assert safe_id("\ud7fc") == "\\ud7fc"  # unassigned: never an empty id
+    assert safe_id("user\u202e42") == "user\\u202e42"  # bidi override: cannot flip the line

@@ -7,7 +7,7 @@ import unicodedata
 from functools import lru_cache
 
 # Cc (controls), Cf (format: zero-width, bidi overrides), Co/Cs/Cn: never useful in a label.
-_DROP = frozenset(("Cc", "Cf", "Co", "Cs", "Cn"))
+INVISIBLE = frozenset(("Cc", "Cf", "Co", "Cs", "Cn"))  # Unicode categories clean_text drops
 _SPACES = re.compile(r"\s+")
 
 
@@ -23,7 +23,7 @@ def clean_text(text: str, limit: int = 120) -> str:
             "".join(
                 " " if ch in "\t\n\r" else ch
                 for ch in text
-                if ch in "\t\n\r" or unicodedata.category(ch) not in _DROP
+                if ch in "\t\n\r" or unicodedata.category(ch) not in INVISIBLE
             ),
         )
     kept = kept.strip()

