@@ -57,6 +57,8 @@ bench: install
 	$(BIN)/python -m bench.context --postgres
 	$(BIN)/python -m bench.scaleout
 	$(BIN)/python -m bench.memory
+	$(BIN)/python -m bench.relay
+	$(BIN)/python -m bench.context_budget
 	$(BIN)/python -m bench.code_shape
 
 clean:
