@@ -31,6 +31,8 @@ MIN_REASON = 0.05  # evidence below this is too slight to be given as a reason
 
 
 class Index(Protocol):
+    """What evidence needs of an index (retriever.Searcher, and so `HelpIndex`, is one)."""
+
     @property
     def articles(self) -> Mapping[str, Article]: ...
 

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from usertrail.retrieval.evidence import Evidence, behaviour_evidence
+from usertrail.retrieval.evidence import Evidence, Index, behaviour_evidence
 from usertrail.retrieval.fusion import (
     article_scores,
     hit,
@@ -28,19 +28,8 @@ MIN_EXACT_WORDS = 2
 QUESTION_SECTION = 0.3
 
 
-class Searcher(Protocol):
-    """What retrieval needs of an index (`HelpIndex` is one)."""
-
-    @property
-    def articles(self) -> Mapping[str, Article]: ...
-
-    @property
-    def chunks(self) -> Mapping[str, Chunk]: ...
-
-    @property
-    def reference_score(self) -> float: ...
-
-    def search(self, words: Sequence[str], limit: int = ...) -> list[tuple[str, float]]: ...
+class Searcher(Index, Protocol):
+    """What retrieval needs of an index (`HelpIndex` is one): evidence's, and spelling."""
 
     def spelled(self, query_words: Sequence[str]) -> list[str]: ...
 
