@@ -203,25 +203,21 @@ def test_webhook_recipe_with_or_without_the_slash_is_never_redirected_nor_relaye
     assert not set(uuids) & set(posthog.uuids())
 
 
-def test_capture_is_never_slowed_by_a_hung_posthog(relaying: LiveServer, posthog: StandIn) -> None:
-    posthog.faults.delay_s = 30  # every relay attempt hangs until the relay's timeout
-    send(relaying, 1)
-    answers: list[float] = []
+def test_capture_answers_while_posthog_hangs(relaying: LiveServer, posthog: StandIn) -> None:
+    """PostHog holds every relay request for 30 s: capture still answers them all, while
+    PostHog has answered nothing yet (capture waits for its own commit, never for PostHog)."""
+    posthog.faults.delay_s = 30
+    send(relaying, 1)  # the relay is now stuck in a request to PostHog
+    answers: list[int] = []
 
     def one() -> None:
-        started = time.monotonic()
-        assert (
-            httpx.post(
-                f"{relaying.url}/e/", json={"api_key": TOKEN, "event": "x", "distinct_id": "u"}
-            ).status_code
-            == 200
-        )
-        answers.append(time.monotonic() - started)
+        body = {"api_key": TOKEN, "event": "x", "distinct_id": "u"}
+        answers.append(httpx.post(f"{relaying.url}/e/", json=body, timeout=25).status_code)
 
     threads = [threading.Thread(target=one) for _ in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(10)
-    assert len(answers) == 20
-    assert max(answers) < 2.0  # the commit, not PostHog, decides when capture answers
+        thread.join(25)
+    assert answers == [200] * 20
+    assert posthog.captured == []  # not one relay request has been answered
