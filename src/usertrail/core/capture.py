@@ -72,13 +72,14 @@ def _find_token(
     envelope: Mapping[str, Any], events: tuple[dict[str, Any], ...], query: Mapping[str, str]
 ) -> str | None:
     for source in (envelope, *events):
-        token = _token_in(source)
+        token = token_in(source)
         if token:
             return token
     return query.get("token") or query.get("api_key") or None
 
 
-def _token_in(source: Mapping[str, Any]) -> str | None:
+def token_in(source: Mapping[str, Any]) -> str | None:
+    """A project token where PostHog looks for one in an envelope or event."""
     for key in _TOKEN_KEYS:
         value = source.get(key)
         if isinstance(value, str) and value:

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from usertrail.core.capture import split_request
+from usertrail.core.capture import split_request, token_in
 from usertrail.core.decode import decode_body
 from usertrail.core.forwarding import request_headers
 from usertrail.core.relay import Target
@@ -32,13 +32,18 @@ from usertrail.web.responses import json_response
 async def flags(request: Request) -> Response:
     """`/flags/?v=2` and `/decide/`: PostHog's flags for this person, else none."""
     body = await read_body(request)
-    token = _flags_token(request, body)
+    payload = _payload(request, body)  # decoded once: for the token, and to retoken it
+    token = request.query_params.get("token") or (
+        token_in(payload) if isinstance(payload, dict) else None
+    )
     target = await _target(request, token)
     if target is None or token is None:
         return remote_config.flags_answer(token or "")
     retokened = target.token != token
     if retokened:  # the project file names another PostHog token
-        body = orjson.dumps(_retokened(_decoded(request, body), target.token))
+        if isinstance(payload, UsertrailError):
+            raise payload
+        body = orjson.dumps(_retokened(payload, target.token))
     url = target.host + request.url.path
     answer = await _forward(request, "flags", url, body, retokened=retokened)
     return answer or remote_config.flags_answer(token)
@@ -151,19 +156,14 @@ def _decoded(request: Request, body: bytes) -> Any:
     )
 
 
-def _flags_token(request: Request, body: bytes) -> str | None:
-    found = request.query_params.get("token")
-    if found or not body:
-        return found
-    try:
-        payload = _decoded(request, body)
-    except UsertrailError:
+def _payload(request: Request, body: bytes) -> Any:
+    """The decoded body, or the error that says why it cannot be (None when empty)."""
+    if not body:
         return None
-    if isinstance(payload, dict):
-        for key in ("token", "api_key", "$token"):
-            if isinstance(value := payload.get(key), str) and value:
-                return value
-    return None
+    try:
+        return _decoded(request, body)
+    except UsertrailError as exc:
+        return exc
 
 
 def _capture_token(request: Request, body: bytes) -> str | None:
