@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -43,6 +44,7 @@ from usertrail.ports import EventLog
 
 log = structlog.get_logger("usertrail.relay")
 CURSOR = "posthog"
+BACKLOG_EVERY_S = 1.0
 
 
 class RelayState(Protocol):
@@ -119,6 +121,7 @@ class RelayService:
         self._rand = rand
         self._wake = asyncio.Event()
         self.status = RelayStatus()
+        self._next_count = 0.0  # monotonic time of the next backlog count
 
     def wake(self) -> None:
         self._wake.set()
@@ -195,8 +198,14 @@ class RelayService:
         setattr(self.status, outcome_, getattr(self.status, outcome_) + n)
 
     async def _observe(self, cursor: int, ready: Sequence[LoggedEvent]) -> None:
-        self.status.backlog = await self._state.backlog(cursor)
-        self._metrics.relay_backlog.set(self.status.backlog)
+        # The backlog is a COUNT over everything past the cursor: while catching up on a
+        # large backlog, once a second rather than once per read.
+        if time.monotonic() >= self._next_count or not ready:
+            # Only a read with events defers the next count: the first read after idling
+            # always counts, so an outage shows its backlog at once.
+            self._next_count = time.monotonic() + BACKLOG_EVERY_S if ready else 0.0
+            self.status.backlog = await self._state.backlog(cursor)
+            self._metrics.relay_backlog.set(self.status.backlog)
         self._set_lag(ready[0].raw.received_at if ready else None)
 
     def _set_lag(self, oldest: datetime | None) -> None:
