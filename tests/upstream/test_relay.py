@@ -10,6 +10,7 @@ import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from posthog import Posthog
@@ -18,6 +19,9 @@ from tests.live import API_KEY, TOKEN, WEBHOOK_SECRET, LiveServer, wait_for
 from tests.posthog_standin import StandIn
 from tests.rawlog import raw_uuids
 from tests.upstream.conftest import RELAY_ENV, metric
+
+# Non-ASCII, a slash, a bidi override and markup: relayed as sent, readable by its full id.
+HOSTILE_ID = "josé/ü \u202e<img src=x>"
 
 
 def sdk(server: LiveServer) -> Posthog:
@@ -48,18 +52,18 @@ def arrived(posthog: StandIn, uuids: list[str], timeout: float = 30) -> Counter[
 def test_sdk_events_reach_posthog_with_their_uuid_time_and_token(
     relaying: LiveServer, posthog: StandIn
 ) -> None:
-    uuids = send(relaying, 20, user="josé ü")
+    uuids = send(relaying, 20, user=HOSTILE_ID)
     assert set(arrived(posthog, uuids).values()) == {1}
     event = next(e for e in posthog.events() if e["uuid"] == uuids[0])
     assert event["event"] == "feature_used"
-    assert event["distinct_id"] == "josé ü"
+    assert event["distinct_id"] == HOSTILE_ID
     assert event["properties"]["i"] == 0
     assert event["timestamp"].startswith(time.strftime("%Y-%m-%d", time.gmtime()))
     assert {r.body["api_key"] for r in posthog.captured} == {TOKEN}
     assert {r.headers["content-encoding"] for r in posthog.captured} == {"gzip"}
     # ... and usertrail keeps them too: the context reads the same events.
     context = httpx.get(
-        f"{relaying.url}/context/user/josé ü",
+        f"{relaying.url}/context/user/{quote(HOSTILE_ID, safe='')}",
         headers={"Authorization": f"Bearer {API_KEY}"},
         params={"n": 50},
     )
