@@ -10,7 +10,7 @@ import pytest
 from usertrail.model.config import ProjectConfig
 from usertrail.retrieval.index import HelpIndex, load_help_index, project_indexes
 from usertrail.retrieval.model import Signal
-from usertrail.retrieval.retriever import complete, retrieve
+from usertrail.retrieval.retriever import complete, names_its_topic, retrieve
 
 ARTICLES = {
     "export-errors.md": """---
@@ -140,3 +140,28 @@ def test_a_strong_match_keeps_its_place_against_behaviour_that_points_elsewhere(
     card = error("PaymentError: card_declined")
     found = retrieve(index, "Create a new API key and revoke the old one", [card], k=3)
     assert found.hits[0].article == "api-keys"
+
+
+def test_a_question_that_names_its_topic_keeps_its_order_however_weakly_it_matches(
+    index: HelpIndex,
+) -> None:
+    question = "the bank and my colleague and the old charge"  # weak matches, no pointing word
+    plain = [h.article for h in retrieve(index, question, k=3).hits]
+    aware = retrieve(index, question, [error("ExportError: E42 export timed out")], k=3)
+    assert [h.article for h in aware.hits][: len(plain)] == plain
+
+
+def test_a_question_that_points_at_something_is_settled_by_the_behaviour(
+    index: HelpIndex,
+) -> None:
+    question = "what happened to the old one there?"  # "old": a weak match of api-keys
+    assert retrieve(index, question).hits[0].article == "api-keys"
+    found = retrieve(index, question, [error("PaymentError: card_declined")])
+    assert found.hits[0].article == "payment-failed"
+
+
+def test_a_question_names_its_topic_with_three_known_words_or_five_when_it_points() -> None:
+    assert names_its_topic("add colleague workspace", ["add", "colleague", "workspace"])
+    assert not names_its_topic("undo that report now", ["undo", "report", "now"])
+    assert names_its_topic("get it back", ["a", "b", "c", "d", "e"])
+    assert not names_its_topic("refund", ["refund"])

@@ -11,6 +11,7 @@ from usertrail.retrieval.evidence import Evidence, Index, behaviour_evidence
 from usertrail.retrieval.fusion import (
     article_scores,
     hit,
+    in_question_order,
     kept,
     mixed,
     names_an_error,
@@ -19,10 +20,16 @@ from usertrail.retrieval.fusion import (
     tied,
 )
 from usertrail.retrieval.model import Article, Chunk, Hit, Retrieval, SectionFit, Signal
-from usertrail.retrieval.text import dedupe, terms
+from usertrail.retrieval.text import dedupe, points, terms
 
 MAX_BEHAVIOUR_TERMS = 12
 MIN_EXACT_WORDS = 2
+# A question that names this many things the articles know says what it is about, however
+# weakly it matches them ("how to add my colleague to our workspace"): behaviour does not
+# reorder what it matches. One that also points at something ("can I undo that?") needs more
+# names before the pointing word is taken to refer to one of them ("get it back").
+TOPIC_WORDS = 3
+TOPIC_WORDS_POINTING = 5
 # From this share of a title match on, the question's best section in an article is the
 # section to show, whatever the behaviour: the user asked about it.
 QUESTION_SECTION = 0.3
@@ -46,10 +53,12 @@ def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int
     extra = behaviour_terms(signals, words)
     expanded = index.search([*words, *extra]) if extra else []
     sections = Sections(index, signals, raw, expanded, asked)
-    keep = kept(asked, complete(index, words)) if evidence else []
+    if names_its_topic(query, [w for w in words if index.articles_with(w)]):
+        order = in_question_order(scores, asked)
+    else:
+        order = ranked(scores, asked, kept(asked, complete(index, words)) if evidence else [])
     hits = [
-        _hit(index, sections.best(slug), scores[slug], evidence.get(slug))
-        for slug in ranked(scores, asked, keep)[:k]
+        _hit(index, sections.best(slug), scores[slug], evidence.get(slug)) for slug in order[:k]
     ]
     return Retrieval(
         query=query,
@@ -58,6 +67,12 @@ def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int
         signals=tuple(signals),
         hits=tuple(hits),
     )
+
+
+def names_its_topic(query: str, known: Sequence[str]) -> bool:
+    """Whether the question says what it is about, by naming enough things the articles know
+    (more when it also points at something: "this", "it")."""
+    return len(known) >= (TOPIC_WORDS_POINTING if points(query) else TOPIC_WORDS)
 
 
 def complete(index: Searcher, words: Sequence[str]) -> set[str]:
