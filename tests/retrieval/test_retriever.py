@@ -10,7 +10,7 @@ import pytest
 from usertrail.model.config import ProjectConfig
 from usertrail.retrieval.index import HelpIndex, load_help_index, project_indexes
 from usertrail.retrieval.model import Signal
-from usertrail.retrieval.retriever import complete, names_its_topic, retrieve
+from usertrail.retrieval.retriever import complete, retrieve
 
 ARTICLES = {
     "export-errors.md": """---
@@ -158,10 +158,3 @@ def test_a_question_that_points_at_something_is_settled_by_the_behaviour(
     assert retrieve(index, question).hits[0].article == "api-keys"
     found = retrieve(index, question, [error("PaymentError: card_declined")])
     assert found.hits[0].article == "payment-failed"
-
-
-def test_a_question_names_its_topic_with_three_known_words_or_five_when_it_points() -> None:
-    assert names_its_topic("add colleague workspace", ["add", "colleague", "workspace"])
-    assert not names_its_topic("undo that report now", ["undo", "report", "now"])
-    assert names_its_topic("get it back", ["a", "b", "c", "d", "e"])
-    assert not names_its_topic("refund", ["refund"])

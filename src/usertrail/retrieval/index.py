@@ -16,6 +16,7 @@ from pathlib import Path
 from usertrail.errors import ConfigError
 from usertrail.model.config import ProjectConfig
 from usertrail.retrieval.articles import parse_article, with_feature_names
+from usertrail.retrieval.lexicon import common_words, english_words
 from usertrail.retrieval.model import Article, Chunk
 from usertrail.retrieval.text import dedupe, terms, words
 from usertrail.retrieval.typos import correction
@@ -44,12 +45,14 @@ class HelpIndex:
         )
         self.reference_score = self._title_strength()
         self.vocabulary = vocabulary(chunks)
+        self.real_words = english_words()
+        self.common_words = common_words()
 
     def spelled(self, query_words: Sequence[str]) -> list[str]:
-        """The words, each one the index does not hold (even stemmed) read as its nearest
-        word that it does: "permisions" -> "permissions"."""
+        """The words, each one the index does not hold (even stemmed) and English does not
+        know read as its nearest word that the index holds: "permisions" -> "permissions"."""
         return [
-            w if self.matching_all([w]) else (correction(w, self.vocabulary) or w)
+            w if self.matching_all([w]) else (correction(w, self.vocabulary, self.real_words) or w)
             for w in query_words
         ]
 

@@ -4,9 +4,10 @@ did, each article shown by the section that fits best, with the reasons."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from typing import Protocol
 
+from usertrail.retrieval.clarity import names_its_topic
 from usertrail.retrieval.evidence import Evidence, Index, behaviour_evidence
 from usertrail.retrieval.fusion import (
     article_scores,
@@ -20,16 +21,11 @@ from usertrail.retrieval.fusion import (
     tied,
 )
 from usertrail.retrieval.model import Article, Chunk, Hit, Retrieval, SectionFit, Signal
-from usertrail.retrieval.text import dedupe, points, terms
+from usertrail.retrieval.text import STOP_WORDS, dedupe, terms
+from usertrail.retrieval.text import words as all_words
 
 MAX_BEHAVIOUR_TERMS = 12
 MIN_EXACT_WORDS = 2
-# A question that names this many things the articles know says what it is about, however
-# weakly it matches them ("how to add my colleague to our workspace"): behaviour does not
-# reorder what it matches. One that also points at something ("can I undo that?") needs more
-# names before the pointing word is taken to refer to one of them ("get it back").
-TOPIC_WORDS = 3
-TOPIC_WORDS_POINTING = 5
 # From this share of a title match on, the question's best section in an article is the
 # section to show, whatever the behaviour: the user asked about it.
 QUESTION_SECTION = 0.3
@@ -42,6 +38,12 @@ class Searcher(Index, Protocol):
 
     def articles_with(self, word: str) -> frozenset[str]: ...
 
+    @property
+    def real_words(self) -> Set[str]: ...
+
+    @property
+    def common_words(self) -> Set[str]: ...
+
 
 def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int = 5) -> Retrieval:
     """Top `k` articles' best sections for the query; with no signals, the query alone."""
@@ -53,7 +55,7 @@ def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int
     extra = behaviour_terms(signals, words)
     expanded = index.search([*words, *extra]) if extra else []
     sections = Sections(index, signals, raw, expanded, asked)
-    if names_its_topic(query, [w for w in words if index.articles_with(w)]):
+    if names_its_topic(index.spelled(all_words(query)), lambda w: is_name(index, w)):
         order = in_question_order(scores, asked)
     else:
         order = ranked(scores, asked, kept(asked, complete(index, words)) if evidence else [])
@@ -69,10 +71,12 @@ def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int
     )
 
 
-def names_its_topic(query: str, known: Sequence[str]) -> bool:
-    """Whether the question says what it is about, by naming enough things the articles know
-    (more when it also points at something: "this", "it")."""
-    return len(known) >= (TOPIC_WORDS_POINTING if points(query) else TOPIC_WORDS)
+def is_name(index: Searcher, word: str) -> bool:
+    """Whether a word names something: not a stop word nor one of the commonest English
+    words, and the articles hold it or it is an English word they do not use ("colleague")."""
+    if word in STOP_WORDS or word in index.common_words:
+        return False
+    return bool(index.articles_with(word)) or word in index.real_words
 
 
 def complete(index: Searcher, words: Sequence[str]) -> set[str]:

@@ -36,10 +36,6 @@ _COMPLAINT_WORDS = """
     guys sure able seems seem seemed trying tried try
 """
 STOP_WORDS = frozenset(_STOP_WORDS.split()) | frozenset(_COMPLAINT_WORDS.split())
-# Words that point at something instead of naming it ("how do I change this?", "can I undo
-# that?"): what they point at is on the user's screen, so the behaviour says what it is.
-_POINTING_WORDS = "this that these those it its here there they them she her he his him"
-POINTING_WORDS = frozenset(_POINTING_WORDS.split())
 
 
 def words(text: str) -> list[str]:
@@ -50,11 +46,6 @@ def words(text: str) -> list[str]:
 def terms(text: str) -> list[str]:
     """The topic words of a text: no stop words, no repeats, in order."""
     return dedupe(w for w in words(text) if w not in STOP_WORDS and (len(w) > 1 or w.isdigit()))
-
-
-def points(text: str) -> bool:
-    """Whether the text points at something without naming it ("why did it fail?")."""
-    return any(w in POINTING_WORDS for w in words(text))
 
 
 def dedupe(items: Iterable[str]) -> list[str]:
