@@ -7,6 +7,7 @@ milliseconds at startup.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import statistics
 import threading
@@ -18,9 +19,10 @@ from usertrail.model.config import ProjectConfig
 from usertrail.retrieval.articles import parse_article, with_feature_names
 from usertrail.retrieval.lexicon import common_words, english_words
 from usertrail.retrieval.model import Article, Chunk
-from usertrail.retrieval.text import dedupe, terms, words
+from usertrail.retrieval.text import dedupe, norm, terms, words
 from usertrail.retrieval.typos import correction
 
+_BOLD = re.compile(r"\*\*([^*\n]{1,60})\*\*")
 TITLE_WEIGHT = 3.0
 BODY_WEIGHT = 1.0
 CANDIDATES = 50
@@ -47,6 +49,7 @@ class HelpIndex:
         self.vocabulary = vocabulary(chunks)
         self.real_words = english_words()
         self.common_words = common_words()
+        self.controls = controls(chunks)
 
     def spelled(self, query_words: Sequence[str]) -> list[str]:
         """The words, each one the index does not hold (even stemmed) and English does not
@@ -102,6 +105,17 @@ def vocabulary(chunks: Sequence[Chunk]) -> dict[str, int]:
         for word in set(words(f"{chunk.title} {chunk.text}")):
             counts[word] = counts.get(word, 0) + 1
     return counts
+
+
+def controls(chunks: Sequence[Chunk]) -> dict[str, frozenset[str]]:
+    """The product's controls the articles name, in bold as help articles do ("click
+    **Sync now**"), normalized, each with the articles that name it."""
+    named: dict[str, set[str]] = {}
+    for chunk in chunks:
+        for label in _BOLD.findall(chunk.text):
+            if key := norm(label):
+                named.setdefault(key, set()).add(chunk.article)
+    return {key: frozenset(slugs) for key, slugs in named.items()}
 
 
 def load_help_index(folder: Path, config: ProjectConfig | None = None) -> HelpIndex:
