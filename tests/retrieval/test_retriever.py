@@ -10,7 +10,7 @@ import pytest
 from usertrail.model.config import ProjectConfig
 from usertrail.retrieval.index import HelpIndex, load_help_index, project_indexes
 from usertrail.retrieval.model import Signal
-from usertrail.retrieval.retriever import complete, retrieve
+from usertrail.retrieval.retriever import complete, is_name, retrieve
 
 ARTICLES = {
     "export-errors.md": """---
@@ -158,3 +158,14 @@ def test_a_question_that_points_at_something_is_settled_by_the_behaviour(
     assert retrieve(index, question).hits[0].article == "api-keys"
     found = retrieve(index, question, [error("PaymentError: card_declined")])
     assert found.hits[0].article == "payment-failed"
+
+
+def test_a_name_is_a_word_beyond_stop_words_contraction_tails_and_the_commonest_words(
+    index: HelpIndex,
+) -> None:
+    assert is_name(index, "card")  # the articles hold it
+    assert is_name(index, "colleague")  # an English word they do not use
+    assert not is_name(index, "s")  # "it's"
+    assert not is_name(index, "re")  # "we're"
+    assert not is_name(index, "back")  # among the commonest English words
+    assert not is_name(index, "zyxwv")  # neither

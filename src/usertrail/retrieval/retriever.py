@@ -74,8 +74,8 @@ def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int
 def is_name(index: Searcher, word: str) -> bool:
     """Whether a word names something: not a stop word nor one of the commonest English
     words, and the articles hold it or it is an English word they do not use ("colleague")."""
-    if word in STOP_WORDS or word in index.common_words:
-        return False
+    if word in STOP_WORDS or word in index.common_words or len(word) < 2:
+        return False  # "s" of "it's" names nothing
     return bool(index.articles_with(word)) or word in index.real_words
 
 
