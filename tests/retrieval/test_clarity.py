@@ -39,3 +39,9 @@ def test_that_right_after_a_name_is_a_relative_pronoun() -> None:
 def test_a_question_that_points_needs_five_names() -> None:
     assert names_its_topic(words("this workspace report colleague email invite"), is_name)
     assert not names_its_topic(words("this workspace report colleague"), is_name)
+
+
+def test_there_next_to_is_says_that_something_exists() -> None:
+    assert not points(words("is there a way to invite my colleague?"), is_name)
+    assert not points(words("there's no invite email"), is_name)
+    assert points(words("how do I get in there?"), is_name)

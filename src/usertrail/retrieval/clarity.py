@@ -18,10 +18,12 @@ from usertrail.retrieval.text import dedupe
 TOPIC_WORDS = 3
 TOPIC_WORDS_POINTING = 5
 # "this", "these"... point at the screen. A pronoun points only when no name comes before
-# it ("I binned a report, can I get it back?" refers back), and "that" right after a name is
-# a relative pronoun ("the email that lists...").
+# it ("I binned a report, can I get it back?" refers back), "that" right after a name is a
+# relative pronoun ("the email that lists..."), and "there" next to "is" says that something
+# exists ("is there a way to...?").
 DEMONSTRATIVES = frozenset(("this", "these", "those", "here", "there"))
 PRONOUNS = frozenset(("it", "its", "they", "them", "she", "her", "he", "his", "him"))
+BE = frozenset(("is", "are", "was", "were", "be", "s"))
 
 IsName = Callable[[str], bool]
 
@@ -35,7 +37,9 @@ def names_its_topic(question: Sequence[str], is_name: IsName) -> bool:
 def points(question: Sequence[str], is_name: IsName) -> bool:
     """Whether the question points at something it does not name."""
     named = False
-    for before, word in zip(["", *question], question, strict=False):
+    for before, word, after in zip(["", *question], question, [*question[1:], ""], strict=False):
+        if word == "there" and (before in BE or after in BE):
+            continue
         if word in DEMONSTRATIVES or (word == "that" and not is_name(before)):
             return True
         if word in PRONOUNS and not named:
