@@ -45,3 +45,13 @@ def test_there_next_to_is_says_that_something_exists() -> None:
     assert not points(words("is there a way to invite my colleague?"), is_name)
     assert not points(words("there's no invite email"), is_name)
     assert points(words("how do I get in there?"), is_name)
+
+
+def test_a_short_question_that_names_something_few_articles_hold_names_its_topic() -> None:
+    def few(word: str) -> bool:
+        return word == "invite"
+
+    assert names_its_topic(words("invite"), is_name, few)
+    assert names_its_topic(words("the invite email?"), is_name, few)
+    assert not names_its_topic(words("email"), is_name, few)  # many articles hold it
+    assert not names_its_topic(words("why did this invite fail?"), is_name, few)  # points

@@ -10,7 +10,7 @@ import pytest
 from usertrail.model.config import ProjectConfig
 from usertrail.retrieval.index import HelpIndex, load_help_index, project_indexes
 from usertrail.retrieval.model import Signal
-from usertrail.retrieval.retriever import complete, is_name, retrieve
+from usertrail.retrieval.retriever import complete, is_name, is_specific, retrieve
 
 ARTICLES = {
     "export-errors.md": """---
@@ -169,3 +169,12 @@ def test_a_name_is_a_word_beyond_stop_words_contraction_tails_and_the_commonest_
     assert not is_name(index, "re")  # "we're"
     assert not is_name(index, "back")  # among the commonest English words
     assert not is_name(index, "zyxwv")  # neither
+
+
+def test_a_word_few_articles_hold_is_specific(
+    index: HelpIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("usertrail.retrieval.retriever.SPECIFIC_ARTICLES", 1)
+    assert is_specific(index, "revoke")  # one article
+    assert not is_specific(index, "failed")  # two
+    assert not is_specific(index, "zyxwv")  # none

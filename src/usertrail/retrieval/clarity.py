@@ -28,10 +28,16 @@ BE = frozenset(("is", "are", "was", "were", "be", "s"))
 IsName = Callable[[str], bool]
 
 
-def names_its_topic(question: Sequence[str], is_name: IsName) -> bool:
-    """`question`: its words in order, stop words included."""
+def names_its_topic(
+    question: Sequence[str], is_name: IsName, is_specific: IsName = lambda _: False
+) -> bool:
+    """`question`: its words in order, stop words included. `is_specific`: whether a name
+    is one that only a few articles hold ("2fa", "429", "sso"): a question that names one and
+    points at nothing says what it is about however short it is."""
     names = [w for w in dedupe(question) if is_name(w)]
-    return len(names) >= (TOPIC_WORDS_POINTING if points(question, is_name) else TOPIC_WORDS)
+    if points(question, is_name):
+        return len(names) >= TOPIC_WORDS_POINTING
+    return len(names) >= TOPIC_WORDS or any(is_specific(w) for w in names)
 
 
 def points(question: Sequence[str], is_name: IsName) -> bool:

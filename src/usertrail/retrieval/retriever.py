@@ -29,6 +29,9 @@ MIN_EXACT_WORDS = 2
 # From this share of a title match on, the question's best section in an article is the
 # section to show, whatever the behaviour: the user asked about it.
 QUESTION_SECTION = 0.3
+# A word that at most this many articles hold names one topic: a question that holds it and
+# points at nothing ("2fa", "sso", "card declined") says what it is about.
+SPECIFIC_ARTICLES = 2
 
 
 class Searcher(Index, Protocol):
@@ -55,7 +58,8 @@ def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int
     extra = behaviour_terms(signals, words)
     expanded = index.search([*words, *extra]) if extra else []
     sections = Sections(index, signals, raw, expanded, asked)
-    if names_its_topic(index.spelled(all_words(query)), lambda w: is_name(index, w)):
+    question = index.spelled(all_words(query))
+    if names_its_topic(question, lambda w: is_name(index, w), lambda w: is_specific(index, w)):
         order = in_question_order(scores, asked)
     else:
         order = ranked(scores, asked, kept(asked, complete(index, words)) if evidence else [])
@@ -77,6 +81,11 @@ def is_name(index: Searcher, word: str) -> bool:
     if word in STOP_WORDS or word in index.common_words or len(word) < 2:
         return False  # "s" of "it's" names nothing
     return bool(index.articles_with(word)) or word in index.real_words
+
+
+def is_specific(index: Searcher, word: str) -> bool:
+    """Whether only a few articles hold the word: it names one topic ("2fa", "sso", "429")."""
+    return 0 < len(index.articles_with(word)) <= SPECIFIC_ARTICLES
 
 
 def complete(index: Searcher, words: Sequence[str]) -> set[str]:
