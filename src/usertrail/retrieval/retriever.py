@@ -58,11 +58,7 @@ def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int
     extra = behaviour_terms(signals, words)
     expanded = index.search([*words, *extra]) if extra else []
     sections = Sections(index, signals, raw, expanded, asked)
-    question = index.spelled(all_words(query))
-    if names_its_topic(question, lambda w: is_name(index, w), lambda w: is_specific(index, w)):
-        order = in_question_order(scores, asked)
-    else:
-        order = ranked(scores, asked, kept(asked, complete(index, words)) if evidence else [])
+    order = article_order(index, (query, words), scores, asked, bool(evidence))
     hits = [
         _hit(index, sections.best(slug), scores[slug], evidence.get(slug)) for slug in order[:k]
     ]
@@ -73,6 +69,27 @@ def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int
         signals=tuple(signals),
         hits=tuple(hits),
     )
+
+
+def article_order(
+    index: Searcher,
+    question: tuple[str, Sequence[str]],
+    scores: Mapping[str, float],
+    asked: Mapping[str, float],
+    behaviour: bool,
+) -> list[str]:
+    """The question's own order when it says what it is about (behaviour orders only its ties
+    and what it does not match); else the mixed scores, strong matches keeping their place.
+    `question`: as typed, and its topic words."""
+    query, words = question
+    if says_what_it_is_about(index, query):
+        return in_question_order(scores, asked)
+    return ranked(scores, asked, kept(asked, complete(index, words)) if behaviour else [])
+
+
+def says_what_it_is_about(index: Searcher, query: str) -> bool:
+    question = index.spelled(all_words(query))
+    return names_its_topic(question, lambda w: is_name(index, w), lambda w: is_specific(index, w))
 
 
 def is_name(index: Searcher, word: str) -> bool:
