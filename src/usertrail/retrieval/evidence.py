@@ -23,7 +23,9 @@ from usertrail.retrieval.model import Article, Chunk, Signal
 from usertrail.retrieval.text import norm
 
 TIE_GAIN = 1.0
-WORDS_GAIN = 0.5
+# A signal's words that match an article as well as its title would ("New alert" and the
+# alerts article) say as much as a tie.
+WORDS_GAIN = 1.0
 # Signal words that match an article this weakly (a share of a typical title match) say
 # nothing about it: one common word in a long section.
 MIN_WORDS_MATCH = 0.25
