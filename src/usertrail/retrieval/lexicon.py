@@ -14,7 +14,7 @@ from spellchecker import SpellChecker
 
 # A word seen this few times in the list's corpus may be a common misspelling that made it in.
 MIN_COUNT = 5
-# The most frequent English words ("back", "right", "use", "never", "week") name nothing in
+# The most frequent English words ("back", "right", "use", "never", "last") name nothing in
 # particular: a question made of them does not say what it is about.
 COMMON = 300
 
