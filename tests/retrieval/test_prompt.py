@@ -88,6 +88,12 @@ def test_when_nothing_tells_the_top_articles_apart_the_offline_answer_asks() -> 
     )
 
 
+def test_a_first_hit_scoring_below_the_second_is_still_the_answer() -> None:
+    lifted = msgspec.structs.replace(HIT, article="b", article_title="Sharing", score=0.9)
+    answer = template_answer(msgspec.structs.replace(FOUND, hits=(HIT, lifted)))
+    assert answer.startswith("Have a look at “Export failed”")
+
+
 def test_a_weak_match_is_not_passed_off_as_an_answer() -> None:
     weak = msgspec.structs.replace(HIT, score=0.05)
     answer = template_answer(msgspec.structs.replace(FOUND, hits=(weak,)))
