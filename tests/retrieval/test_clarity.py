@@ -55,3 +55,8 @@ def test_a_short_question_that_names_something_few_articles_hold_names_its_topic
     assert names_its_topic(words("the invite email?"), is_name, few)
     assert not names_its_topic(words("email"), is_name, few)  # many articles hold it
     assert not names_its_topic(words("why did this invite fail?"), is_name, few)  # points
+
+
+def test_this_before_a_time_is_a_date_not_something_on_the_screen() -> None:
+    assert not points(words("compare this month with last year"), is_name)
+    assert points(words("compare this with last year"), is_name)

@@ -24,6 +24,9 @@ TOPIC_WORDS_POINTING = 5
 DEMONSTRATIVES = frozenset(("this", "these", "those", "here", "there"))
 PRONOUNS = frozenset(("it", "its", "they", "them", "she", "her", "he", "his", "him"))
 BE = frozenset(("is", "are", "was", "were", "be", "s"))
+# "this month", "these days": a date, not something on the screen.
+_TIMES = "day days week weeks weekend month months quarter year years morning evening time"
+TIMES = frozenset(_TIMES.split())
 
 IsName = Callable[[str], bool]
 
@@ -44,7 +47,7 @@ def points(question: Sequence[str], is_name: IsName) -> bool:
     """Whether the question points at something it does not name."""
     named = False
     for before, word, after in zip(["", *question], question, [*question[1:], ""], strict=False):
-        if word == "there" and (before in BE or after in BE):
+        if (word == "there" and (before in BE or after in BE)) or after in TIMES:
             continue
         if word in DEMONSTRATIVES or (word == "that" and not is_name(before)):
             return True
