@@ -30,10 +30,9 @@ WORDS_GAIN = 1.0
 # nothing about it: one common word in a long section.
 MIN_WORDS_MATCH = 0.25
 SHARPNESS = 2.0
-MIN_REASON = 0.05
-CONTROL_KINDS = frozenset(
-    ("click", "struggle")
-)  # evidence below this is too slight to be given as a reason
+MIN_REASON = 0.05  # evidence below this is too slight to be given as a reason
+# Only a click names a control: a struggle's value is its page, which articles may bold.
+CONTROL_KINDS = frozenset(("click",))
 
 
 class Index(Protocol):
