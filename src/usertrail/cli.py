@@ -344,7 +344,7 @@ app.add_typer(eval_app, name="eval")
 def eval_retrieval(
     cases: Annotated[
         list[Path] | None,
-        typer.Option(help="Cases YAML; repeat for several (default: the four shipped sets)"),
+        typer.Option(help="Cases YAML; repeat for several (default: the five shipped sets)"),
     ] = None,
     project_file: Annotated[
         Path | None, typer.Option(help="Project file naming help_docs (default: the demo's)")

@@ -60,3 +60,9 @@ def test_a_short_question_that_names_something_few_articles_hold_names_its_topic
 def test_this_before_a_time_is_a_date_not_something_on_the_screen() -> None:
     assert not points(words("compare this month with last year"), is_name)
     assert points(words("compare this with last year"), is_name)
+
+
+def test_this_before_the_product_names_the_product_not_something_on_the_screen() -> None:
+    assert not points(words("where do I begin with this app?"), is_name)
+    assert not points(words("how do I invite my colleague to this thing"), is_name)
+    assert points(words("where do I begin with this?"), is_name)

@@ -24,9 +24,11 @@ TOPIC_WORDS_POINTING = 5
 DEMONSTRATIVES = frozenset(("this", "these", "those", "here", "there"))
 PRONOUNS = frozenset(("it", "its", "they", "them", "she", "her", "he", "his", "him"))
 BE = frozenset(("is", "are", "was", "were", "be", "s"))
-# "this month", "these days": a date, not something on the screen.
+# "this month", "these days": a date, not something on the screen; "this app", "this
+# thing": the product itself, which every article is about.
 _TIMES = "day days week weeks weekend month months quarter year years morning evening time"
-TIMES = frozenset(_TIMES.split())
+_PRODUCT = "app application thing tool product software platform site website service"
+NOT_POINTED_AT = frozenset(_TIMES.split()) | frozenset(_PRODUCT.split())
 
 IsName = Callable[[str], bool]
 
@@ -47,7 +49,7 @@ def points(question: Sequence[str], is_name: IsName) -> bool:
     """Whether the question points at something it does not name."""
     named = False
     for before, word, after in zip(["", *question], question, [*question[1:], ""], strict=False):
-        if (word == "there" and (before in BE or after in BE)) or after in TIMES:
+        if (word == "there" and (before in BE or after in BE)) or after in NOT_POINTED_AT:
             continue
         if word in DEMONSTRATIVES or (word == "that" and not is_name(before)):
             return True
