@@ -23,7 +23,7 @@ from usertrail.core.context.build import ContextOptions
 from usertrail.core.ids import checked_id
 from usertrail.demo.inbox import Signature, WebhookInbox
 from usertrail.demo.project import SIGNING_SECRET_ENV
-from usertrail.errors import BadCredentials, BadPayload, NotFound
+from usertrail.errors import BadCredentials, BadPayload, NotFound, PayloadTooLarge
 from usertrail.model.project import Project
 from usertrail.web.deps import runtime_of
 from usertrail.web.pages import render_page
@@ -88,7 +88,7 @@ async def webhook_inbox(request: Request) -> Response:
     state = _demo(request)
     body = await request.body()
     if len(body) > MAX_WEBHOOK_BYTES:
-        return Response("too large", status_code=413)
+        raise PayloadTooLarge(f"a demo webhook is at most {MAX_WEBHOOK_BYTES} bytes")
     headers = dict(request.headers)
     try:
         payload = _verified(state.signing_secret, body, headers)
