@@ -100,7 +100,8 @@ def test_a_422_lists_each_refused_field_and_names_the_first_in_attr(client: Test
     fields = {tuple(e["loc"]) for e in body["errors"]}
     assert fields == {("body", "query"), ("body", "k")}
     assert body["attr"] in ("body.query", "body.k")
-    assert "body.query" in body["detail"]
+    assert "body.query: Field required" in body["detail"]
+    assert body["title"] == "Unprocessable Content"  # RFC 9110's name
     assert marker not in answer.text
 
 

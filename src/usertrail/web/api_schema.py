@@ -11,14 +11,13 @@ the generated schema, FastAPI's own 422 included.
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from usertrail.web.capture import CAPTURE_PATHS
-from usertrail.web.problems import PROBLEM_JSON
+from usertrail.web.problems import PROBLEM_JSON, phrase
 
 Json = dict[str, Any]
 ERROR = {"$ref": "#/components/schemas/Problem"}
@@ -338,12 +337,12 @@ def problem_responses(schema: Json) -> None:
 
 
 def _problem_content(status: int, answer: Json) -> Json:
-    phrase = HTTPStatus(status).phrase
+    title = phrase(status)
     example = {
         "type": "about:blank",
-        "title": phrase,
+        "title": title,
         "status": status,
-        "detail": answer.get("description", phrase),
+        "detail": answer.get("description", title),
         "instance": "/context/user/user_42",
         "code": _EXAMPLE_CODES.get(status, "invalid"),
     }

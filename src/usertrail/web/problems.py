@@ -83,7 +83,7 @@ def problem(
     **extensions: Any,
 ) -> Response:
     """The one builder: a problem+json answer (`code` defaults to the status's phrase)."""
-    title = HTTPStatus(status).phrase
+    title = phrase(status)
     body = {
         "type": "about:blank",
         "title": title,
@@ -124,8 +124,8 @@ async def _invalid(request: Request, exc: RequestValidationError) -> Response:
     """422 without the `input` FastAPI echoes (a 300 MB body came back whole, and an echoed
     value is the caller's own data in our logs and proxies)."""
     errors = [{k: e[k] for k in _ERROR_FIELDS if k in e} for e in exc.errors()]
-    fields = ", ".join(_dotted(e.get("loc", ())) for e in errors)
-    detail = f"the request was not accepted: {fields}" if fields else "invalid request"
+    said = "; ".join(f"{_dotted(e.get('loc', ()))}: {e.get('msg', '')}" for e in errors)
+    detail = said or "the request was not accepted"
     attr = _dotted(errors[0].get("loc", ())) if errors else None
     instance = instance_of(request.scope)
     return problem(422, detail, instance=instance, code="invalid", attr=attr, errors=errors)
@@ -134,8 +134,8 @@ async def _invalid(request: Request, exc: RequestValidationError) -> Response:
 async def _http_error(request: Request, exc: HTTPException) -> Response:
     """Starlette's and FastAPI's own refusals: no route (404), a method the route does not
     take (405, its Allow header kept), a body that is not JSON (400)."""
-    phrase = HTTPStatus(exc.status_code).phrase
-    detail = exc.detail if exc.detail != phrase else _sentence(exc.status_code)
+    said = exc.detail not in (phrase(exc.status_code), HTTPStatus(exc.status_code).phrase)
+    detail = exc.detail if said else _sentence(exc.status_code)
     return problem(
         exc.status_code, detail, instance=instance_of(request.scope), headers=exc.headers
     )
@@ -155,8 +155,16 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _crashed)
 
 
-def _snake(phrase: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", phrase.lower()).strip("_")
+def phrase(status: int) -> str:
+    """The status's name as RFC 9110 gives it (Python 3.11's http module has older ones)."""
+    return _RFC_9110.get(status) or HTTPStatus(status).phrase
+
+
+_RFC_9110 = {413: "Content Too Large", 422: "Unprocessable Content"}
+
+
+def _snake(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
 
 
 def _dotted(loc: Any) -> str:
