@@ -97,7 +97,7 @@ def problem(
 
 
 def error_response(exc: UsertrailError, instance: str) -> Response:
-    status = _STATUS.get(type(exc), 500)
+    status = next((_STATUS[t] for t in type(exc).__mro__ if t in _STATUS), 500)
     headers = {"Retry-After": str(exc.retry_after_s)} if exc.retry_after_s else None
     return problem(status, exc.detail, instance=instance, code=exc.kind, headers=headers)
 
