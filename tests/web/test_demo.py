@@ -201,3 +201,10 @@ def test_demo_stream_waits_for_a_new_visitor_then_sends_their_context(
     assert event == "event: context"
     assert data["user"]["id"] == "newcomer"
     assert [e["page"] for e in data["recent_events"]] == ["Reports"]
+
+
+def test_a_webhook_that_is_not_json_is_a_400_problem(server: LiveServer) -> None:
+    answer = httpx.post(f"{server.url}/demo/webhook-inbox", content=b"not json")
+    assert answer.status_code == 400
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"] == "bad_payload"

@@ -121,6 +121,20 @@ def test_the_mcp_stream_refusal_is_a_405_problem(client: TestClient) -> None:
     problem_of(client.get("/mcp/", headers=AUTH), 405)
 
 
+def test_a_refused_cors_preflight_is_a_problem_with_its_cors_headers(
+    client: TestClient,
+) -> None:
+    ask = {"Origin": "https://app.acme.test", "Access-Control-Request-Method": "PATCH"}
+    response = client.options("/persons/someone", headers=ask)
+    body = problem_of(response, 400)
+    assert body["detail"] == "Disallowed CORS method"
+    assert response.headers["access-control-allow-origin"] == "https://app.acme.test"
+    allowed = client.options(
+        "/context/user/u", headers={**ask, "Access-Control-Request-Method": "GET"}
+    )
+    assert allowed.status_code == 200
+
+
 @pytest.mark.parametrize("status", [400, 403, 409, 415, 503])
 def test_any_http_exception_becomes_a_problem(client: TestClient, status: int) -> None:
     body = problem_of(client.get(f"/test-only/refuse/{status}"), status)

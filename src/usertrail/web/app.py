@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from usertrail import __version__
@@ -94,7 +93,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(TimingMiddleware)
     # posthog-js sends credentials, so the origin must be echoed, never "*".
     app.add_middleware(
-        CORSMiddleware,
+        problems.CORSProblems,
         allow_origin_regex=".*",
         allow_credentials=True,
         allow_methods=["GET", "POST", "OPTIONS"],

@@ -115,10 +115,10 @@ async def webhook_inbox(request: Request) -> Response:
     headers = dict(request.headers)
     try:
         payload = _verified(state.signing_secret, body, headers)
+    except msgspec.DecodeError as exc:  # a ValueError too: caught first
+        raise BadPayload(f"webhook body is not JSON: {exc}") from exc
     except (WebhookVerificationError, ValueError) as exc:
         raise BadCredentials(f"webhook signature rejected: {exc}") from exc
-    except msgspec.DecodeError as exc:
-        raise BadPayload(f"webhook body is not JSON: {exc}") from exc
     signature: Signature = "verified" if state.signing_secret else "unsigned"
     webhook_id = headers.get("webhook-id", "")[:200]
     state.inbox.add(webhook_id, runtime_of(request).clock(), signature, payload)

@@ -34,10 +34,12 @@ import orjson
 import structlog
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from usertrail.errors import (
     BadCredentials,
@@ -146,6 +148,32 @@ async def _crashed(request: Request, exc: Exception) -> Response:
     Starlette's ServerErrorMiddleware re-raises it, so the server logs the traceback."""
     detail = "the server failed to answer; the error is in its log"
     return problem(500, detail, instance=instance_of(request.scope), code="internal")
+
+
+class CORSProblems(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight (a method or header not allowed) answered
+    as a problem instead of a text/plain 400; its CORS headers kept."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        preflight = scope["type"] == "http" and scope["method"] == "OPTIONS"
+        headers = Headers(scope=scope) if preflight else Headers()
+        if preflight and "origin" in headers and "access-control-request-method" in headers:
+            answer = self.preflight_response(request_headers=headers)
+            if answer.status_code >= 400:
+                kept = {k: v for k, v in answer.headers.items() if k.startswith("access-control")}
+                detail = bytes(answer.body).decode(errors="replace")
+                answer = problem(
+                    answer.status_code, detail, instance=instance_of(scope), headers=kept
+                )
+            await answer(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def _preflight_problem(answer: Response, scope: Scope) -> Response:
+    kept = {k: v for k, v in answer.headers.items() if k.startswith("access-control")}
+    detail = bytes(answer.body).decode(errors="replace")
+    return problem(answer.status_code, detail, instance=instance_of(scope), headers=kept)
 
 
 def install(app: FastAPI) -> None:
