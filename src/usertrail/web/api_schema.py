@@ -325,25 +325,26 @@ def mcp_path() -> Json:
 def problem_responses(schema: Json) -> None:
     """Every 4xx and 5xx of every operation as problem+json, with an example; FastAPI's
     `HTTPValidationError` schemas, no longer used, are dropped."""
-    for operations in schema["paths"].values():
+    for path, operations in schema["paths"].items():
         for operation in operations.values():
             for status, answer in operation.get("responses", {}).items():
                 if status[0] in "45":
-                    answer["content"] = {PROBLEM_JSON: _problem_content(int(status), answer)}
+                    content = _problem_content(int(status), answer, path)
+                    answer["content"] = {PROBLEM_JSON: content}
     schemas = schema.setdefault("components", {}).setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     schemas["Problem"] = PROBLEM
 
 
-def _problem_content(status: int, answer: Json) -> Json:
+def _problem_content(status: int, answer: Json, path: str) -> Json:
     title = phrase(status)
     example = {
         "type": "about:blank",
         "title": title,
         "status": status,
         "detail": answer.get("description", title),
-        "instance": "/context/user/user_42",
+        "instance": path.replace("{user_id}", "user_42"),
         "code": _EXAMPLE_CODES.get(status, "invalid"),
     }
     return {"schema": ERROR, "example": example}
