@@ -69,39 +69,46 @@ class ContextService:
         self, project: Project, user_id: str, options: ContextOptions
     ) -> UserContext:
         """The project comes from the key, never from the request: no cross-tenant reads."""
-        key = (project.id, user_id, options)
-        if (cached := self.cache.get(key)) is not None:
-            return cached.context()
-        ctx, ids = await self._build(project, user_id, options)
-        self.cache.put(key, ctx, options.include_prompt, ids)
-        return ctx
+        return (await self.rendered(project, user_id, options)).context()
 
     async def rendered(self, project: Project, user_id: str, options: ContextOptions) -> Rendered:
-        """`for_user`, encoded as the read API sends it (a cache hit is not encoded again)."""
+        """The context as the read API sends it (a cache hit is not encoded again). After a
+        new event of a cached person, it is built again from the cache's advanced inputs."""
         key = (project.id, user_id, options)
         if (cached := self.cache.get(key)) is not None:
             return cached
-        ctx, ids = await self._build(project, user_id, options)
-        return self.cache.put(key, ctx, options.include_prompt, ids)
+        if (inputs := self.cache.inputs(key)) is not None:
+            ctx = self._context(inputs, options)
+            return self.cache.put(key, ctx, options.include_prompt, inputs.person.distinct_ids)
+        since, limit = self.cache.generation(), loaded_events(options)
+        inputs = await self._load(project, user_id, limit)
+        ctx = self._context(inputs, options)
+        loaded = (inputs, limit, since)
+        ids = inputs.person.distinct_ids
+        return self.cache.put(key, ctx, options.include_prompt, ids, loaded=loaded)
 
-    async def _build(
-        self, project: Project, user_id: str, options: ContextOptions
-    ) -> tuple[UserContext, tuple[str, ...]]:
-        """The context, and the person's distinct ids as stored (the context may mask them)."""
-        loaded = max(events_wanted(options), MIN_EVENTS_LOADED)
-        data = await self._store.person_data(project.id, user_id, loaded)
+    async def _load(self, project: Project, user_id: str, limit: int) -> ContextInputs:
+        data = await self._store.person_data(project.id, user_id, limit)
         if data is None:
             raise NotFound(f"no user {user_id!r} in this project")
-        config = self._config_for(project.id)
-        inputs = ContextInputs(
+        return ContextInputs(
             person=data.person,
             user_id=user_id,
             properties=apply_person_updates(data.updates),
             events=data.events,
             counters=merge_counters(list(data.counters)),
             set_sizes=dict(data.set_sizes),
-            config=config,
+            config=self._config_for(project.id),
             groups=data.groups,
         )
-        options = msgspec.structs.replace(options, mask_pii=config.mask_pii)
-        return build_context(inputs, options, self._clock()), data.person.distinct_ids
+
+    def _context(self, inputs: ContextInputs, options: ContextOptions) -> UserContext:
+        """The context object (the person's distinct ids as stored are in `inputs`: the
+        object may mask them)."""
+        options = msgspec.structs.replace(options, mask_pii=inputs.config.mask_pii)
+        return build_context(inputs, options, self._clock())
+
+
+def loaded_events(options: ContextOptions) -> int:
+    """Enough history for the last session and its summary, whatever `n` was asked for."""
+    return max(events_wanted(options), MIN_EVENTS_LOADED)
