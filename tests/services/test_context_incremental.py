@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from tests.factories import click, make_raw, pageview
 from usertrail.core.context.build import ContextOptions
 from usertrail.errors import NotFound
+from usertrail.model.event import PersonId
 from usertrail.model.project import Project
 from usertrail.model.raw import RawEvent
 from usertrail.services import context as context_module
@@ -148,3 +150,51 @@ async def test_advanced_contexts_equal_rebuilt_ones_over_random_traces(
     for seed in range(10):
         advanced += await run_trace(tmp_path, seed)
     assert advanced > 100  # the incremental path ran, not only rebuilds
+
+
+class CountingReader:
+    """The store's person reads, counted; each yields once, as a read in a thread would."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._store = runtime.store
+        self.reads = 0
+
+    async def person_data(self, project_id: str, distinct_id: str, limit: int) -> Any:
+        self.reads += 1
+        await asyncio.sleep(0)
+        return await self._store.person_data(project_id, distinct_id, limit)
+
+
+async def filled(tmp: Path) -> Runtime:
+    runtime = build_runtime(Settings(data_dir=tmp, demo=False))
+    project_id = runtime.default_project.id
+    trace = [pageview("/", distinct_id=IDS[1], at=i, project_id=project_id) for i in range(5)]
+    await runtime.event_log.append(trace)
+    await runtime.processor.drain()
+    return runtime
+
+
+async def test_concurrent_cold_reads_of_one_context_share_one_build(tmp_path: Path) -> None:
+    runtime = await filled(tmp_path)
+    reader = CountingReader(runtime)
+    service = ContextService(reader, runtime.projects, runtime.config_for, lambda: NOW)
+    reads = [service.rendered(runtime.default_project, IDS[1], OPTIONS[0]) for _ in range(20)]
+    answers = await asyncio.gather(*reads)
+    assert reader.reads == 1
+    assert len({a.json for a in answers}) == 1
+    await service.rendered(runtime.default_project, IDS[1], OPTIONS[0])
+    assert reader.reads == 2  # no cache: a read after the build ends builds again
+    await runtime.close()
+
+
+async def test_a_read_after_a_change_notice_does_not_join_an_older_build(tmp_path: Path) -> None:
+    runtime = await filled(tmp_path)
+    reader = CountingReader(runtime)
+    service = ContextService(reader, runtime.projects, runtime.config_for, lambda: NOW)
+    project = runtime.default_project
+    first = asyncio.ensure_future(service.rendered(project, IDS[1], OPTIONS[0]))
+    await asyncio.sleep(0)
+    service.cache.invalidate([PersonId(project_id=project.id, distinct_id=IDS[1])])
+    await asyncio.gather(first, service.rendered(project, IDS[1], OPTIONS[0]))
+    assert reader.reads == 2
+    await runtime.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
@@ -22,7 +23,7 @@ from usertrail.model.context import UserContext
 from usertrail.model.person import PersonData
 from usertrail.model.project import Project
 from usertrail.ports import ProjectRegistry
-from usertrail.services.context_cache import ContextCache, Rendered
+from usertrail.services.context_cache import ContextCache, Key, Rendered
 from usertrail.services.read_limits import ReadLimiter
 
 # Enough history for the last session and its summary, whatever `n` the caller asked for.
@@ -51,6 +52,7 @@ class ContextService:
         self._clock = clock
         self.cache = cache or ContextCache(size=0)
         self.limiter = limiter or ReadLimiter(None)
+        self._flights: dict[Key, tuple[int, asyncio.Task[Rendered]]] = {}
 
     async def project_for_key(self, api_key: str | None) -> Project:
         """Every read starts here (HTTP, dashboard, MCP), so it also takes the project's
@@ -80,7 +82,31 @@ class ContextService:
         if (inputs := self.cache.inputs(key)) is not None:
             ctx = self._context(inputs, options)
             return self.cache.put(key, ctx, options.include_prompt, inputs.person.distinct_ids)
-        since, limit = self.cache.generation(), loaded_events(options)
+        return await asyncio.shield(self._flight(project, user_id, options))
+
+    def _flight(
+        self, project: Project, user_id: str, options: ContextOptions
+    ) -> asyncio.Task[Rendered]:
+        """The cold build of `key`, shared by every read that asks for it before it ends and
+        after the last change notice (so none gets a context older than its request): 64
+        clients missing the cache for one user cost one build, not 64 in a queue."""
+        key, since = (project.id, user_id, options), self.cache.generation()
+        flight = self._flights.get(key)
+        if flight is not None and flight[0] == since:
+            return flight[1]
+        task = asyncio.ensure_future(self._cold(project, user_id, options, since))
+        self._flights[key] = (since, task)
+        task.add_done_callback(lambda _t: self._landed(key, task))
+        return task
+
+    def _landed(self, key: Key, task: asyncio.Task[Rendered]) -> None:
+        if (flight := self._flights.get(key)) is not None and flight[1] is task:
+            del self._flights[key]
+
+    async def _cold(
+        self, project: Project, user_id: str, options: ContextOptions, since: int
+    ) -> Rendered:
+        key, limit = (project.id, user_id, options), loaded_events(options)
         inputs = await self._load(project, user_id, limit)
         ctx = self._context(inputs, options)
         loaded = (inputs, limit, since)
