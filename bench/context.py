@@ -1,7 +1,10 @@
 """Context latency: GET /context/user/{id} for users with 100 and 100,000 stored events, with
 1 and 64 concurrent clients (wrk on loopback, embedded SQLite).
 
-Run: `python -m bench.context [--big 100000] [--seconds 10]`.
+`--cold`: only the cold rows (cache off), plus 1 and 64 clients reading 200 distinct users in
+turn (no two reads can share a build), each 64-client row against its one-client p99.
+
+Run: `python -m bench.context [--big 100000] [--seconds 10] [--postgres] [--cold]`.
 """
 
 from __future__ import annotations
@@ -45,6 +48,27 @@ def run_wrk(url: str, path: str, connections: int, seconds: int) -> Result:
     return wrk.run(url, scenario, seconds, ["-H", f"Authorization: Bearer {API_KEY}", url + path])
 
 
+MANY_USERS = 200  # `--cold`: also reads spread over this many users, 100 events each
+USERS_LUA = str(Path(__file__).with_name("context_users.lua"))
+
+
+async def fill_many(data_dir: Path, database_url: str | None) -> None:
+    """u0 .. u199, 100 events each (the workload's own ids)."""
+    runtime = build_runtime(Settings(data_dir=data_dir, database_url=database_url, demo=False))
+    trace = raw_events(runtime.default_project.id, MANY_USERS * 100, MANY_USERS)
+    for i in range(0, len(trace), 5000):
+        await runtime.event_log.append(trace[i : i + 5000])
+    await runtime.processor.drain()
+    await runtime.close()
+
+
+def run_wrk_users(url: str, connections: int, seconds: int) -> Result:
+    """Cold reads of distinct users in turn: no two concurrent reads can share a build."""
+    scenario = Scenario("users", "/context/user/u<i>", 1, connections)
+    args = ["-s", USERS_LUA, "-H", f"Authorization: Bearer {API_KEY}", url]
+    return wrk.run(url, scenario, seconds, args, env={"UT_USERS": str(MANY_USERS)})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--big", type=int, default=100_000)
@@ -59,6 +83,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         url = stack.enter_context(pg_schema_url()) if args.postgres else None
         asyncio.run(fill(Path(tmp), sizes, url))
+        if args.cold:
+            asyncio.run(fill_many(Path(tmp), url))
         backend = {"USERTRAIL_DATABASE_URL": url, "USERTRAIL_ROLE": "context"} if url else {}
         # "cold" rebuilds the context on every request (hot cache off): the cost of a first
         # read, or of the read right after the user's next event.
@@ -76,6 +102,10 @@ def main() -> None:
                         path = f"/context/user/{user}?n=20"
                         result = run_wrk(server.url, path, connections, args.seconds)
                         results.append((cache, user, result))
+                if args.cold:
+                    for connections in (1, 64):
+                        result = run_wrk_users(server.url, connections, args.seconds)
+                        results.append((cache, "users", result))
             finally:
                 server.stop()
         with minimal_server() as ceiling_url:  # the same GETs against an app that does nothing
@@ -109,7 +139,7 @@ def print_table(title: str, results: list[tuple[str, str, Result]], sizes: dict[
         ratio = r.p99_ms / base if base and r.scenario.connections > 1 else None
         table.add_row(
             cache,
-            f"{sizes[user]:,}" if user else "-",
+            _events_label(sizes, user),
             str(r.scenario.connections),
             f"{r.requests_per_s:,.0f}",
             f"{r.requests_per_s / top:.1%}" if top else "",
@@ -119,6 +149,12 @@ def print_table(title: str, results: list[tuple[str, str, Result]], sizes: dict[
             str(r.errors),
         )
     Console(width=160).print(table)
+
+
+def _events_label(sizes: dict[str, int], user: str) -> str:
+    if user == "users":
+        return f"100 each, {MANY_USERS} users"
+    return f"{sizes[user]:,}" if user else "-"
 
 
 if __name__ == "__main__":

@@ -153,16 +153,15 @@ async def test_advanced_contexts_equal_rebuilt_ones_over_random_traces(
 
 
 class CountingReader:
-    """The store's person reads, counted; each yields once, as a read in a thread would."""
+    """The store's person reads, counted."""
 
     def __init__(self, runtime: Runtime) -> None:
         self._store = runtime.store
         self.reads = 0
 
-    async def person_data(self, project_id: str, distinct_id: str, limit: int) -> Any:
+    def person_data_now(self, project_id: str, distinct_id: str, limit: int) -> Any:
         self.reads += 1
-        await asyncio.sleep(0)
-        return await self._store.person_data(project_id, distinct_id, limit)
+        return self._store.person_data_now(project_id, distinct_id, limit)
 
 
 async def filled(tmp: Path) -> Runtime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Protocol
 
@@ -31,7 +32,7 @@ MIN_EVENTS_LOADED = 200
 
 
 class PersonReader(Protocol):
-    async def person_data(
+    def person_data_now(
         self, project_id: str, distinct_id: str, limit: int
     ) -> PersonData | None: ...
 
@@ -45,6 +46,7 @@ class ContextService:
         clock: Callable[[], datetime],
         cache: ContextCache | None = None,
         limiter: ReadLimiter | None = None,
+        builders: int = 1,
     ) -> None:
         self._store = store
         self._projects = projects
@@ -53,6 +55,14 @@ class ContextService:
         self.cache = cache or ContextCache(size=0)
         self.limiter = limiter or ReadLimiter(None)
         self._flights: dict[Key, tuple[int, asyncio.Task[Rendered]]] = {}
+        # Cold builds (load + build) run here, first come first served, off the event loop:
+        # inline, 64 clients' builds held the loop in turn and some waited seconds while
+        # others were served (the loop reads sockets unfairly when it is saturated).
+        self._builders = ThreadPoolExecutor(builders, thread_name_prefix="usertrail-context")
+
+    def close(self) -> None:
+        """Let the builder threads finish what they run, and end them."""
+        self._builders.shutdown(wait=True)
 
     async def project_for_key(self, api_key: str | None) -> Project:
         """Every read starts here (HTTP, dashboard, MCP), so it also takes the project's
@@ -107,26 +117,32 @@ class ContextService:
         self, project: Project, user_id: str, options: ContextOptions, since: int
     ) -> Rendered:
         key, limit = (project.id, user_id, options), loaded_events(options)
-        inputs = await self._load(project, user_id, limit)
-        ctx = self._context(inputs, options)
+        loop = asyncio.get_running_loop()
+        inputs, ctx = await loop.run_in_executor(
+            self._builders, self._build_now, project.id, user_id, options
+        )
         loaded = (inputs, limit, since)
         ids = inputs.person.distinct_ids
         return self.cache.put(key, ctx, options.include_prompt, ids, loaded=loaded)
 
-    async def _load(self, project: Project, user_id: str, limit: int) -> ContextInputs:
-        data = await self._store.person_data(project.id, user_id, limit)
+    def _build_now(
+        self, project_id: str, user_id: str, options: ContextOptions
+    ) -> tuple[ContextInputs, UserContext]:
+        """On a builder thread: the person's inputs from the store, and their context."""
+        data = self._store.person_data_now(project_id, user_id, loaded_events(options))
         if data is None:
             raise NotFound(f"no user {user_id!r} in this project")
-        return ContextInputs(
+        inputs = ContextInputs(
             person=data.person,
             user_id=user_id,
             properties=apply_person_updates(data.updates),
             events=data.events,
             counters=merge_counters(list(data.counters)),
             set_sizes=dict(data.set_sizes),
-            config=self._config_for(project.id),
+            config=self._config_for(project_id),
             groups=data.groups,
         )
+        return inputs, self._context(inputs, options)
 
     def _context(self, inputs: ContextInputs, options: ContextOptions) -> UserContext:
         """The context object (the person's distinct ids as stored are in `inputs`: the
