@@ -139,13 +139,15 @@ async def run_trace(tmp: Path, seed: int) -> int:
     return advanced
 
 
-@pytest.mark.parametrize("loaded", [200, 6])
+@pytest.mark.parametrize(("loaded", "kept"), [(200, 256), (6, 4)])
 async def test_advanced_contexts_equal_rebuilt_ones_over_random_traces(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loaded: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loaded: int, kept: int
 ) -> None:
     """Hostile and non-ASCII ids and strings, late and same-instant events, days crossed;
-    `loaded=6` makes the loaded window full, so its edge cases run too."""
+    `loaded=6` makes the loaded window full, so its edge cases run too, and `kept=4` lets
+    entries lose their inputs to others (they are dropped at the next event instead)."""
     monkeypatch.setattr(context_module, "MIN_EVENTS_LOADED", loaded)
+    monkeypatch.setattr(ContextCache, "INPUTS_KEPT", kept)
     advanced = 0
     for seed in range(10):
         advanced += await run_trace(tmp_path, seed)
