@@ -151,7 +151,9 @@ async def test_advanced_contexts_equal_rebuilt_ones_over_random_traces(
     advanced = 0
     for seed in range(10):
         advanced += await run_trace(tmp_path, seed)
-    assert advanced > 100  # the incremental path ran, not only rebuilds
+    # The incremental path ran, not only rebuilds. How often depends on timing (a build that
+    # races a change notice is not kept): 687 and 111 on a quiet machine, 100 under load.
+    assert advanced >= 20
 
 
 class CountingReader:
