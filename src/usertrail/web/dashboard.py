@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from usertrail.errors import BadCredentials
 from usertrail.web import dashboard_api
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.pages import SELF_ONLY, render_page
 from usertrail.web.read_auth import COOKIE
 from usertrail.web.reader import reader_project
@@ -46,7 +46,7 @@ async def dashboard(request: Request) -> Response:
 async def login(request: Request) -> Response:
     key = await _form_field(request, "api_key")
     try:
-        await runtime_of(request).context.project_for_key(key)
+        await services_of(request).context.project_for_key(key)
     except BadCredentials:
         error = "That API key is not valid."
         return render_page(UI_DIR, "login.html", status=401, csp=SELF_ONLY, error=error)

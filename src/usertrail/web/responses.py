@@ -21,7 +21,7 @@ from usertrail.errors import (
     UsertrailError,
 )
 from usertrail.observability import Metrics
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.timing import route_group
 
 _STATUS: dict[type[UsertrailError], int] = {
@@ -67,7 +67,7 @@ def _error_type(status: int) -> str:
 
 async def rejected(request: Request, exc: UsertrailError) -> Response:
     """The app's exception handler for refused requests."""
-    return refused(runtime_of(request).metrics, request.url.path, exc)
+    return refused(services_of(request).metrics, request.url.path, exc)
 
 
 def refused(metrics: Metrics, path: str, exc: UsertrailError) -> Response:
