@@ -1,9 +1,9 @@
 """Triggers as pure functions: which events count, which thresholds are due, what to send.
 
-Counting itself happens in the store, in the transaction that stores the events: a count is
-the number of distinct matching event uuids over all of a person's ids, and a threshold fires
-only if no firing for it exists on any of those ids. Both are idempotent, so re-processing,
-duplicates and merges never fire twice.
+The store counts, in the transaction that stores the events: a count is the number of
+distinct matching event uuids over all of a person's ids; core.settle decides that a threshold
+fires only if no firing for it exists on any of those ids. Both are idempotent, so
+re-processing, duplicates and merges never fire twice.
 """
 
 from __future__ import annotations
