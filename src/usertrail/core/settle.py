@@ -118,10 +118,13 @@ def first_stored(
     records: Iterable[DerivedEvent], stored: frozenset[EventKey]
 ) -> tuple[DerivedEvent, ...]:
     """The events not stored before, a duplicate within the slice once (rule 2)."""
+    records = tuple(records)
+    keys = [(r.event.project_id, r.event.uuid) for r in records]
+    if stored.isdisjoint(keys) and len(set(keys)) == len(keys):
+        return records  # the common case: every event new
     seen = set(stored)
     new = []
-    for record in records:
-        key = (record.event.project_id, record.event.uuid)
+    for key, record in zip(keys, records, strict=True):
         if key not in seen:
             seen.add(key)
             new.append(record)
@@ -130,8 +133,8 @@ def first_stored(
 
 def tally(records: Iterable[DerivedEvent]) -> Tally:
     """Each event adds one to each of its counters and joins each of its sets."""
+    records = tuple(records)
     totals: dict[tuple[str, str, str], list[Any]] = {}
-    members: set[tuple[str, str, str, str]] = set()
     for record in records:
         e = record.event
         ts = e.timestamp
@@ -145,7 +148,9 @@ def tally(records: Iterable[DerivedEvent]) -> Tally:
                     slot[1] = ts
                 elif ts > slot[2]:
                     slot[2] = ts
-        members.update((e.project_id, e.distinct_id, k, m) for k, m in record.set_members)
+    members = {
+        (r.event.project_id, r.event.distinct_id, k, m) for r in records for k, m in r.set_members
+    }
     return Tally(
         counters=tuple(
             CounterDelta(project_id=p, distinct_id=d, key=k, count=c, first=first, last=last)

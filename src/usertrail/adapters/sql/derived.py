@@ -91,7 +91,7 @@ def apply_derived(
     events. `rows`: slice_rows(derived.records), if the caller built them already."""
     # Workers in other processes apply slices of the same projects concurrently: what
     # settling reads must not change before its plan is written, so they take turns.
-    lock_projects(conn, {e.project_id for e in derived.events})
+    lock_projects(conn, {r.event.project_id for r in derived.records})
     plan = settle(derived, read_known(conn, derived), rows.tally if rows else None)
     if rows is None or plan.tally is not rows.tally:
         rows = slice_rows(plan.new, plan.tally)
@@ -107,7 +107,9 @@ def read_known(conn: Connection, derived: Derived) -> Known:
     """What settling `derived` reads: tombstones, stored events, stored identity edges."""
     return Known(
         erased=erased_for(conn, derived),
-        stored=frozenset(stored_events(conn, {(e.project_id, e.uuid) for e in derived.events})),
+        stored=frozenset(
+            stored_events(conn, {(r.event.project_id, r.event.uuid) for r in derived.records})
+        ),
         edges=tuple(_stored_components(conn, derived.edges)),
     )
 

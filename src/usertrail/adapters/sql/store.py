@@ -54,7 +54,7 @@ class SqlDerivedStore:
     async def apply(self, derived: Derived, cursor: str | None) -> list[Event]:
         rows = slice_rows(derived.records)  # here, not on the writer thread (see SliceRows)
         return await self._writer.submit(
-            lambda conn: apply_derived(conn, derived, cursor, rows), weight=len(derived.events)
+            lambda conn: apply_derived(conn, derived, cursor, rows), weight=len(derived.records)
         )
 
     async def clear(self) -> None:

@@ -20,7 +20,7 @@ from usertrail.core.process import Derived
 
 def erased_for(conn: Connection, derived: Derived) -> Erased:
     """When each id the slice mentions was erased, for those that were (core.erasure)."""
-    if not _any_erased(conn, {e.project_id for e in derived.events}):
+    if not _any_erased(conn, {r.event.project_id for r in derived.records}):
         return {}  # the common case: one indexed probe, nothing hashed
     return erased_among(conn, slice_ids(derived))
 
