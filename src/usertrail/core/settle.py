@@ -2,8 +2,8 @@
 
 `derive` (core.process) needs nothing stored; settling its slice does. The store takes its
 per-project lock, reads `Known`, and writes the `Plan` that `settle` returns; then it reads
-each checked person as now stored, and writes the firings `due` and `fire` decide. Reads,
-plan and writes share one transaction and one lock, so each firing happens exactly once.
+each checked person as now stored (`Checked`), and writes what `due` and `firings` decide.
+Reads, plan and writes share one transaction and one lock, so each firing happens once.
 
 The rules, in the order they apply:
 1. Erasure (core.erasure): what an erased id may not bring back is dropped, raw row and all.
@@ -46,8 +46,8 @@ class Known(msgspec.Struct, frozen=True, kw_only=True):
 
     erased: Erased = {}  # tombstones of the slice's ids (core.erasure)
     stored: frozenset[EventKey] = frozenset()  # the slice's events stored before
-    edges: tuple[tuple[str, MergeEdge], ...] = ()  # (project, edge) of every identity
-    # component the slice's edges touch, as stored
+    # (project, edge): the stored edges of every identity component the slice's edges touch
+    edges: tuple[tuple[str, MergeEdge], ...] = ()
 
 
 class CounterDelta(msgspec.Struct, frozen=True, kw_only=True, gc=False):
