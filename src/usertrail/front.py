@@ -39,6 +39,7 @@ class Services:
     posthog_target: Callable[[Project], Target | None]
     relay_running: Callable[[], bool]
     default_project: Project
+    demo_project: Project | None
     ingest: IngestService
     context: ContextService
     privacy: PrivacyService
@@ -64,6 +65,7 @@ class Services:
             posthog_target=rt.posthog_target,
             relay_running=rt.relay_running,
             default_project=rt.default_project,
+            demo_project=rt.demo_project,
             ingest=rt.ingest,
             context=rt.context,
             privacy=rt.privacy,
