@@ -72,8 +72,9 @@ class ContextService:
         key = (project.id, user_id, options)
         if (cached := self.cache.get(key)) is not None:
             return cached.context()
+        built_at = self.cache.generation()
         ctx, ids = await self._build(project, user_id, options)
-        self.cache.put(key, ctx, options.include_prompt, ids)
+        self.cache.put(key, ctx, options.include_prompt, ids, built_at)
         return ctx
 
     async def rendered(self, project: Project, user_id: str, options: ContextOptions) -> Rendered:
@@ -81,8 +82,9 @@ class ContextService:
         key = (project.id, user_id, options)
         if (cached := self.cache.get(key)) is not None:
             return cached
+        built_at = self.cache.generation()
         ctx, ids = await self._build(project, user_id, options)
-        return self.cache.put(key, ctx, options.include_prompt, ids)
+        return self.cache.put(key, ctx, options.include_prompt, ids, built_at)
 
     async def _build(
         self, project: Project, user_id: str, options: ContextOptions

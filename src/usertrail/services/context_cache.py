@@ -58,6 +58,11 @@ class ContextCache:
         self._ttl_s = ttl_s
         self._entries: OrderedDict[Key, tuple[Rendered, float]] = OrderedDict()
         self._by_id: dict[tuple[str, str], set[Key]] = defaultdict(set)
+        self._generation = 0  # how many change notices so far
+
+    def generation(self) -> int:
+        """Read it before building a context, and hand it to `put` (see there)."""
+        return self._generation
 
     def get(self, key: Key) -> Rendered | None:
         entry = self._entries.get(key)
@@ -72,9 +77,13 @@ class ContextCache:
         ctx: UserContext,
         include_prompt: bool = False,
         ids: tuple[str, ...] | None = None,
+        built_at: int | None = None,
     ) -> Rendered:
+        """Keep `ctx`, unless a change notice came while it was built (`built_at`: the
+        generation read before): its reads may predate the change the notice dropped, and
+        kept, it would be served stale until the TTL."""
         rendered = Rendered.of(ctx, include_prompt, ids)
-        if self._size <= 0:
+        if self._size <= 0 or (built_at is not None and built_at != self._generation):
             return rendered
         self._entries[key] = (rendered, time.monotonic())
         self._entries.move_to_end(key)
@@ -90,6 +99,7 @@ class ContextCache:
         """Processor listener: drop every context that includes a changed distinct id, or an
         account a `$groupidentify` changed. (A change notice from another process names only
         the id: there an account's new properties wait for the TTL.)"""
+        self._generation += 1
         for event in events:
             ids = [event.distinct_id]
             if isinstance(event, Event) and event.name == "$groupidentify":
