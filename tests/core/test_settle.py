@@ -44,7 +44,7 @@ def edge(uuid: str, user: str, anon: str) -> tuple[str, MergeEdge]:
 
 
 def counts(derived: Derived, known: Known) -> dict[str, int]:
-    return {c.key: c.count for c in settle(derived, known).tally.counters}
+    return {c.key: c.added for c in settle(derived, known).tally.counters}
 
 
 def test_every_event_of_a_fresh_slice_counts_and_moves_the_cursor() -> None:
@@ -71,7 +71,7 @@ def test_an_event_twice_in_one_slice_counts_once() -> None:
 def test_a_counter_spans_the_first_and_last_of_its_events() -> None:
     derived = slice_of(pageview("/a", at=120), pageview("/a", at=0), pageview("/a", at=60))
     (delta,) = [c for c in tally(derived.records).counters if c.key == "event:$pageview"]
-    assert (delta.count, delta.first, delta.last) == (3, T0, T0 + timedelta(seconds=120))
+    assert (delta.added, delta.first, delta.last) == (3, T0, T0 + timedelta(seconds=120))
 
 
 def test_a_caller_tally_is_reused_only_when_every_event_is_new() -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -50,18 +50,19 @@ class Known(msgspec.Struct, frozen=True, kw_only=True):
     edges: tuple[tuple[str, MergeEdge], ...] = ()
 
 
-class CounterDelta(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """What a slice adds to one counter: `count` more, first and last seen widened."""
+# Tuples, not Structs: a slice makes thousands, and the store writes them as rows as they are.
+class CounterDelta(NamedTuple):
+    """What a slice adds to one counter: `added` more, first and last seen widened."""
 
     project_id: str
     distinct_id: str
     key: str
-    count: int
+    added: int  # events counted
     first: datetime
     last: datetime
 
 
-class SetMember(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+class SetMember(NamedTuple):
     project_id: str
     distinct_id: str
     set_key: str
@@ -153,13 +154,9 @@ def tally(records: Iterable[DerivedEvent]) -> Tally:
     }
     return Tally(
         counters=tuple(
-            CounterDelta(project_id=p, distinct_id=d, key=k, count=c, first=first, last=last)
-            for (p, d, k), (c, first, last) in totals.items()
+            CounterDelta(p, d, k, c, first, last) for (p, d, k), (c, first, last) in totals.items()
         ),
-        members=tuple(
-            SetMember(project_id=p, distinct_id=d, set_key=k, member=m)
-            for p, d, k, m in sorted(members)
-        ),
+        members=tuple(SetMember(*m) for m in sorted(members)),
     )
 
 

@@ -76,11 +76,8 @@ def slice_rows(records: Sequence[DerivedEvent], counted: Tally | None = None) ->
     return SliceRows(
         tally=counted,
         events=[_event_row(r.event) for r in records],
-        counters=[
-            (c.project_id, c.distinct_id, c.key, c.count, to_us(c.first), to_us(c.last))
-            for c in counted.counters
-        ],
-        members=[(m.project_id, m.distinct_id, m.set_key, m.member) for m in counted.members],
+        counters=[(p, d, k, n, to_us(t0), to_us(t1)) for p, d, k, n, t0, t1 in counted.counters],
+        members=counted.members,  # (project, distinct id, set, member): rows already
     )
 
 
