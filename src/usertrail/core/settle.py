@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import msgspec
 
@@ -50,23 +50,10 @@ class Known(msgspec.Struct, frozen=True, kw_only=True):
     edges: tuple[tuple[str, MergeEdge], ...] = ()
 
 
-# Tuples, not Structs: a slice makes thousands, and the store writes them as rows as they are.
-class CounterDelta(NamedTuple):
-    """What a slice adds to one counter: `added` more, first and last seen widened."""
-
-    project_id: str
-    distinct_id: str
-    key: str
-    added: int  # events counted
-    first: datetime
-    last: datetime
-
-
-class SetMember(NamedTuple):
-    project_id: str
-    distinct_id: str
-    set_key: str
-    member: str
+# Plain tuples: a slice makes thousands, and the store writes them as rows as they are.
+# (project id, distinct id, counter key, events added, first seen, last seen)
+CounterDelta = tuple[str, str, str, int, datetime, datetime]
+SetMember = tuple[str, str, str, str]  # (project id, distinct id, set key, member)
 
 
 class Tally(msgspec.Struct, frozen=True, kw_only=True):
@@ -149,14 +136,11 @@ def tally(records: Iterable[DerivedEvent]) -> Tally:
                     slot[1] = ts
                 elif ts > slot[2]:
                     slot[2] = ts
-    members = {
-        (r.event.project_id, r.event.distinct_id, k, m) for r in records for k, m in r.set_members
-    }
+    joined = ((r.event, r.set_members) for r in records)
+    members = {(e.project_id, e.distinct_id, k, m) for e, pairs in joined for k, m in pairs}
     return Tally(
-        counters=tuple(
-            CounterDelta(p, d, k, c, first, last) for (p, d, k), (c, first, last) in totals.items()
-        ),
-        members=tuple(SetMember(*m) for m in sorted(members)),
+        counters=tuple((p, d, k, c, first, last) for (p, d, k), (c, first, last) in totals.items()),
+        members=tuple(sorted(members)),
     )
 
 
