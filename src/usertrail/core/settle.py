@@ -91,9 +91,7 @@ def settle(derived: Derived, known: Known, tally_all: Tally | None = None) -> Pl
     edges = new_edges(screened.edges, known.edges)
     return Plan(
         slice=screened,
-        dropped=tuple(
-            (r.event.project_id, r.event.uuid) for r in derived.records if r.event.uuid in dropped
-        ),
+        dropped=_keys_of(derived.records, dropped) if dropped else (),
         new=new,
         tally=tally_all,
         edges=edges,
@@ -102,17 +100,22 @@ def settle(derived: Derived, known: Known, tally_all: Tally | None = None) -> Pl
     )
 
 
+def _keys_of(records: Iterable[DerivedEvent], uuids: set[str]) -> tuple[EventKey, ...]:
+    return tuple((r.event.project_id, r.event.uuid) for r in records if r.event.uuid in uuids)
+
+
 def first_stored(
     records: Iterable[DerivedEvent], stored: frozenset[EventKey]
 ) -> tuple[DerivedEvent, ...]:
     """The events not stored before, a duplicate within the slice once (rule 2)."""
     records = tuple(records)
-    keys = [(r.event.project_id, r.event.uuid) for r in records]
-    if stored.isdisjoint(keys) and len(set(keys)) == len(keys):
+    keys = {(r.event.project_id, r.event.uuid) for r in records}
+    if len(keys) == len(records) and stored.isdisjoint(keys):
         return records  # the common case: every event new
     seen = set(stored)
     new = []
-    for key, record in zip(keys, records, strict=True):
+    for record in records:
+        key = (record.event.project_id, record.event.uuid)
         if key not in seen:
             seen.add(key)
             new.append(record)

@@ -169,7 +169,7 @@ class Processor:
 
     def _observe(self, derived: Derived) -> None:
         now = datetime.now(UTC)
-        self._metrics.processed.inc(len(derived.events))
+        self._metrics.processed.inc(len(derived.records))
         if dropped := sum(1 for record in derived.sink_records if record.line is None):
             self._metrics.sink_lines.labels("dropped").inc(dropped)
         for record in derived.records:
