@@ -64,6 +64,22 @@ def test_only_the_composition_root_imports_adapters() -> None:
     assert offenders == []
 
 
+# create_app(settings) builds the runtime and hands its services to everything else in web/.
+WEB_COMPOSITION = SRC / "web" / "app.py"
+FRONT_ENDS = [p for p in modules("web") if p != WEB_COMPOSITION] + [SRC / "mcp_server.py"]
+
+
+@pytest.mark.parametrize("path", FRONT_ENDS, ids=lambda p: str(p.relative_to(SRC)))
+def test_handlers_get_services_never_the_runtime_or_an_adapter(path: Path) -> None:
+    """Even for typing: a handler typed by the runtime can reach the engine through it."""
+    bad = {n for n in imports_of(path) if n.startswith(("usertrail.adapters", "usertrail.wiring"))}
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+def test_what_handlers_are_given_names_services_and_ports_not_adapters() -> None:
+    assert not any(n.startswith("usertrail.adapters") for n in imports_of(SRC / "front.py"))
+
+
 def test_the_package_has_no_module_level_import_cycle() -> None:
     assert cycles(package_graph(SRC)) == []
 

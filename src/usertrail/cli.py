@@ -225,6 +225,7 @@ def mcp(
     """Serve the MCP tools over stdio (for Claude Desktop, IDEs and agent frameworks)."""
     import anyio
 
+    from usertrail.front import Services
     from usertrail.mcp_server import build_mcp
     from usertrail.observability import configure_logging
     from usertrail.wiring import build_runtime
@@ -235,7 +236,8 @@ def mcp(
 
     async def main() -> None:
         try:
-            await build_mcp(runtime, api_key or runtime.default_project.api_key).run_stdio_async()
+            key = api_key or runtime.default_project.api_key
+            await build_mcp(Services.of(runtime), key).run_stdio_async()
         finally:
             await runtime.close()
 

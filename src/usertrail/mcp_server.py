@@ -22,9 +22,9 @@ from usertrail.authorization import bearer
 from usertrail.core.context.build import MAX_EVENTS, TOKENS_MIN, ContextOptions
 from usertrail.core.ids import checked_id
 from usertrail.errors import UsertrailError
+from usertrail.front import Services
 from usertrail.model.context import UserContext
 from usertrail.model.project import Project
-from usertrail.wiring import Runtime
 
 INSTRUCTIONS = (
     "usertrail knows what each user of this product has been doing (pages, clicks, features, "
@@ -33,7 +33,7 @@ INSTRUCTIONS = (
 )
 
 
-def build_mcp(runtime: Runtime, api_key: str | None = None) -> MCPServer:
+def build_mcp(services: Services, api_key: str | None = None) -> MCPServer:
     """`api_key` fixes the project (stdio); without it each HTTP request must carry one."""
     mcp: MCPServer = MCPServer("usertrail", version=__version__, instructions=INSTRUCTIONS)
 
@@ -43,11 +43,11 @@ def build_mcp(runtime: Runtime, api_key: str | None = None) -> MCPServer:
         if request is not None:
             key = bearer(request.headers.get("authorization"))
         with as_tool_error():
-            return await runtime.context.project_for_key(key)
+            return await services.context.project_for_key(key)
 
     async def context_of(project: Project, user_id: str, options: ContextOptions) -> UserContext:
         with as_tool_error():
-            return await runtime.context.for_user(project, checked_id(user_id), options)
+            return await services.context.for_user(project, checked_id(user_id), options)
 
     @mcp.tool()
     async def get_user_context(
@@ -68,15 +68,15 @@ def build_mcp(runtime: Runtime, api_key: str | None = None) -> MCPServer:
             format=format,
         )
         with as_tool_error():
-            rendered = await runtime.context.rendered(project, checked_id(user_id), options)
+            rendered = await services.context.rendered(project, checked_id(user_id), options)
         return rendered.body(format).decode()
 
     @mcp.tool()
     async def list_active_users(ctx: Context, minutes: int = 30) -> list[dict[str, Any]]:
         """Users with activity in the last `minutes`, most recent first."""
         project = await project_of(ctx)
-        since = runtime.clock() - timedelta(minutes=max(1, min(minutes, 60 * 24 * 30)))
-        active = await runtime.store.active_persons(project.id, since, limit=200)
+        since = services.clock() - timedelta(minutes=max(1, min(minutes, 60 * 24 * 30)))
+        active = await services.store.active_persons(project.id, since, limit=200)
         return [{"user_id": key, "last_seen": last.isoformat()} for key, last in active]
 
     @mcp.tool()
@@ -86,7 +86,7 @@ def build_mcp(runtime: Runtime, api_key: str | None = None) -> MCPServer:
         project = await project_of(ctx)
         with as_tool_error():
             user_id = checked_id(user_id)
-            found = await runtime.assistant.search(project, user_id, query, max(1, min(k, 20)))
+            found = await services.assistant.search(project, user_id, query, max(1, min(k, 20)))
         return dict(msgspec.to_builtins(found))
 
     @mcp.resource("context://user/{user_id}", mime_type="text/markdown")

@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 
-from usertrail.model.actions import Message
+from usertrail.model.actions import Message, PersonActions
 from usertrail.model.event import Event
+from usertrail.model.person import PersonData
 from usertrail.model.project import Project
 from usertrail.model.raw import LoggedEvent, RawEvent
+from usertrail.model.relay import DeadLetter, Proxied, RelaySummary
+from usertrail.model.timeline import ActivePerson
 
 if TYPE_CHECKING:
     from usertrail.core.process import Derived
@@ -126,3 +129,44 @@ class SinkFile(Protocol):
         """Cut these events' lines from the file and from the files it was rotated into,
         atomically per file (an erased person's lines); returns how many were cut."""
         ...
+
+
+# --- what the front ends (web/, the MCP server) read besides the services -----------------
+
+
+class ActionLog(Protocol):
+    async def person_actions(self, project_id: str, distinct_id: str) -> PersonActions | None:
+        """A person's trigger firings and sink lines; None when no such person."""
+        ...
+
+
+class Browse(Protocol):
+    async def active(self, project_id: str, since: datetime, limit: int) -> list[ActivePerson]:
+        """Persons with an event since `since`, most recent first, with their last event."""
+        ...
+
+    async def raw_event(self, project_id: str, uuid: str) -> RawEvent | None: ...
+
+
+class PersonReads(Protocol):
+    async def person_data(
+        self, project_id: str, distinct_id: str, limit: int
+    ) -> PersonData | None: ...
+
+    async def active_persons(
+        self, project_id: str, since: datetime, limit: int
+    ) -> list[tuple[str, datetime]]: ...
+
+
+class RelayLog(Protocol):
+    async def summary(self, project_id: str) -> RelaySummary: ...
+
+    async def dead_letters(self, project_id: str, limit: int = 20) -> list[DeadLetter]: ...
+
+
+class Proxy(Protocol):
+    """Forwards one request to PostHog; raises UpstreamUnreachable when it cannot."""
+
+    async def forward(
+        self, method: str, url: str, headers: dict[str, str], body: bytes | None
+    ) -> Proxied: ...

@@ -7,9 +7,11 @@ import msgspec
 
 from tests.core.test_patterns import billing_abandoner, power_user, struggling_user
 from tests.factories import make_event, make_raw
-from usertrail.core.context.build import ContextOptions
+from usertrail.core.context.build import ContextInputs, ContextOptions
+from usertrail.model.config import ProjectConfig
 from usertrail.model.context import Account, UserContext, UserInfo
 from usertrail.model.event import Event
+from usertrail.model.person import PersonRef
 from usertrail.services.context_cache import ContextCache
 from usertrail.settings import Settings
 from usertrail.wiring import build_runtime
@@ -43,6 +45,36 @@ def test_a_new_event_for_any_of_the_persons_ids_drops_the_cached_context() -> No
 def group_identify(key: str) -> Event:
     props = {"$group_type": "company", "$group_key": key, "$group_set": {"plan": "pro"}}
     return make_event(make_raw("$groupidentify", distinct_id="$company_x", properties=props))
+
+
+def inputs_for(*ids: str) -> ContextInputs:
+    person = PersonRef(
+        project_id="p1", key=ids[-1], distinct_ids=ids, first_seen=NOW, last_seen=NOW
+    )
+    return ContextInputs(
+        person=person,
+        user_id=ids[-1],
+        properties={},
+        events=(),
+        counters={},
+        config=ProjectConfig(),
+    )
+
+
+def test_a_context_loaded_before_a_change_of_its_person_is_served_but_not_kept() -> None:
+    """Its reads may predate the change: kept, it would be served stale until the TTL."""
+    cache, key = ContextCache(), ("p1", "user_42", ContextOptions())
+    since = cache.generation()
+    cache.invalidate([make_event(make_raw(distinct_id="anon-1", project_id="p1"))])
+    loaded = (inputs_for("anon-1", "user_42"), 20, since)
+    cache.put(key, context_for("anon-1", "user_42"), loaded=loaded)
+    assert cache.get(key) is None
+    # A change of someone else does not count against it.
+    since = cache.generation()
+    cache.invalidate([make_event(make_raw(distinct_id="someone-else", project_id="p1"))])
+    loaded = (inputs_for("anon-1", "user_42"), 20, since)
+    cache.put(key, context_for("anon-1", "user_42"), loaded=loaded)
+    assert cache.get(key) is not None
 
 
 def test_an_update_of_the_users_account_under_another_id_drops_the_cached_context() -> None:

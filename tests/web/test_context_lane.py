@@ -15,6 +15,7 @@ from starlette.types import Message
 from tests.factories import make_raw
 from tests.live import API_KEY, TOKEN, LiveServer, wait_for
 from usertrail.core.context.build import ContextOptions
+from usertrail.front import Services
 from usertrail.settings import Settings
 from usertrail.web.context_lane import CachedContextLane, parse_query
 from usertrail.wiring import Runtime, build_runtime
@@ -113,7 +114,7 @@ def app() -> BehindTheLane:
 
 @pytest.fixture
 def lane(app: BehindTheLane, runtime: Runtime) -> CachedContextLane:
-    return CachedContextLane(app, runtime)
+    return CachedContextLane(app, Services.of(runtime))
 
 
 def auth_of(runtime: Runtime) -> str:

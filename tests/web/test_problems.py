@@ -4,6 +4,7 @@ In process (TestClient), so a route can be added that fails on purpose."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -177,7 +178,7 @@ def test_not_ready_is_a_503_problem_listing_the_problems(tmp_path: Path) -> None
     async def broken() -> list[str]:
         return ["storage: database is locked"]
 
-    app.state.runtime.readiness = broken
+    app.state.services = dataclasses.replace(app.state.services, readiness=broken)
     with TestClient(app) as test_client:
         response = test_client.get("/readyz")
     body = problem_of(response, 503)

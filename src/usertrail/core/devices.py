@@ -6,6 +6,7 @@ SDKs send none of them, but an app may forward the visitor's user agent (`$raw_u
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -19,7 +20,7 @@ MAX_USER_AGENT_CHARS = 1000
 _MOBILE_OS = frozenset(("Android", "iOS"))
 
 
-def device_from_properties(props: dict[str, Any]) -> Device | None:
+def device_from_properties(props: Mapping[str, Any]) -> Device | None:
     given = [props.get(key) for key in _DEVICE_KEYS]
     try:
         device = _device_of(*given)

@@ -53,9 +53,10 @@ def slice_ids(derived: Derived) -> set[tuple[str, str]]:
 def dropped_events(derived: Derived, erased: Erased) -> set[str]:
     """Uuids of events received or happened before their id was erased (rule 1)."""
     dropped = set()
-    for event, received in zip(derived.events, derived.received, strict=True):
+    for record in derived.records:
+        event = record.event
         deleted_at = erased.get((event.project_id, event.distinct_id))
-        if deleted_at is not None and min(received, event.timestamp) <= deleted_at:
+        if deleted_at is not None and min(record.received, event.timestamp) <= deleted_at:
             dropped.add(event.uuid)
     return dropped
 
@@ -79,12 +80,10 @@ def screen(derived: Derived, erased: Erased) -> tuple[Derived, set[str]]:
     )
     if not dropped and len(edges) == len(derived.edges):
         return derived, set()
-    kept = [i for i, e in enumerate(derived.events) if e.uuid not in dropped]
-    events = tuple(derived.events[i] for i in kept)
+    records = tuple(r for r in derived.records if r.event.uuid not in dropped)
+    events = [r.event for r in records]
     screened = Derived(
-        events=events,
-        counter_keys=tuple(derived.counter_keys[i] for i in kept),
-        set_members=tuple(derived.set_members[i] for i in kept),
+        records=records,
         edges=edges,
         updates=tuple(u for u in derived.updates if u[2].uuid not in dropped),
         seen=tuple(seen_ids(events, edges)),
@@ -92,7 +91,6 @@ def screen(derived: Derived, erased: Erased) -> tuple[Derived, set[str]]:
         trigger_checks=tuple(c for c in derived.trigger_checks if c.event_uuid not in dropped),
         sink_records=tuple(r for r in derived.sink_records if r.uuid not in dropped),
         last_seq=derived.last_seq,
-        received=tuple(derived.received[i] for i in kept),
         group_updates=tuple(g for g in derived.group_updates if g[1].uuid not in dropped),
         memberships=tuple(memberships(events)),
     )

@@ -10,7 +10,7 @@ come out the same in any order; memberships are min/max spans, also order-free.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from usertrail.core.identity import apply_person_updates
@@ -27,7 +27,7 @@ MAX_GROUPS = 10  # PostHog allows 5 group types per project
 
 
 def event_groups(
-    name: str, body: dict[str, Any], props: dict[str, Any]
+    name: str, body: dict[str, Any], props: Mapping[str, Any]
 ) -> tuple[tuple[str, str], ...]:
     """(type, key) pairs, sorted; values that are not a string or a number are ignored. A
     `$groupidentify` is also about the group it names (so caches of its members drop it)."""
@@ -50,8 +50,7 @@ def group_update(raw: RawEvent) -> GroupUpdate | None:
     """What a `$groupidentify` says about its group; an empty `$group_set` still names it."""
     if raw.event != "$groupidentify":
         return None
-    props = raw.body.get("properties")
-    props = props if isinstance(props, dict) else {}
+    props = raw.properties
     pair = _pair(props.get("$group_type"), props.get("$group_key"))
     if pair is None:
         return None

@@ -92,7 +92,7 @@ def merge_edge(raw: RawEvent) -> MergeEdge | None:
     None when PostHog would ignore it, so stored edges never join ids through a placeholder.
     """
     spec = _EDGE_EVENTS.get(raw.event)
-    props = _properties(raw)
+    props = raw.properties
     if spec is None or props.get("$process_person_profile") is False:
         return None  # PostHog drops merge events that opt out of person processing
     kind, other_key = spec
@@ -211,7 +211,7 @@ _UPDATE_KEYS = ("$set", "$set_once", "$unset")
 def person_update(raw: RawEvent) -> PersonUpdate | None:
     """`$set` / `$set_once` / `$unset` in properties or at the top level (the top level wins,
     as PostHog's normalizeEvent has it)."""
-    props = _properties(raw)
+    props = raw.properties
     body = raw.body
     if not any(key in props or key in body for key in _UPDATE_KEYS):
         return None  # most events carry none of them: the cheap answer first
@@ -334,11 +334,6 @@ def _after(a: PropWrite, b: PropWrite) -> bool:
 
 def _encoded(value: Any) -> bytes:
     return msgspec.json.encode(value, order="sorted")
-
-
-def _properties(raw: RawEvent) -> dict[str, Any]:
-    props = raw.body.get("properties")
-    return props if isinstance(props, dict) else {}
 
 
 def _dict(value: Any) -> dict[str, Any]:

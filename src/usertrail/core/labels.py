@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -36,11 +37,11 @@ class LabelParts(msgspec.Struct, frozen=True, kw_only=True):
     element_text: str | None = None
     feature: str | None = None
     uses: int | None = None  # this is the person's n-th use of `feature` (counted elsewhere)
-    properties: dict[str, Any] = msgspec.field(default_factory=dict)
+    properties: Mapping[str, Any] = msgspec.field(default_factory=dict)
     distinct_id: str = ""
 
 
-def classify(name: str, props: dict[str, Any], feature: str | None) -> str:
+def classify(name: str, props: Mapping[str, Any], feature: str | None) -> str:
     if (kind := posthog_kind(name, props)) is not None:
         return kind
     if name in ("$pageview", "$screen"):
@@ -102,7 +103,7 @@ def _nth(uses: int | None) -> str:
     return f" ({ordinal(uses)} time)" if uses and uses > 0 else ""
 
 
-def _leave_details(props: dict[str, Any]) -> str:
+def _leave_details(props: Mapping[str, Any]) -> str:
     parts = []
     duration = _number(props.get("$prev_pageview_duration"))
     if duration is not None and 0 <= duration <= MAX_SECONDS:
@@ -126,7 +127,7 @@ def _seconds(value: float) -> str:
     return f"{round(value / 60)} min" if value < 7200 else f"{round(value / 3600)} h"
 
 
-def error_message(name: str, props: dict[str, Any]) -> str:
+def error_message(name: str, props: Mapping[str, Any]) -> str:
     """The exception (`$exception_list[0]`, or the older `$exception_type`/`_message`), else the
     humanized event name with its reason: "Generation failed ('timeout')". An error code the
     event carries (`code`, `error_code`, or inside `error`/`$ai_error`) is kept with it:
@@ -147,7 +148,7 @@ def error_message(name: str, props: dict[str, Any]) -> str:
     return f"{_event_name(name)} ({', '.join(details)})" if details else _event_name(name)
 
 
-def _reason(props: dict[str, Any]) -> str | None:
+def _reason(props: Mapping[str, Any]) -> str | None:
     for key in _REASON_KEYS:
         value = props.get(key)
         if isinstance(value, dict):  # an error object: {"message": ..., "code": ...}
@@ -157,12 +158,12 @@ def _reason(props: dict[str, Any]) -> str | None:
     return None
 
 
-def _with_code(message: str, props: dict[str, Any]) -> str:
+def _with_code(message: str, props: Mapping[str, Any]) -> str:
     code = error_code(props)
     return f"{message} (code {quote(code)})" if code and code not in message else message
 
 
-def error_code(props: dict[str, Any], depth: int = 0) -> str | None:
+def error_code(props: Mapping[str, Any], depth: int = 0) -> str | None:
     """The code an SDK or an app sent with an error, wherever it put it: `code`,
     `error_code`, `errorCode`, an HTTP error `status`, or inside an `error` or `$ai_error`
     object."""
@@ -187,7 +188,7 @@ def _exception(kind: Any, message: Any) -> str:
     return quote(clean_text(text.rstrip(": "), MESSAGE_CHARS))
 
 
-def _custom(name: str, props: dict[str, Any]) -> str:
+def _custom(name: str, props: Mapping[str, Any]) -> str:
     details = [
         f"{clean_text(k, 30)} {quote(clean_text(str(v), 40))}"
         for k, v in list(props.items())[:200]

@@ -6,6 +6,7 @@ Deterministic (same raw event and config, same Event), so replay equals the live
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from usertrail.core.devices import device_from_properties
@@ -35,8 +36,7 @@ _NEVER_KEPT = frozenset(("token", "distinct_id", "api_key"))
 
 def normalize(raw: RawEvent, config: ProjectConfig, uses: int | None = None) -> Event:
     """`uses`: when the caller has counted it, this is the person's n-th use of the feature."""
-    props = raw.body.get("properties")
-    props = props if isinstance(props, dict) else {}
+    props = raw.properties
     chain = elements_of(props)
     url = _str(props.get("$current_url"))
     path = path_of(url) or _str(props.get("$pathname"))
@@ -84,7 +84,7 @@ def normalize(raw: RawEvent, config: ProjectConfig, uses: int | None = None) -> 
     )
 
 
-def elements_of(props: dict[str, Any]) -> tuple[Element, ...]:
+def elements_of(props: Mapping[str, Any]) -> tuple[Element, ...]:
     chain = props.get("$elements_chain")
     if isinstance(chain, str) and chain:
         return parse_elements_chain(chain)
@@ -92,7 +92,7 @@ def elements_of(props: dict[str, Any]) -> tuple[Element, ...]:
 
 
 def feature_of(
-    name: str, props: dict[str, Any], chain: tuple[Element, ...], config: ProjectConfig
+    name: str, props: Mapping[str, Any], chain: tuple[Element, ...], config: ProjectConfig
 ) -> str | None:
     """A configured feature (by event name or click selector); by default, the conventional
     `feature_used` event names its feature in a property."""
@@ -115,7 +115,7 @@ def matched_selectors(chain: tuple[Element, ...], config: ProjectConfig) -> tupl
     return tuple(sorted(w for w in wanted if first_match({w: w}, chain)))
 
 
-def kept_properties(props: dict[str, Any]) -> dict[str, object]:
+def kept_properties(props: Mapping[str, Any]) -> dict[str, object]:
     """A bounded subset of custom properties, for context and sinks: finite scalars only."""
     kept: dict[str, object] = {}
     for key, value in props.items():
@@ -139,7 +139,7 @@ def _finite_number(value: Any) -> bool:
     return isinstance(value, float) and math.isfinite(value)
 
 
-def _screen(name: str, props: dict[str, Any]) -> str | None:
+def _screen(name: str, props: Mapping[str, Any]) -> str | None:
     """Mobile SDKs name the screen instead of sending a URL."""
     screen = _str(props.get("$screen_name")) if name == "$screen" else None
     return clean_text(screen, 60) or None if screen else None

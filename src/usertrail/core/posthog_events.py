@@ -17,6 +17,7 @@ experiment exposure, an early-access enrolment), `survey`, `vitals` (page-load m
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from usertrail.core.text import clean_text, quote
@@ -93,7 +94,7 @@ _KINDS = {
 }
 
 
-def posthog_kind(name: str, props: dict[str, Any]) -> str | None:
+def posthog_kind(name: str, props: Mapping[str, Any]) -> str | None:
     """The kind of an event PostHog's SDKs send, or None for any other event."""
     if (kind := _KINDS.get(name)) is not None:
         return kind
@@ -115,7 +116,7 @@ def survey_action(name: str) -> str | None:
     return _SURVEY_ACTIONS.get(name)
 
 
-def llm_failed(props: dict[str, Any]) -> bool:
+def llm_failed(props: Mapping[str, Any]) -> bool:
     """`$ai_is_error` (or `$mcp_is_error`), or an `$ai_error` with something in it."""
     if props.get("$ai_is_error") is True or props.get("$mcp_is_error") is True:
         return True
@@ -123,7 +124,7 @@ def llm_failed(props: dict[str, Any]) -> bool:
     return error not in (None, "", False, {}, [])
 
 
-def sentence(kind: str, name: str, props: dict[str, Any], page: str | None) -> str:
+def sentence(kind: str, name: str, props: Mapping[str, Any], page: str | None) -> str:
     """The label of an event of a kind given here."""
     on = f" on {page}" if page else ""
     match kind:
@@ -142,7 +143,7 @@ def sentence(kind: str, name: str, props: dict[str, Any], page: str | None) -> s
     return _state(name, props)
 
 
-def llm_error_message(name: str, props: dict[str, Any]) -> str:
+def llm_error_message(name: str, props: Mapping[str, Any]) -> str:
     """E.g. "AI generation failed (gpt-4o): 'Rate limit exceeded'"."""
     what = _LLM_NOUNS.get(name, "MCP call" if name.startswith("$mcp_") else "AI call")
     model = _text(props.get("$ai_model") or props.get("$mcp_tool_name"))
@@ -161,7 +162,7 @@ _LLM_NOUNS = {
 }
 
 
-def _flag(name: str, props: dict[str, Any]) -> str:
+def _flag(name: str, props: Mapping[str, Any]) -> str:
     if name == "$feature_enrollment_update":
         flag = _named(props.get("$feature_flag"), "a feature")
         joined = props.get("$feature_enrollment") is not False
@@ -185,7 +186,7 @@ def _flag_value(value: Any) -> str:
     return f" (variant {quote(text)})" if text else ""
 
 
-def _survey(name: str, props: dict[str, Any]) -> str:
+def _survey(name: str, props: Mapping[str, Any]) -> str:
     action = survey_action(name) or "shown"
     survey = _named(props.get("$survey_name"), "a survey")
     text = f"{_SURVEY_VERBS[action]} survey {survey}"
@@ -193,7 +194,7 @@ def _survey(name: str, props: dict[str, Any]) -> str:
     return f"{text}: {quote(answer)}" if answer else text
 
 
-def _survey_answer(props: dict[str, Any]) -> str | None:
+def _survey_answer(props: Mapping[str, Any]) -> str | None:
     """The first question's answer: `$survey_response`, else the first `$survey_response_<id>`."""
     value = props.get("$survey_response")
     if value is None:
@@ -206,7 +207,7 @@ def _survey_answer(props: dict[str, Any]) -> str | None:
     return _text(value)
 
 
-def vitals(props: dict[str, Any]) -> dict[str, float]:
+def vitals(props: Mapping[str, Any]) -> dict[str, float]:
     """The metrics of a `$web_vitals` event that carry a finite value, by name."""
     found = {}
     for metric in POOR:
@@ -216,12 +217,12 @@ def vitals(props: dict[str, Any]) -> dict[str, float]:
     return found
 
 
-def slow_metrics(props: dict[str, Any]) -> dict[str, float]:
+def slow_metrics(props: Mapping[str, Any]) -> dict[str, float]:
     """The metrics over Google's "poor" threshold."""
     return {m: v for m, v in vitals(props).items() if v > POOR[m]}
 
 
-def _vitals(props: dict[str, Any], page: str | None) -> str:
+def _vitals(props: Mapping[str, Any], page: str | None) -> str:
     measured = vitals(props)
     where = page or "a page"
     if not measured:
@@ -241,7 +242,7 @@ def _metric(metric: str, value: float) -> str:
     return f"{value / 1000:.1f} s" if value >= 1000 else f"{round(value)} ms"
 
 
-def _llm(name: str, props: dict[str, Any]) -> str:
+def _llm(name: str, props: Mapping[str, Any]) -> str:
     details = _llm_details(props)
     match name:
         case "$ai_generation":
@@ -271,7 +272,7 @@ _MCP_TARGETS = {
 }
 
 
-def _mcp(name: str, props: dict[str, Any]) -> str:
+def _mcp(name: str, props: Mapping[str, Any]) -> str:
     """posthog-python's MCP server analytics (`posthog.mcp`)."""
     if name in _MCP_TARGETS:
         verb, key, fallback = _MCP_TARGETS[name]
@@ -285,12 +286,12 @@ def _mcp(name: str, props: dict[str, Any]) -> str:
     return "Sent an MCP event"
 
 
-def _span_name(props: dict[str, Any], bare: str, named: str) -> str:
+def _span_name(props: Mapping[str, Any], bare: str, named: str) -> str:
     span = _text(props.get("$ai_span_name") or props.get("$ai_trace_name"))
     return f"{named} {quote(span)}" if span else bare
 
 
-def _llm_details(props: dict[str, Any]) -> str:
+def _llm_details(props: Mapping[str, Any]) -> str:
     parts = []
     if model := _text(props.get("$ai_model")):
         parts.append(model)
@@ -306,19 +307,19 @@ def _seconds(value: Any) -> float | None:
     return None
 
 
-def _ai_metric(props: dict[str, Any]) -> str:
+def _ai_metric(props: Mapping[str, Any]) -> str:
     metric = _named(props.get("$ai_metric_name"), "an AI answer")
     value = _text(props.get("$ai_metric_value"))
     return f"Rated {metric}" + (f": {quote(value)}" if value else "")
 
 
-def _copy(props: dict[str, Any]) -> str:
+def _copy(props: Mapping[str, Any]) -> str:
     verb = "Cut" if props.get("$copy_type") == "cut" else "Copied"
     content = _text(props.get("$selected_content"), 40)
     return f"{verb} {quote(content)}" if content else f"{verb} text"
 
 
-def _tour(name: str, props: dict[str, Any]) -> str:
+def _tour(name: str, props: Mapping[str, Any]) -> str:
     tour = _named(props.get("$product_tour_name"), "a product tour")
     verb = _TOUR_VERBS.get(name)
     if verb:
@@ -326,7 +327,7 @@ def _tour(name: str, props: dict[str, Any]) -> str:
     return f"Product tour {tour}: {clean_text(name.removeprefix('product tour '), 40)}"
 
 
-def _state(name: str, props: dict[str, Any]) -> str:
+def _state(name: str, props: Mapping[str, Any]) -> str:
     if name == "$groupidentify":
         kind = _text(props.get("$group_type")) or "group"
         key = _text(props.get("$group_key"))

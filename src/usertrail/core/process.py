@@ -33,10 +33,17 @@ class SeenId(msgspec.Struct, frozen=True, kw_only=True, gc=False):  # see model.
     last: datetime
 
 
+class DerivedEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One event of a slice and what it implies for the counters."""
+
+    event: Event
+    counter_keys: tuple[str, ...]  # what it counts toward
+    set_members: tuple[tuple[str, str], ...]  # (set, member) it joins
+    received: datetime  # receipt time, for the ingest -> processed lag metric
+
+
 class Derived(msgspec.Struct, frozen=True, kw_only=True):
-    events: tuple[Event, ...]
-    counter_keys: tuple[tuple[str, ...], ...]  # aligned with events: what each one counts toward
-    set_members: tuple[tuple[tuple[str, str], ...], ...]  # aligned with events: (set, member)
+    records: tuple[DerivedEvent, ...]
     edges: tuple[tuple[str, MergeEdge], ...]  # (project_id, edge)
     updates: tuple[tuple[str, str, PersonUpdate], ...]  # (project_id, distinct_id, update)
     seen: tuple[SeenId, ...]
@@ -44,13 +51,16 @@ class Derived(msgspec.Struct, frozen=True, kw_only=True):
     trigger_checks: tuple[TriggerCheck, ...] = ()
     sink_records: tuple[SinkRecord, ...] = ()
     last_seq: int
-    received: tuple[datetime, ...]  # receipt times, for the ingest -> processed lag metric
     group_updates: tuple[tuple[str, GroupUpdate], ...] = ()  # (project_id, update)
     memberships: tuple[Membership, ...] = ()
 
+    @property
+    def events(self) -> tuple[Event, ...]:
+        return tuple(r.event for r in self.records)
+
 
 def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectConfig]) -> Derived:
-    events, keys, members, edges, updates = [], [], [], [], []
+    records, edges, updates = [], [], []
     groups: list[tuple[str, GroupUpdate]] = []
     hits: list[TriggerHit] = []
     checks: list[TriggerCheck] = []
@@ -60,9 +70,14 @@ def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectCon
         raw = item.raw
         config = config_for(raw.project_id)
         event = normalize(raw, config)
-        events.append(event)
-        keys.append(tuple(counter_keys(event, config)))
-        members.append(tuple(set_members(event)))
+        records.append(
+            DerivedEvent(
+                event=event,
+                counter_keys=tuple(counter_keys(event, config)),
+                set_members=tuple(set_members(event)),
+                received=raw.received_at,
+            )
+        )
         for hit, check in hits_and_checks(raw, config):
             hits.append(hit)
             checks.append(check)
@@ -81,9 +96,7 @@ def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectCon
         if is_activity(event.kind):
             _see(seen, raw.project_id, raw.distinct_id, raw.timestamp)
     return Derived(
-        events=tuple(events),
-        counter_keys=tuple(keys),
-        set_members=tuple(members),
+        records=tuple(records),
         edges=tuple(edges),
         updates=tuple(updates),
         seen=tuple(seen.values()),
@@ -91,9 +104,8 @@ def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectCon
         trigger_checks=tuple(checks),
         sink_records=tuple(sinks),
         last_seq=logged[-1].seq if logged else 0,
-        received=tuple(item.raw.received_at for item in logged),
         group_updates=tuple(groups),
-        memberships=tuple(memberships(events)),
+        memberships=tuple(memberships(r.event for r in records)),
     )
 
 

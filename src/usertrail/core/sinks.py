@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from usertrail.core.redact import redact
-from usertrail.core.triggers import event_matches, properties_of
+from usertrail.core.triggers import event_matches
 from usertrail.model.actions import SinkRecord
 from usertrail.model.config import ProjectConfig, SinkSpec
 from usertrail.model.raw import RawEvent
@@ -37,7 +37,7 @@ def sink_records(
 
 def sink_line(spec: SinkSpec, raw: RawEvent, redactor: Redactor = redact) -> bytes | None:
     """The line for one event; None when redaction failed (fail closed)."""
-    props = properties_of(raw)
+    props = raw.properties
     user_data = {
         "event": raw.event,
         "distinct_id": raw.distinct_id,

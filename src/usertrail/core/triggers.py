@@ -1,9 +1,9 @@
 """Triggers as pure functions: which events count, which thresholds are due, what to send.
 
-Counting itself happens in the store, in the transaction that stores the events: a count is
-the number of distinct matching event uuids over all of a person's ids, and a threshold fires
-only if no firing for it exists on any of those ids. Both are idempotent, so re-processing,
-duplicates and merges never fire twice.
+The store counts, in the transaction that stores the events: a count is the number of
+distinct matching event uuids over all of a person's ids; core.settle decides that a threshold
+fires only if no firing for it exists on any of those ids. Both are idempotent, so
+re-processing, duplicates and merges never fire twice.
 """
 
 from __future__ import annotations
@@ -60,11 +60,6 @@ class FiringContext(msgspec.Struct, frozen=True, kw_only=True):
     count: int
 
 
-def properties_of(raw: RawEvent) -> Mapping[str, Any]:
-    props = raw.body.get("properties")
-    return props if isinstance(props, dict) else {}
-
-
 def where_matches(where: Where, values: Mapping[str, Any]) -> bool:
     """Every key equals its value, or one of its values when a list is given."""
     for key, expected in where.items():
@@ -78,7 +73,7 @@ def where_matches(where: Where, values: Mapping[str, Any]) -> bool:
 
 
 def event_matches(when: EventFilter, raw: RawEvent) -> bool:
-    return raw.event == when.event and where_matches(when.where, properties_of(raw))
+    return raw.event == when.event and where_matches(when.where, raw.properties)
 
 
 def hits_and_checks(

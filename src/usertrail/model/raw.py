@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import msgspec
@@ -24,6 +26,16 @@ class RawEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):  # see mode
     source: str  # "capture" | "webhook" | "backfill"
     body: dict[str, Any]
     ip: str | None = None
+
+    @property
+    def properties(self) -> Mapping[str, Any]:
+        """The event's `properties` object, read-only; empty when the SDK sent none (or not
+        an object). The one accessor every stage reads them through."""
+        props = self.body.get("properties")
+        return props if isinstance(props, dict) else _NONE
+
+
+_NONE: Mapping[str, Any] = MappingProxyType({})
 
 
 class LoggedEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):  # see model.event

@@ -162,11 +162,11 @@ class Processor:
 
     def _observe(self, derived: Derived) -> None:
         now = datetime.now(UTC)
-        self._metrics.processed.inc(len(derived.events))
+        self._metrics.processed.inc(len(derived.records))
         if dropped := sum(1 for record in derived.sink_records if record.line is None):
             self._metrics.sink_lines.labels("dropped").inc(dropped)
-        for received in derived.received:
-            self._metrics.lag_seconds.observe((now - received).total_seconds())
+        for record in derived.records:
+            self._metrics.lag_seconds.observe((now - record.received).total_seconds())
 
     def _notify(self, changed: Sequence[Changed]) -> None:
         if not changed:

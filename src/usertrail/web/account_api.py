@@ -16,7 +16,7 @@ from usertrail.core.context.account import AccountOptions
 from usertrail.core.context.account_render import render_account
 from usertrail.core.context.build import DEFAULT_EVENTS, TOKENS_MAX, TOKENS_MIN
 from usertrail.web.context_api import MEDIA_TYPES, N_MAX
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
 
 router = APIRouter(tags=["context"])
@@ -57,7 +57,7 @@ async def group_context(
 ) -> Response:
     project = await project_of(request, credentials)
     options = AccountOptions(n=n, max_tokens=max_tokens)
-    accounts = runtime_of(request).accounts
+    accounts = services_of(request).accounts
     ctx = await accounts.for_group(project, (group_type, group_key), options, format)
     body = render_account(ctx).encode() if format == "markdown" else _encode(ctx)
     return Response(body, media_type=MEDIA_TYPES[format])

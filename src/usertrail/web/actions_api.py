@@ -9,7 +9,7 @@ from starlette.responses import Response
 from usertrail.core.ids import checked_id
 from usertrail.errors import NotFound
 from usertrail.web.context_api import UserId
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
 
 router = APIRouter(tags=["actions"])
@@ -22,9 +22,9 @@ _encode = msgspec.json.Encoder().encode
     responses=READ_ERRORS,
 )
 async def user_actions(request: Request, user_id: UserId, credentials: ApiKey) -> Response:
-    runtime = runtime_of(request)
+    services = services_of(request)
     project = await project_of(request, credentials)
-    actions = await runtime.outbox.person_actions(project.id, checked_id(user_id))
+    actions = await services.outbox.person_actions(project.id, checked_id(user_id))
     if actions is None:
         raise NotFound(f"no user {user_id!r} in this project")
     return Response(_encode(actions), media_type="application/json")

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from usertrail.core.ai_capture import ai_event
 from usertrail.core.decode import GZIP_MAGIC, MAX_DECOMPRESSED_BYTES, gunzip
 from usertrail.web.capture import read_body
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.responses import CAPTURE_OK
 
 
@@ -21,5 +21,5 @@ async def capture_ai(request: Request) -> Response:
     token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
     payload = {"api_key": token, "batch": [event]} if token else [event]
     ip = request.client.host if request.client else None
-    await runtime_of(request).ingest.capture_payload(payload, query={}, ip=ip)
+    await services_of(request).ingest.capture_payload(payload, query={}, ip=ip)
     return Response(CAPTURE_OK, media_type="application/json")

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from usertrail import __version__
+from usertrail.front import Services
 from usertrail.mcp_server import build_mcp
 from usertrail.settings import Settings
 from usertrail.web import (
@@ -44,7 +45,8 @@ DESCRIPTION = (
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     rt = runtime or build_runtime(settings)
-    mcp = build_mcp(rt)
+    services = Services.of(rt)
+    mcp = build_mcp(services)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,7 +65,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         docs_url=None,  # web.api_docs serves both from node_modules, not a CDN
         redoc_url=None,
     )
-    app.state.runtime = rt
+    app.state.runtime = rt  # started and closed by the lifespan; handlers get `services`
+    app.state.services = services
     app.state.streams = StreamGate(settings.max_streams, settings.stream_max_s)
     api_schema.install(app)
     mount_api_docs(app, settings)
@@ -84,12 +87,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         mount_demo(app, rt.demo_project)
     for variant in ("/webhooks/posthog", "/webhooks/posthog/"):  # never a redirect
         app.add_route(variant, webhook.posthog_webhook, methods=["POST"])
-    _add_static(app, settings, rt)
+    _add_static(app, settings, services)
     app.add_route("/healthz", ops.healthz, methods=["GET"])
     app.add_route("/readyz", ops.readyz, methods=["GET"])
     app.add_route("/metrics", ops.metrics, methods=["GET"])
     problems.install(app)
-    app.add_middleware(RequestGuard, runtime=rt, timeout_s=settings.body_timeout_s)
+    app.add_middleware(RequestGuard, services=services, timeout_s=settings.body_timeout_s)
     app.add_middleware(TimingMiddleware)
     # posthog-js sends credentials, so the origin must be echoed, never "*".
     app.add_middleware(
@@ -118,12 +121,12 @@ def _add_capture_routes(app: FastAPI) -> None:
     app.add_route("/array/{token}/config.js", proxy.config, methods=["GET"])
 
 
-def _add_static(app: FastAPI, settings: Settings, rt: Runtime) -> None:
+def _add_static(app: FastAPI, settings: Settings, services: Services) -> None:
     """posthog-js loads its extensions (dead clicks, exceptions, the recorder...) from the api
     host's /static/: PostHog's, when one is configured, else the installed posthog-js."""
     assets = settings.posthog_js_path()
     local = VersionedStaticFiles(directory=assets) if assets else None
-    if rt.relay is not None:
+    if services.relay is not None:
         app.mount("/static", proxy.StaticProxy(local), name="posthog-js")
     elif local is not None:
         app.mount("/static", local, name="posthog-js")
@@ -131,4 +134,4 @@ def _add_static(app: FastAPI, settings: Settings, rt: Runtime) -> None:
 
 def served_app(app: FastAPI) -> ASGIApp:
     """The app as uvicorn runs it: cached context reads are answered before FastAPI."""
-    return CachedContextLane(app, app.state.runtime)
+    return CachedContextLane(app, app.state.services)

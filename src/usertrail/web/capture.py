@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from usertrail.errors import PayloadTooLarge
 from usertrail.services.ingest import CaptureRequest
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.responses import CAPTURE_OK
 
 # `/s` (recordings) is web.proxy's: forwarded to PostHog when there is one, else captured.
@@ -17,7 +17,7 @@ MAX_BODY_BYTES = 20 * 1024 * 1024
 
 async def capture(request: Request, body: bytes | None = None) -> Response:
     req = await capture_request(request, body)
-    await runtime_of(request).ingest.capture(req)
+    await services_of(request).ingest.capture(req)
     return Response(CAPTURE_OK, media_type="application/json")
 
 

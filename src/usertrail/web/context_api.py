@@ -13,7 +13,7 @@ from usertrail.core.context.build import TOKENS_MAX, TOKENS_MIN, ContextOptions
 from usertrail.core.ids import ID_RULE, ID_SCHEMA, checked_id
 from usertrail.errors import NotFound
 from usertrail.services.context_cache import Rendered
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
 from usertrail.web.sse import gated
 
@@ -64,15 +64,15 @@ async def user_context_stream(
     include: Annotated[Literal["prompt"] | None, Query(description=INCLUDE_HELP)] = None,
 ) -> StreamingResponse:
     """One `context` event now, then one each time this user's events are processed."""
-    runtime = runtime_of(request)
+    services = services_of(request)
     project = await project_of(request, credentials)
     options = ContextOptions(n=n, max_tokens=max_tokens, include_prompt=include == "prompt")
     user_id = checked_id(user_id)
-    first = await runtime.context.rendered(project, user_id, options)  # 404 before streaming
+    first = await services.context.rendered(project, user_id, options)  # 404 before streaming
 
     async def events() -> AsyncGenerator[bytes, None]:
         current = first
-        async with runtime.live.subscribe(project.id) as notices:
+        async with services.live.subscribe(project.id) as notices:
             yield _sse(current)
             while not await request.is_disconnected():
                 try:
@@ -82,7 +82,7 @@ async def user_context_stream(
                     continue
                 if changed & set(current.ids) or user_id in changed:
                     try:
-                        current = await runtime.context.rendered(project, user_id, options)
+                        current = await services.context.rendered(project, user_id, options)
                     except NotFound:  # erased (DELETE /persons/{id}): the stream ends
                         return
                     yield _sse(current)
@@ -112,7 +112,7 @@ async def user_context(
     format: Annotated[Literal["json", "markdown"], Query(description="json or markdown")] = "json",
     include: Annotated[Literal["prompt"] | None, Query(description=INCLUDE_HELP)] = None,
 ) -> Response:
-    service = runtime_of(request).context
+    service = services_of(request).context
     project = await project_of(request, credentials)
     options = ContextOptions(
         n=n, max_tokens=max_tokens, format=format, include_prompt=include == "prompt"

@@ -25,15 +25,15 @@ from usertrail.web.problems import refused
 from usertrail.web.timing import observe
 
 if TYPE_CHECKING:
-    from usertrail.wiring import Runtime
+    from usertrail.front import Services
 
 PREFIX = "/context/user/"
 
 
 class CachedContextLane:
-    def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
+    def __init__(self, app: ASGIApp, services: Services) -> None:
         self.app = app
-        self._runtime = runtime
+        self._services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -43,7 +43,7 @@ class CachedContextLane:
             and scope["path"].startswith(PREFIX)
             and await self._answered(scope, receive, send)
         ):
-            observe(self._runtime.metrics, "context", started)
+            observe(self._services.metrics, "context", started)
             return
         await self.app(scope, receive, send)
 
@@ -55,7 +55,7 @@ class CachedContextLane:
         headers = dict(scope["headers"])  # ASGI servers lowercase header names
         if b"origin" in headers:
             return False
-        service = self._runtime.context
+        service = self._services.context
         authorization = headers.get(b"authorization", b"").decode("latin-1")
         project = await service.lookup_key(bearer(authorization))
         if project is None:
@@ -65,7 +65,7 @@ class CachedContextLane:
         try:
             service.limiter.admit(project.id)
         except UsertrailError as exc:
-            await refused(self._runtime.metrics, scope, exc)(scope, receive, send)
+            await refused(self._services.metrics, scope, exc)(scope, receive, send)
             return True
         body = hit.body(options.format)
         start = {

@@ -16,14 +16,14 @@ from starlette.staticfiles import StaticFiles
 
 from usertrail.errors import BadCredentials
 from usertrail.web import dashboard_api
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.pages import SELF_ONLY, render_page
 from usertrail.web.read_auth import COOKIE
 from usertrail.web.reader import reader_project
 
 if TYPE_CHECKING:
+    from usertrail.front import Services
     from usertrail.model.project import Project
-    from usertrail.wiring import Runtime
 
 UI_DIR = Path(__file__).with_name("ui")
 MAX_FORM_BYTES = 4096
@@ -43,16 +43,16 @@ async def dashboard(request: Request) -> Response:
         project = await reader_project(request)
     except BadCredentials:
         return render_page(UI_DIR, "login.html", csp=SELF_ONLY)
-    view = page_config(runtime_of(request), project)
+    view = page_config(services_of(request), project)
     return render_page(UI_DIR, "dashboard.html", csp=SELF_ONLY, project=view)
 
 
-def page_config(runtime: Runtime, project: Project) -> dict[str, Any]:
+def page_config(services: Services, project: Project) -> dict[str, Any]:
     """What the page names things by: the project file's words for its triggers and sinks,
     and, for any project but the demo's, where the demo's visitors are (its key is public:
     the demo page carries it), so a first sign-in with an empty project is not a dead end."""
-    config = runtime.config_for(project.id)
-    demo = runtime.demo_project
+    config = services.config_for(project.id)
+    demo = services.demo_project
     elsewhere = demo is not None and demo.id != project.id
     return {
         "id": project.id,
@@ -67,7 +67,7 @@ def page_config(runtime: Runtime, project: Project) -> dict[str, Any]:
 async def login(request: Request) -> Response:
     key = await _form_field(request, "api_key")
     try:
-        await runtime_of(request).context.project_for_key(key)
+        await services_of(request).context.project_for_key(key)
     except BadCredentials:
         error = "That API key is not valid."
         return render_page(UI_DIR, "login.html", status=401, csp=SELF_ONLY, error=error)

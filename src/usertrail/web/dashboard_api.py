@@ -20,7 +20,7 @@ from usertrail.model.raw import RawEvent
 from usertrail.model.timeline import TimelineSession
 from usertrail.services.context import MIN_EVENTS_LOADED
 from usertrail.web.context_api import UserId
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.read_auth import READ_ERRORS, bearer_key, dashboard_cookie
 from usertrail.web.reader import reader_project
 from usertrail.web.sse import KEEP_ALIVE, gated, notices, sse
@@ -49,19 +49,19 @@ async def active(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Response:
     project = await reader_project(request)
-    runtime = runtime_of(request)
-    since = runtime.clock() - timedelta(minutes=minutes)
-    persons = await runtime.browse.active(project.id, since, limit)
+    services = services_of(request)
+    since = services.clock() - timedelta(minutes=minutes)
+    persons = await services.browse.active(project.id, since, limit)
     return _json({"project": {"id": project.id, "name": project.name}, "persons": persons})
 
 
 @router.get("/person/{user_id:path}", summary="A person's context, actions and recent sessions")
 async def person(request: Request, user_id: UserId) -> Response:
     project = await reader_project(request)
-    runtime = runtime_of(request)
+    services = services_of(request)
     user_id = checked_id(user_id)
-    context = await runtime.context.for_user(project, user_id, ContextOptions(n=20))  # 404
-    actions = await runtime.outbox.person_actions(project.id, user_id)
+    context = await services.context.for_user(project, user_id, ContextOptions(n=20))  # 404
+    actions = await services.outbox.person_actions(project.id, user_id)
     return _json(
         {
             "context": context,
@@ -72,11 +72,11 @@ async def person(request: Request, user_id: UserId) -> Response:
 
 
 async def _sessions(request: Request, project_id: str, user_id: str) -> list[TimelineSession]:
-    runtime = runtime_of(request)
-    data = await runtime.store.person_data(project_id, user_id, TIMELINE_EVENTS)
+    services = services_of(request)
+    data = await services.store.person_data(project_id, user_id, TIMELINE_EVENTS)
     if data is None:
         return []
-    minutes = runtime.config_for(project_id).session_timeout_minutes
+    minutes = services.config_for(project_id).session_timeout_minutes
     return timeline(data.events, timedelta(minutes=minutes))
 
 
@@ -85,7 +85,7 @@ async def raw_event(
     request: Request, uuid: Annotated[str, Path(json_schema_extra={"format": "uuid"})]
 ) -> Response:
     project = await reader_project(request)
-    raw = await runtime_of(request).browse.raw_event(project.id, checked_uuid(uuid))
+    raw = await services_of(request).browse.raw_event(project.id, checked_uuid(uuid))
     if raw is None:
         raise NotFound(f"no event {uuid!r} in this project")
     return _json(_raw_view(raw))
@@ -106,22 +106,22 @@ def _raw_view(raw: RawEvent) -> dict[str, object]:
 @router.get("/relay", summary="Where the relay to PostHog stands for this project")
 async def relay(request: Request) -> Response:
     project = await reader_project(request)
-    runtime = runtime_of(request)
-    target = runtime.posthog_target(project)
-    if target is None or runtime.relay_state is None:
+    services = services_of(request)
+    target = services.posthog_target(project)
+    if target is None or services.relay_state is None:
         return _json({"posthog_host": None})
-    summary = await runtime.relay_state.summary(project.id)
+    summary = await services.relay_state.summary(project.id)
     waiting = summary.oldest_waiting
     return _json(
         {
             "posthog_host": target.host,
             "backlog": summary.backlog,
-            "lag_seconds": (runtime.clock() - waiting).total_seconds() if waiting else 0.0,
+            "lag_seconds": (services.clock() - waiting).total_seconds() if waiting else 0.0,
             "dead_letters": summary.dead_letters,
-            "recent_dead": await runtime.relay_state.dead_letters(project.id, limit=5),
+            "recent_dead": await services.relay_state.dead_letters(project.id, limit=5),
             # Counted by the process that relays (this one, unless a worker does).
-            "since_start": runtime.relay.status
-            if runtime.relay and runtime.relay_running()
+            "since_start": services.relay.status
+            if services.relay and services.relay_running()
             else None,
         }
     )
@@ -130,10 +130,10 @@ async def relay(request: Request) -> Response:
 @router.get("/stream", summary="Server-sent `changed` notices: whose events were processed")
 async def stream(request: Request) -> StreamingResponse:
     project = await reader_project(request)
-    runtime = runtime_of(request)
+    services = services_of(request)
 
     async def events() -> AsyncGenerator[bytes, None]:
-        async for changed in notices(request, runtime, project.id):
+        async for changed in notices(request, services, project.id):
             yield KEEP_ALIVE if changed is None else sse("changed", sorted(changed))
 
     return gated(request, events())

@@ -27,7 +27,7 @@ from usertrail.demo.inbox import Signature, Visitors, WebhookInbox
 from usertrail.demo.project import SIGNING_SECRET_ENV
 from usertrail.errors import BadCredentials, BadPayload, NotFound, PayloadTooLarge
 from usertrail.model.project import Project
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.pages import render_page
 from usertrail.web.sse import gated, live_context
 
@@ -76,10 +76,10 @@ def _follow(request: Request, distinct_id: str) -> str:
 async def demo_context_stream(
     request: Request, distinct_id: str, n: Annotated[int, Query(ge=0, le=100)] = 20
 ) -> StreamingResponse:
-    runtime, project = runtime_of(request), _demo(request).project
-    runtime.context.limiter.admit(project.id)
+    services, project = services_of(request), _demo(request).project
+    services.context.limiter.admit(project.id)
     user_id, options = _follow(request, distinct_id), ContextOptions(n=n)
-    return gated(request, live_context(request, runtime, project, user_id, options))
+    return gated(request, live_context(request, services, project, user_id, options))
 
 
 @router.get("/demo/api/context/{distinct_id:path}")
@@ -87,9 +87,9 @@ async def demo_context(
     request: Request, distinct_id: str, n: Annotated[int, Query(ge=0, le=100)] = 20
 ) -> Response:
     """The same object as GET /context/user/{id}, for the demo project only."""
-    runtime, project = runtime_of(request), _demo(request).project
-    runtime.context.limiter.admit(project.id)  # public reads: the demo's own bucket
-    ctx = await runtime.context.for_user(
+    services, project = services_of(request), _demo(request).project
+    services.context.limiter.admit(project.id)  # public reads: the demo's own bucket
+    ctx = await services.context.for_user(
         project, _follow(request, distinct_id), ContextOptions(n=n)
     )
     return Response(_encode(ctx), media_type="application/json")
@@ -121,7 +121,7 @@ async def webhook_inbox(request: Request) -> Response:
         raise BadCredentials(f"webhook signature rejected: {exc}") from exc
     signature: Signature = "verified" if state.signing_secret else "unsigned"
     webhook_id = headers.get("webhook-id", "")[:200]
-    state.inbox.add(webhook_id, runtime_of(request).clock(), signature, payload)
+    state.inbox.add(webhook_id, services_of(request).clock(), signature, payload)
     return Response(status_code=204)
 
 
@@ -138,7 +138,7 @@ async def demo_page(request: Request, path: str = "") -> Response:
     if path.startswith(("api/", "static/")):
         raise NotFound(f"no demo resource /demo/{path}")
     project = _demo(request).project
-    settings = runtime_of(request).settings
+    settings = services_of(request).settings
     config = {
         "token": project.token,
         "api_key": project.api_key,  # public: the demo project holds only demo visitors

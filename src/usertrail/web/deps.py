@@ -1,15 +1,14 @@
-"""Request -> runtime objects. The runtime lives on app.state: create_app(settings) builds it
-(wiring.build_runtime) or takes the one it is given; the lifespan only starts and closes it."""
+"""Request -> the services the handlers use (usertrail.front). create_app(settings) puts them
+on app.state; the lifespan only starts and closes the runtime behind them."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from starlette.requests import HTTPConnection
 
-if TYPE_CHECKING:
-    from usertrail.wiring import Runtime
+from usertrail.front import Services
 
 
-def runtime_of(conn: HTTPConnection) -> Runtime:
-    return cast("Runtime", conn.app.state.runtime)
+def services_of(conn: HTTPConnection) -> Services:
+    return cast("Services", conn.app.state.services)

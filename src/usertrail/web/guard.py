@@ -23,7 +23,7 @@ from usertrail.web.mcp_gate import MCP_REFUSED
 from usertrail.web.problems import instance_of, problem, refused
 
 if TYPE_CHECKING:
-    from usertrail.wiring import Runtime
+    from usertrail.front import Services
 
 SMALL_BODY_BYTES = 256 * 1024  # a JSON question, a login form, an MCP call
 # Paths whose requests carry a body or open a stream for a key holder only.
@@ -34,9 +34,9 @@ NO_KEY = "missing or wrong API key (send 'Authorization: Bearer <key>')"
 
 
 class RequestGuard:
-    def __init__(self, app: ASGIApp, runtime: Runtime, timeout_s: float) -> None:
+    def __init__(self, app: ASGIApp, services: Services, timeout_s: float) -> None:
         self.app = app
-        self._runtime = runtime
+        self._services = services
         self._timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -61,7 +61,7 @@ class RequestGuard:
                 receive = await _buffered(scope, receive, deadline)
         except UsertrailError as exc:
             await _drain(receive, deadline)
-            await refused(self._runtime.metrics, scope, exc)(scope, receive, send)
+            await refused(self._services.metrics, scope, exc)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -69,7 +69,7 @@ class RequestGuard:
         """A key that names a project (no read token taken: the route takes it)."""
         headers = dict(scope["headers"])
         key = bearer(headers.get(b"authorization", b"").decode("latin-1"))
-        return await self._runtime.context.lookup_key(key) is not None
+        return await self._services.context.lookup_key(key) is not None
 
 
 def _under(path: str, prefixes: tuple[str, ...]) -> bool:

@@ -6,7 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.problems import instance_of, problem
 from usertrail.web.responses import json_response
 
@@ -16,7 +16,7 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    problems = await runtime_of(request).readiness()
+    problems = await services_of(request).readiness()
     if problems:
         detail = "not ready: " + "; ".join(problems)
         return problem(
@@ -31,5 +31,5 @@ async def readyz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    registry = runtime_of(request).metrics.registry
+    registry = services_of(request).metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -8,7 +8,7 @@ from starlette.responses import Response, StreamingResponse
 
 from usertrail.core.ids import checked_id
 from usertrail.web.context_api import UserId
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
 
 router = APIRouter(tags=["privacy"], responses=READ_ERRORS)
@@ -21,9 +21,11 @@ _encode = msgspec.json.Encoder().encode
 async def export_person(request: Request, user_id: UserId, credentials: ApiKey) -> Response:
     """Raw events as received, derived events, properties, ids, counters, trigger firings
     with their deliveries, and sink lines; streamed, so a long history stays cheap."""
-    runtime = runtime_of(request)
+    services = services_of(request)
     project = await project_of(request, credentials)
-    chunks = await runtime.privacy.export(project, checked_id(user_id))  # 404 before the first byte
+    chunks = await services.privacy.export(
+        project, checked_id(user_id)
+    )  # 404 before the first byte
     headers = {"Content-Disposition": 'attachment; filename="person-export.json"'}
     return StreamingResponse(chunks, media_type="application/json", headers=headers)
 
@@ -33,7 +35,7 @@ async def delete_person(request: Request, user_id: UserId, credentials: ApiKey) 
     """Any of the person's distinct ids erases the whole person; late events cannot bring
     them back (only a new `$identify` after the erasure links ids again). Returns how many
     rows of each kind were removed."""
-    runtime = runtime_of(request)
+    services = services_of(request)
     project = await project_of(request, credentials)
-    report = await runtime.privacy.delete_person(project, checked_id(user_id))
+    report = await services.privacy.delete_person(project, checked_id(user_id))
     return Response(_encode(report), media_type="application/json")

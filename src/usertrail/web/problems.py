@@ -55,7 +55,7 @@ from usertrail.errors import (
     UsertrailError,
 )
 from usertrail.observability import Metrics
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.timing import route_group
 
 PROBLEM_JSON = "application/problem+json"
@@ -119,7 +119,7 @@ def instance_of(scope: Scope) -> str:
 
 
 async def _rejected(request: Request, exc: UsertrailError) -> Response:
-    return refused(runtime_of(request).metrics, request.scope, exc)
+    return refused(services_of(request).metrics, request.scope, exc)
 
 
 async def _invalid(request: Request, exc: RequestValidationError) -> Response:

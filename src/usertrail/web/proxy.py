@@ -26,7 +26,7 @@ from usertrail.errors import UpstreamUnreachable, UsertrailError
 from usertrail.model.relay import Proxied
 from usertrail.web import remote_config
 from usertrail.web.capture import capture, read_body
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 
 
 async def flags(request: Request) -> Response:
@@ -85,7 +85,7 @@ class StaticProxy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        rt = runtime_of(request)
+        rt = services_of(request)
         target = rt.posthog_target(rt.default_project)
         answer = None
         if target is not None:
@@ -101,7 +101,7 @@ class StaticProxy:
 async def _target(request: Request, token: str | None) -> Target | None:
     if not token:
         return None
-    rt = runtime_of(request)
+    rt = services_of(request)
     project = await rt.projects.by_token(token)
     return rt.posthog_target(project) if project else None
 
@@ -110,7 +110,7 @@ async def _forward(
     request: Request, route: str, url: str, body: bytes | None, *, retokened: bool = False
 ) -> Response | None:
     """PostHog's answer, streamed; None (counted as a fallback) when PostHog failed."""
-    rt = runtime_of(request)
+    rt = services_of(request)
     if rt.proxy is None:
         return None
     headers = request_headers(

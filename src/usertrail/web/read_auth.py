@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from usertrail.core.ids import ID_RULE
 from usertrail.model.project import Project
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 
 bearer_key = HTTPBearer(
     auto_error=False,  # the service answers 401 with our error body, not FastAPI's
@@ -57,4 +57,4 @@ BODY_ERRORS: dict[int | str, dict[str, Any]] = {
 
 async def project_of(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Project:
     """The project the Bearer key names: 401 without a valid key, 429 over its read rate."""
-    return await runtime_of(request).context.project_for_key(key_of(credentials))
+    return await services_of(request).context.project_for_key(key_of(credentials))

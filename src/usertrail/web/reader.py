@@ -11,11 +11,11 @@ from starlette.requests import Request
 
 from usertrail.authorization import bearer
 from usertrail.model.project import Project
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.read_auth import COOKIE
 
 
 async def reader_project(request: Request) -> Project:
     """401 (BadCredentials) without a valid key."""
     key = bearer(request.headers.get("authorization")) or request.cookies.get(COOKIE)
-    return await runtime_of(request).context.project_for_key(key)
+    return await services_of(request).context.project_for_key(key)

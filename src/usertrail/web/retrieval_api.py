@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from usertrail.core.ids import ID_RULE, ID_SCHEMA, MAX_ID_CHARS, id_problem
 from usertrail.retrieval.service import HelpService
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.read_auth import BODY_ERRORS, ApiKey, project_of
 
 router = APIRouter(tags=["retrieval"])
@@ -75,4 +75,4 @@ async def assist(request: Request, body: AssistRequest, credentials: ApiKey) -> 
 
 
 def _help(request: Request) -> HelpService:
-    return runtime_of(request).assistant
+    return services_of(request).assistant

@@ -18,7 +18,7 @@ from usertrail.model.project import Project
 from usertrail.services.context_cache import Rendered
 
 if TYPE_CHECKING:
-    from usertrail.wiring import Runtime
+    from usertrail.front import Services
 
 HEARTBEAT_S = 15.0
 KEEP_ALIVE = b": keep-alive\n\n"
@@ -75,11 +75,11 @@ def sse_response(events: AsyncIterator[bytes]) -> StreamingResponse:
 
 
 async def notices(
-    request: Request, runtime: Runtime, project_id: str
+    request: Request, services: Services, project_id: str
 ) -> AsyncIterator[frozenset[str] | None]:
     """The distinct ids each processed slice changed in the project; None for a heartbeat.
     Yields one None first, once subscribed, so a reader can load state without a gap."""
-    async with runtime.live.subscribe(project_id) as queue:
+    async with services.live.subscribe(project_id) as queue:
         yield None
         while not await request.is_disconnected():
             try:
@@ -89,19 +89,19 @@ async def notices(
 
 
 async def live_context(
-    request: Request, runtime: Runtime, project: Project, user_id: str, options: ContextOptions
+    request: Request, services: Services, project: Project, user_id: str, options: ContextOptions
 ) -> AsyncGenerator[bytes, None]:
     """`context` now and whenever the person's events are processed; `waiting` while the id
     is not known yet (a visitor whose first events are still on their way)."""
     ids, first = {user_id}, True
-    async for changed in notices(request, runtime, project.id):
+    async for changed in notices(request, services, project.id):
         if changed is None and not first:
             yield KEEP_ALIVE
             continue
         if changed is not None and not changed & ids:
             continue
         first = False
-        rendered = await _context_or_none(runtime, project, user_id, options)
+        rendered = await _context_or_none(services, project, user_id, options)
         if rendered is None:
             yield sse("waiting", {"user_id": user_id})
             continue
@@ -110,9 +110,9 @@ async def live_context(
 
 
 async def _context_or_none(
-    runtime: Runtime, project: Project, user_id: str, options: ContextOptions
+    services: Services, project: Project, user_id: str, options: ContextOptions
 ) -> Rendered | None:
     try:
-        return await runtime.context.rendered(project, user_id, options)
+        return await services.context.rendered(project, user_id, options)
     except NotFound:
         return None

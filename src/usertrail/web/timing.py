@@ -31,9 +31,9 @@ class TimingMiddleware:
         try:
             await self.app(scope, receive, send)
         finally:
-            runtime = getattr(scope["app"].state, "runtime", None)
-            if runtime is not None:
-                observe(runtime.metrics, matched_group(scope), started)
+            services = getattr(scope["app"].state, "services", None)
+            if services is not None:
+                observe(services.metrics, matched_group(scope), started)
 
 
 def observe(metrics: Metrics, group: str, started: float) -> None:

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from usertrail.web.capture import capture_request
-from usertrail.web.deps import runtime_of
+from usertrail.web.deps import services_of
 from usertrail.web.responses import json_response
 
 SECRET_HEADERS = ("x-usertrail-secret", "x-webhook-secret")
@@ -24,7 +24,7 @@ def webhook_secret(request: Request) -> str | None:
 
 async def posthog_webhook(request: Request) -> Response:
     req = await capture_request(request)
-    result = await runtime_of(request).ingest.webhook(webhook_secret(request), req)
+    result = await services_of(request).ingest.webhook(webhook_secret(request), req)
     return json_response(
         {"status": 1, "accepted": result.accepted, "duplicates": result.duplicates}
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import msgspec
-from sqlalchemy import Connection, delete, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, or_, select, update
 
 from usertrail.adapters.sql.dialect import (
     add_counters,
@@ -16,6 +17,7 @@ from usertrail.adapters.sql.dialect import (
     insert_for,
     least,
     lock_projects,
+    stored_events,
     upsert_persons,
 )
 from usertrail.adapters.sql.eventlog import from_us, to_us
@@ -32,10 +34,11 @@ from usertrail.adapters.sql.tables import (
     persons,
     trigger_hits,
 )
-from usertrail.adapters.sql.tombstones import screen_erased
-from usertrail.adapters.sql.triggers import apply_triggers, insert_sink_records
+from usertrail.adapters.sql.tombstones import drop_raw, erased_for
+from usertrail.adapters.sql.triggers import apply_triggers, insert_hits, insert_sink_records
 from usertrail.core.identity import resolve
-from usertrail.core.process import Derived
+from usertrail.core.process import Derived, DerivedEvent
+from usertrail.core.settle import Known, PersonKey, Plan, Tally, settle, tally
 from usertrail.model.event import Event
 from usertrail.model.group import Membership
 from usertrail.model.identity import MergeEdge
@@ -61,16 +64,20 @@ class SliceRows(NamedTuple):
     case). Built before the slice goes to the writer thread, which was the processor's
     bottleneck: the counter sums alone were a fifth of its time."""
 
+    tally: Tally
     events: Sequence[Row]
     counters: Sequence[Row]
     members: Sequence[Row]
 
 
-def slice_rows(derived: Derived) -> SliceRows:
+def slice_rows(records: Sequence[DerivedEvent], counted: Tally | None = None) -> SliceRows:
+    if counted is None:
+        counted = tally(records)
     return SliceRows(
-        events=[_event_row(e) for e in derived.events],
-        counters=_counter_rows(zip(derived.events, derived.counter_keys, strict=True)),
-        members=_member_rows(zip(derived.events, derived.set_members, strict=True)),
+        tally=counted,
+        events=[_event_row(r.event) for r in records],
+        counters=[(p, d, k, n, to_us(t0), to_us(t1)) for p, d, k, n, t0, t1 in counted.counters],
+        members=counted.members,  # (project, distinct id, set, member): rows already
     )
 
 
@@ -78,55 +85,45 @@ def apply_derived(
     conn: Connection, derived: Derived, cursor: str | None, rows: SliceRows | None = None
 ) -> list[Event]:
     """Store one processed slice and advance `cursor` (if any), atomically. Returns the new
-    events. `rows`: slice_rows(derived), if the caller built them already."""
-    # Workers in other processes apply slices of the same projects concurrently: identity
-    # recomputation and trigger counts read what they then write, so they take turns; a
-    # slice with neither only adds commutative rows, beside other such slices.
-    only_adds = not derived.edges and not derived.trigger_checks
-    lock_projects(conn, {e.project_id for e in derived.events}, shared=only_adds)
-    screened = screen_erased(conn, derived)  # erased persons stay erased (core.erasure)
-    if rows is None or screened is not derived:
-        rows = slice_rows(screened)
-    derived = screened
-    new_uuids = insert_events(conn, rows.events)
-    if len(new_uuids) == len(derived.events):  # every event new, and none twice
-        new = list(derived.events)
-    else:  # only events stored for the first time count, so every count is exact
-        new, rows = _first_stored(derived, new_uuids)
+    events. `rows`: slice_rows(derived.records), if the caller built them already."""
+    # Workers in other processes apply slices of the same projects concurrently: what
+    # settling reads must not change before its plan is written, so they take turns.
+    lock_projects(conn, {r.event.project_id for r in derived.records})
+    plan = settle(derived, read_known(conn, derived), rows.tally if rows else None)
+    if rows is None or plan.tally is not rows.tally:
+        rows = slice_rows(plan.new, plan.tally)
+    now = datetime.now(UTC)
+    write_plan(conn, plan, rows, now)
+    apply_triggers(conn, plan.slice.trigger_checks, now)  # after identity: persons as merged
+    if cursor is not None:
+        set_cursor(conn, cursor, plan.cursor)
+    return [r.event for r in plan.new]
+
+
+def read_known(conn: Connection, derived: Derived) -> Known:
+    """What settling `derived` reads: tombstones, stored events, stored identity edges."""
+    return Known(
+        erased=erased_for(conn, derived),
+        stored=frozenset(
+            stored_events(conn, {(r.event.project_id, r.event.uuid) for r in derived.records})
+        ),
+        edges=tuple(_stored_components(conn, derived.edges)),
+    )
+
+
+def write_plan(conn: Connection, plan: Plan, rows: SliceRows, now: datetime) -> None:
+    drop_raw(conn, plan.dropped)
+    insert_events(conn, rows.events)
     add_members(conn, rows.members)
     add_counters(conn, rows.counters)  # the processor's hottest statement
-    _upsert_seen(conn, derived)
-    _insert_updates(conn, derived)
-    _insert_group_updates(conn, derived)
-    upsert_memberships(conn, derived.memberships)
-    new_edges = _insert_edges(conn, derived)
-    for project_id, edge_ids in _by_project(new_edges).items():
-        recompute_identity(conn, project_id, edge_ids)
-    apply_triggers(conn, derived)  # after identity: merged persons count together
-    insert_sink_records(conn, derived)
-    if cursor is not None:
-        set_cursor(conn, cursor, derived.last_seq)
-    return new
-
-
-def _first_stored(
-    derived: Derived, new_uuids: set[tuple[str, str]]
-) -> tuple[list[Event], SliceRows]:
-    """The events just stored (a duplicate within the slice counts once), and their rows."""
-    new: list[tuple[Event, tuple[str, ...], tuple[tuple[str, str], ...]]] = []
-    for event, keys, joined in zip(
-        derived.events, derived.counter_keys, derived.set_members, strict=True
-    ):
-        key = (event.project_id, event.uuid)
-        if key in new_uuids:
-            new_uuids.discard(key)
-            new.append((event, keys, joined))
-    rows = SliceRows(
-        events=[],
-        counters=_counter_rows((e, keys) for e, keys, _ in new),
-        members=_member_rows((e, joined) for e, _, joined in new),
-    )
-    return [e for e, _, _ in new], rows
+    _upsert_seen(conn, plan.slice)
+    _insert_updates(conn, plan.slice)
+    _insert_group_updates(conn, plan.slice)
+    upsert_memberships(conn, plan.slice.memberships)
+    _insert_edges(conn, plan.edges)
+    set_person_keys(conn, plan.person_keys)
+    insert_hits(conn, plan.slice.trigger_hits)
+    insert_sink_records(conn, plan.slice.sink_records, now)
 
 
 def _event_row(e: Event) -> Row:
@@ -142,29 +139,6 @@ def _event_row(e: Event) -> Row:
         e.feature,
         _encode(e),
     )
-
-
-def _counter_rows(items: Iterable[tuple[Event, tuple[str, ...]]]) -> list[Row]:
-    """(project, distinct id, key, count, first, last), one row per key."""
-    totals: dict[tuple[str, str, str], list[int]] = {}
-    for e, keys in items:
-        ts = to_us(e.timestamp)
-        for key in keys:
-            slot = totals.get((e.project_id, e.distinct_id, key))
-            if slot is None:
-                totals[(e.project_id, e.distinct_id, key)] = [1, ts, ts]
-            else:
-                slot[0] += 1
-                if ts < slot[1]:
-                    slot[1] = ts
-                elif ts > slot[2]:
-                    slot[2] = ts
-    return [(p, d, k, c, first, last) for (p, d, k), (c, first, last) in totals.items()]
-
-
-def _member_rows(items: Iterable[tuple[Event, tuple[tuple[str, str], ...]]]) -> Sequence[Row]:
-    """Set membership is idempotent by itself: each (person id, set, member) once, sorted."""
-    return sorted({(e.project_id, e.distinct_id, k, m) for e, joined in items for k, m in joined})
 
 
 def _upsert_seen(conn: Connection, derived: Derived) -> None:
@@ -233,47 +207,54 @@ def _membership_key(m: Membership) -> tuple[str, str, str, str]:
     return (m.project_id, m.group_type, m.group_key, m.distinct_id)
 
 
-def _insert_edges(conn: Connection, derived: Derived) -> list[tuple[str, MergeEdge]]:
-    new = []
-    for project_id, edge in derived.edges:
-        stmt = (
-            insert_for(conn, identity_edges)
-            .values(
-                project_id=project_id,
-                uuid=edge.uuid,
-                ts_us=to_us(edge.timestamp),
-                kind=edge.kind,
-                distinct_id=edge.distinct_id,
-                other_id=edge.other_id,
-            )
-            .on_conflict_do_nothing()
-            .returning(identity_edges.c.uuid)
-        )
-        if conn.execute(stmt).first() is not None:
-            new.append((project_id, edge))
-    return new
+def _insert_edges(conn: Connection, edges: Sequence[tuple[str, MergeEdge]]) -> None:
+    rows = [
+        {
+            "project_id": project_id,
+            "uuid": edge.uuid,
+            "ts_us": to_us(edge.timestamp),
+            "kind": edge.kind,
+            "distinct_id": edge.distinct_id,
+            "other_id": edge.other_id,
+        }
+        for project_id, edge in edges
+    ]
+    if rows:
+        conn.execute(insert_for(conn, identity_edges).on_conflict_do_nothing(), rows)
 
 
-def _by_project(edges: list[tuple[str, MergeEdge]]) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for project_id, edge in edges:
-        out.setdefault(project_id, set()).update((edge.distinct_id, edge.other_id))
-    return out
+def set_person_keys(conn: Connection, keys: Iterable[PersonKey]) -> None:
+    rows = [{"p": k.project_id, "d": k.distinct_id, "k": k.key} for k in keys]
+    if rows:
+        conn.execute(_SET_PERSON_KEY, rows)
+
+
+_SET_PERSON_KEY = (
+    update(persons)
+    .where(persons.c.project_id == bindparam("p"), persons.c.distinct_id == bindparam("d"))
+    .values(person_key=bindparam("k"))
+)
 
 
 def recompute_identity(conn: Connection, project_id: str, start_ids: set[str]) -> None:
-    """Re-resolve the identity components touching `start_ids` from all their edges.
-
-    Edges are rare (one per login), so recomputing a component from its edges in canonical
-    order is cheap, and it makes the person mapping independent of arrival order.
-    """
+    """Re-resolve the identity components touching `start_ids` from all their stored edges."""
     ids, edges = _component(conn, project_id, start_ids)
-    for distinct_id, key in resolve(edges, seen_ids=ids).items():
-        conn.execute(
-            update(persons)
-            .where(persons.c.project_id == project_id, persons.c.distinct_id == distinct_id)
-            .values(person_key=key)
-        )
+    keys = resolve(edges, seen_ids=ids).items()
+    set_person_keys(conn, (PersonKey(project_id=project_id, distinct_id=d, key=k) for d, k in keys))
+
+
+def _stored_components(
+    conn: Connection, edges: Iterable[tuple[str, MergeEdge]]
+) -> list[tuple[str, MergeEdge]]:
+    """The stored edges of every component these edges touch."""
+    starts: dict[str, set[str]] = {}
+    for project_id, edge in edges:
+        starts.setdefault(project_id, set()).update((edge.distinct_id, edge.other_id))
+    return [
+        (project_id, edge)
+        for project_id, start in starts.items()
+        for edge in _component(conn, project_id, start)[1]
+    ]
 
 
 def _component(

@@ -107,31 +107,23 @@ def upsert_persons(conn: Connection, rows: Sequence[Row]) -> None:
     _bulk_insert(conn, persons, _PERSONS, rows, tail, "project_id, distinct_id")
 
 
-def insert_events(conn: Connection, rows: Sequence[Row]) -> set[tuple[str, str]]:
-    """Insert derived events, skipping stored ones; returns the (project, uuid) inserted."""
-    if not rows:
-        return set()
-    if _pg(conn):
-        tail = "ON CONFLICT DO NOTHING RETURNING project_id, uuid"
-        inserted = bulk_insert(conn, events, _EVENTS, rows, tail, "project_id, uuid")
-        return {(r[0], r[1]) for r in inserted}
-    # SQLite: ask which are stored, then insert the rest without RETURNING (a returned row is
-    # a step of its own; see _values_insert). Exact: this transaction holds SQLite's only
-    # write lock from its BEGIN IMMEDIATE.
-    stored = _stored_events(conn, {(r[0], r[1]) for r in rows})
-    new: dict[tuple[str, str], Row] = {}
-    for row in rows:
-        key = (row[0], row[1])
-        if key not in stored and key not in new:  # a duplicate within the slice: the first
-            new[key] = row
-    _values_insert(conn, events, _EVENTS, list(new.values()), "ON CONFLICT DO NOTHING")
-    return set(new)
+def insert_events(conn: Connection, rows: Sequence[Row]) -> None:
+    """Insert derived events not stored yet (see stored_events); one stored is skipped."""
+    _bulk_insert(conn, events, _EVENTS, rows, "ON CONFLICT DO NOTHING", "project_id, uuid")
 
 
-def _stored_events(conn: Connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+def stored_events(conn: Connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (project, uuid) are stored as derived events."""
     by_project: dict[str, list[str]] = {}
     for project_id, uuid in keys:
         by_project.setdefault(project_id, []).append(uuid)
+    if _pg(conn):
+        sql = f"SELECT uuid FROM {events.name} WHERE project_id = %s AND uuid = ANY(%s)"
+        return {
+            (project_id, r[0])
+            for project_id, uuids in by_project.items()
+            for r in conn.exec_driver_sql(sql, (project_id, uuids))
+        }
     stored: set[tuple[str, str]] = set()
     for project_id, uuids in by_project.items():
         for i in range(0, len(uuids), _SQLITE_MAX_VARIABLES - 1):
@@ -192,23 +184,20 @@ def _pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def lock_projects(conn: Connection, project_ids: Iterable[str], *, shared: bool = False) -> None:
+def lock_projects(conn: Connection, project_ids: Iterable[str]) -> None:
     """Serialize derived writes per project across processes, until the transaction ends.
 
     PostgreSQL: transaction-scoped advisory locks, taken in sorted order (no deadlocks).
-    `shared`: for a slice that only adds commutative rows (no identity edges, no trigger
-    checks: nothing it reads and then writes), so several workers store such slices of one
-    project at once; an exclusive holder (identity, triggers, erasure, retention) still waits
-    for them all and they for it. They lock rows in one order (pg_bulk), so they cannot
-    deadlock each other.
+    Exclusive for every slice: settling reads which events are stored before it writes
+    (core.settle), and a concurrent slice could store one in between.
     Advisory locks are database-wide: every lock key here and in `leader`/`migrate` includes
     the schema, so deployments (or test runs) in other schemas never wait on each other.
     SQLite needs none: its writer holds the database lock from BEGIN IMMEDIATE.
     """
     if conn.dialect.name != "postgresql":
         return
-    take = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     for project_id in sorted(project_ids):
         conn.exec_driver_sql(
-            f"SELECT {take}(hashtextextended(current_schema() || ':' || %s, 0))", (project_id,)
+            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || %s, 0))",
+            (project_id,),
         )

@@ -52,9 +52,9 @@ class SqlDerivedStore:
         self._inline = reader.dialect.name == "sqlite"
 
     async def apply(self, derived: Derived, cursor: str | None) -> list[Event]:
-        rows = slice_rows(derived)  # here, not on the writer thread (see SliceRows)
+        rows = slice_rows(derived.records)  # here, not on the writer thread (see SliceRows)
         return await self._writer.submit(
-            lambda conn: apply_derived(conn, derived, cursor, rows), weight=len(derived.events)
+            lambda conn: apply_derived(conn, derived, cursor, rows), weight=len(derived.records)
         )
 
     async def clear(self) -> None:

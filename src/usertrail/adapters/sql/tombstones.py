@@ -14,22 +14,25 @@ from sqlalchemy import Connection, delete, select
 from usertrail.adapters.sql.dialect import insert_for
 from usertrail.adapters.sql.eventlog import from_us, to_us
 from usertrail.adapters.sql.tables import deleted_ids, raw_events
-from usertrail.core.erasure import Erased, id_hash, screen, slice_ids
+from usertrail.core.erasure import Erased, id_hash, slice_ids
 from usertrail.core.process import Derived
 
 
-def screen_erased(conn: Connection, derived: Derived) -> Derived:
-    """The slice without what erased ids may not bring back; drops their raw rows too."""
-    projects = {e.project_id for e in derived.events}
-    if not _any_erased(conn, projects):
-        return derived  # the common case: one indexed probe, nothing hashed
-    screened, dropped = screen(derived, erased_among(conn, slice_ids(derived)))
-    for project_id in projects:
-        gone = [e.uuid for e in derived.events if e.project_id == project_id and e.uuid in dropped]
-        if gone:
-            raw = raw_events.c
-            conn.execute(delete(raw_events).where(raw.project_id == project_id, raw.uuid.in_(gone)))
-    return screened
+def erased_for(conn: Connection, derived: Derived) -> Erased:
+    """When each id the slice mentions was erased, for those that were (core.erasure)."""
+    if not _any_erased(conn, {r.event.project_id for r in derived.records}):
+        return {}  # the common case: one indexed probe, nothing hashed
+    return erased_among(conn, slice_ids(derived))
+
+
+def drop_raw(conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
+    """Delete these (project, uuid) from the raw log: events erased ids may not bring back."""
+    by_project: dict[str, list[str]] = {}
+    for project_id, uuid in keys:
+        by_project.setdefault(project_id, []).append(uuid)
+    raw = raw_events.c
+    for project_id, uuids in by_project.items():
+        conn.execute(delete(raw_events).where(raw.project_id == project_id, raw.uuid.in_(uuids)))
 
 
 def erased_among(conn: Connection, ids: Iterable[tuple[str, str]]) -> Erased:

@@ -1,15 +1,16 @@
-"""Trigger counting and firing, inside the transaction that stores a processed slice.
+"""Trigger hits and firings, inside the transaction that stores a processed slice.
 
-Runs after identity is recomputed, so counts and firings see the merged person. A count is
-the number of distinct hit uuids over the person's ids; a threshold fires if no firing for it
-exists on any of those ids. Recording the firing and its outbox rows in the same transaction
-as the cursor makes it exactly once, whatever is retried or replayed.
+Runs after identity is recomputed, so it reads the merged person: a count is the number of
+distinct hit uuids over the person's ids, and the thresholds already fired are those on any
+of them; core.settle decides what fires. Recording the firing and its outbox rows in the same
+transaction as the cursor makes it exactly once, whatever is retried or replayed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 from sqlalchemy import Connection, func, select
@@ -19,33 +20,30 @@ from usertrail.adapters.sql.eventlog import to_us
 from usertrail.adapters.sql.persons import find_person, updates_of
 from usertrail.adapters.sql.tables import deliveries, sink_records, trigger_firings, trigger_hits
 from usertrail.core.identity import apply_person_updates
-from usertrail.core.process import Derived
-from usertrail.core.triggers import (
-    FiringContext,
-    TriggerCheck,
-    TriggerHit,
-    due_thresholds,
-    fire,
-    where_matches,
-)
-from usertrail.model.actions import DEAD, PENDING, NewFiring
+from usertrail.core.settle import Checked, due, firings, latest_per_person
+from usertrail.core.triggers import TriggerCheck, TriggerHit
+from usertrail.model.actions import DEAD, PENDING, NewFiring, SinkRecord
 from usertrail.model.person import PersonRef
 
 _encode = msgspec.json.Encoder().encode
 
 
-def apply_triggers(conn: Connection, derived: Derived) -> list[NewFiring]:
-    """Count the slice's hits, then fire what is due for every person it touched."""
-    _insert_hits(conn, derived.trigger_hits)
-    now = datetime.now(UTC)
-    fired = []
-    for check in _latest_per_person(conn, derived.trigger_checks):
-        fired.extend(_fire_due(conn, check, now))
-    return fired
+def apply_triggers(
+    conn: Connection, checks: Iterable[TriggerCheck], now: datetime
+) -> list[NewFiring]:
+    """Fire what is due for every person the checks touch, as stored now (core.settle)."""
+    persons: dict[tuple[str, str], PersonRef | None] = {}
+    pairs = [(check, _person(conn, persons, check)) for check in checks]
+    checked = [_checked(conn, check, person) for check, person in latest_per_person(pairs)]
+    due_with = [(d, _properties(conn, d.checked.person)) for d in due(checked)]
+    fired = firings(due_with, now)
+    for item in fired:
+        _record(conn, item.firing, item.count)
+    return [item.firing for item in fired]
 
 
-def insert_sink_records(conn: Connection, derived: Derived) -> None:
-    created = to_us(datetime.now(UTC))
+def insert_sink_records(conn: Connection, records: Iterable[SinkRecord], now: datetime) -> None:
+    created = to_us(now)
     rows = [
         {
             "project_id": r.project_id,
@@ -57,13 +55,13 @@ def insert_sink_records(conn: Connection, derived: Derived) -> None:
             "status": PENDING if r.line is not None else "dropped",
             "created_us": created,
         }
-        for r in derived.sink_records
+        for r in records
     ]
     if rows:
         conn.execute(insert_for(conn, sink_records).on_conflict_do_nothing(), rows)
 
 
-def _insert_hits(conn: Connection, hits: Iterable[TriggerHit]) -> None:
+def insert_hits(conn: Connection, hits: Iterable[TriggerHit]) -> None:
     rows = [
         {
             "project_id": h.project_id,
@@ -78,42 +76,26 @@ def _insert_hits(conn: Connection, hits: Iterable[TriggerHit]) -> None:
         conn.execute(insert_for(conn, trigger_hits).on_conflict_do_nothing(), rows)
 
 
-def _latest_per_person(
-    conn: Connection, checks: Iterable[TriggerCheck]
-) -> list[tuple[TriggerCheck, PersonRef]]:
-    """One check per (trigger, person): the slice's newest, so a window counts up to it."""
-    latest: dict[tuple[str, str, str], tuple[TriggerCheck, PersonRef]] = {}
-    for check in checks:
-        person = find_person(conn, check.project_id, check.distinct_id)
-        if person is None:
-            continue
-        key = (check.project_id, check.trigger, person.key)
-        if key not in latest or check.timestamp >= latest[key][0].timestamp:
-            latest[key] = (check, person)
-    return list(latest.values())
+def _person(
+    conn: Connection, cache: dict[tuple[str, str], PersonRef | None], check: TriggerCheck
+) -> PersonRef | None:
+    key = (check.project_id, check.distinct_id)
+    if key not in cache:
+        cache[key] = find_person(conn, *key)
+    return cache[key]
 
 
-def _fire_due(
-    conn: Connection, item: tuple[TriggerCheck, PersonRef], now: datetime
-) -> list[NewFiring]:
-    check, person = item
-    count = _count(conn, check, person)
-    due = due_thresholds(check.spec, count, _fired(conn, check, person))
-    if not due:
-        return []
-    properties = apply_person_updates(updates_of(conn, person))
-    if not where_matches(check.spec.person, properties):
-        return []  # checked again at the person's next matching event
-    context = FiringContext(
-        person_key=person.key,
-        distinct_ids=person.distinct_ids,
-        properties=properties,
-        count=count,
+def _checked(conn: Connection, check: TriggerCheck, person: PersonRef) -> Checked:
+    return Checked(
+        check=check,
+        person=person,
+        count=_count(conn, check, person),
+        fired=frozenset(_fired(conn, check, person)),
     )
-    firings = [fire(check, threshold, context, now) for threshold in due]
-    for firing in firings:
-        _record(conn, firing, count)
-    return firings
+
+
+def _properties(conn: Connection, person: PersonRef) -> dict[str, Any]:
+    return apply_person_updates(updates_of(conn, person))
 
 
 def _count(conn: Connection, check: TriggerCheck, person: PersonRef) -> int:

@@ -28,12 +28,10 @@ def context_of(
     derived = derive(logged, lambda _project_id: config)
     counters: list[tuple[str, Counter]] = []
     sets: dict[str, set[str]] = {}
-    for event, keys, members in zip(
-        derived.events, derived.counter_keys, derived.set_members, strict=True
-    ):
-        stamp = Counter(count=1, first=event.timestamp, last=event.timestamp)
-        counters += [(key, stamp) for key in keys]
-        for key, member in members:
+    for record in derived.records:
+        stamp = Counter(count=1, first=record.event.timestamp, last=record.event.timestamp)
+        counters += [(key, stamp) for key in record.counter_keys]
+        for key, member in record.set_members:
             sets.setdefault(key, set()).add(member)
     times = [e.timestamp for e in derived.events]
     person = PersonRef(
