@@ -53,11 +53,15 @@ def _serve(settings: Settings, listener: socket.socket) -> None:
     import uvicorn
 
     from usertrail.observability import freeze_startup_heap
+    from usertrail.processor_process import ProcessorProcess, wanted
     from usertrail.web.app import create_app, served_app
     from usertrail.wiring import build_runtime
 
-    runtime = build_runtime(settings)
+    beside = ProcessorProcess(settings) if wanted(settings) else None
+    runtime = build_runtime(settings, "serving" if beside else None)
     hold_database_or_exit(runtime, exclusive=False)  # held until the process ends
+    if beside is not None:
+        beside.start()  # now: it starts while this process does
     _announce(
         runtime.default_project.token,
         runtime.default_project.api_key,
@@ -77,7 +81,11 @@ def _serve(settings: Settings, listener: socket.socket) -> None:
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="on", log_config=None
     )
-    uvicorn.Server(config).run(sockets=[listener])
+    try:
+        uvicorn.Server(config).run(sockets=[listener])
+    finally:
+        if beside is not None:
+            beside.stop()
 
 
 def _listen_or_exit(host: str, port: int) -> socket.socket:

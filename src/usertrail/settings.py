@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     # Scale-out: ingest publishes accepted events to Redis Streams, `usertrail worker`s consume
     # them in a consumer group. Unset: the processor follows the raw log (embedded).
     bus_url: str | None = None
+    # `serve --role all` without a bus runs the processor, deliveries and sink files in a
+    # `usertrail worker` process of its own (usertrail.processor_process): capture keeps its
+    # GIL and the processor gets another core. False: all of it in the serving process.
+    processor_process: bool = True
     bus_prefix: str = "usertrail"  # Redis key prefix: deployments can share one Redis
     bus_partitions: int = Field(default=16, ge=1, le=1024)
     # A worker's unacked entries are taken over by another worker after this long.

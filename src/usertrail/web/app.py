@@ -1,5 +1,5 @@
 """create_app(settings): the FastAPI app; served_app(app): what the CLI serves (the app behind
-the cached-context lane, web.context_lane)."""
+the cached-context and capture lanes, web.context_lane and web.capture_lane)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from usertrail.web import (
 )
 from usertrail.web.api_docs import mount_api_docs
 from usertrail.web.assets import VersionedStaticFiles
+from usertrail.web.capture_lane import CORS_OPTIONS, CaptureLane
 from usertrail.web.context_lane import CachedContextLane
 from usertrail.web.dashboard import mount_dashboard
 from usertrail.web.demo import mount_demo
@@ -95,14 +96,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
     app.add_middleware(RequestGuard, runtime=rt, timeout_s=settings.body_timeout_s)
     app.add_middleware(TimingMiddleware)
-    # posthog-js sends credentials, so the origin must be echoed, never "*".
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origin_regex=".*",
-        allow_credentials=True,
-        allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["*"],
-    )
+    app.add_middleware(CORSMiddleware, **CORS_OPTIONS)  # type: ignore[arg-type]
     return app
 
 
@@ -134,5 +128,8 @@ def _add_static(app: FastAPI, settings: Settings, rt: Runtime) -> None:
 
 
 def served_app(app: FastAPI) -> ASGIApp:
-    """The app as uvicorn runs it: cached context reads are answered before FastAPI."""
-    return CachedContextLane(app, app.state.runtime)
+    """The app as uvicorn runs it: cached context reads and capture POSTs are answered
+    before FastAPI (web.context_lane, web.capture_lane)."""
+    runtime: Runtime = app.state.runtime
+    lane = CaptureLane(app, runtime, runtime.settings.body_timeout_s)
+    return CachedContextLane(lane, runtime)
