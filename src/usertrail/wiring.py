@@ -195,6 +195,13 @@ class Runtime:
             return ["processor: its process has not started yet"]
         return []
 
+    async def metrics_exposition(self) -> bytes:
+        """/metrics: with the processor in its own process, its background counts are its."""
+        if isinstance(self.changes, ServingNotices):
+            background = await self.changes.processor_metrics()
+            return self.metrics.exposition(background)
+        return self.metrics.exposition()
+
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
@@ -288,6 +295,7 @@ def build_runtime(settings: Settings, side: Side | None = None) -> Runtime:
     wake = _wakers(processor, relay)
     if isinstance(local, ProcessorNotices):
         local.on_wake = wake
+        local.metrics_text = metrics.background_exposition
     on_stored = local.wake if isinstance(local, ServingNotices) else wake
     ingest = IngestService(event_log, projects, metrics, on_stored=on_stored, bus=bus)
     cache = ContextCache(size=settings.context_cache_size)

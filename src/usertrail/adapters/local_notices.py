@@ -27,7 +27,7 @@ import structlog
 from usertrail.model.event import Changed, PersonId
 
 log = structlog.get_logger("usertrail.notices")
-WAKE, HELLO, CHANGED = b"w", b"h", b"c"
+WAKE, HELLO, CHANGED, METRICS = b"w", b"h", b"c", b"m"
 HELLO_EVERY_S = 1.0
 MAX_DATAGRAM = 64 * 1024
 # The processor starts a slice this long after the first wake, not at every commit: each
@@ -115,6 +115,7 @@ class ServingNotices(_Endpoint):
         super().__init__(sock)
         self._processor = processor_address(database_url)
         self.processor_seen = False  # the processor has answered a hello (readiness)
+        self._metrics: asyncio.Future[bytes] | None = None
 
     def wake(self) -> None:
         """New events are committed (ingest's on_stored)."""
@@ -129,6 +130,8 @@ class ServingNotices(_Endpoint):
         def handle(data: bytes, _sender: bytes) -> None:
             if data == HELLO:
                 self.processor_seen = True
+            elif data.startswith(METRICS) and self._metrics and not self._metrics.done():
+                self._metrics.set_result(data[1:])
             elif data.startswith(CHANGED):
                 deliver(_decode(data[1:]))
 
@@ -137,6 +140,16 @@ class ServingNotices(_Endpoint):
             await self._receive_forever(handle)
         finally:
             hello.cancel()
+
+    async def processor_metrics(self, timeout_s: float = 1.0) -> bytes:
+        """The processor's exposition of its background counts (empty if it is silent)."""
+        if self._metrics is None or self._metrics.done():
+            self._metrics = asyncio.get_running_loop().create_future()
+            self._send(METRICS, self._processor)
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._metrics), timeout_s)
+        except TimeoutError:
+            return b""
 
     async def _say_hello(self) -> None:
         while True:
@@ -160,6 +173,7 @@ class ProcessorNotices(_Endpoint):
         self._linger_s = linger_s
         self._waking = False
         self.on_wake: Callable[[], None] = lambda: None
+        self.metrics_text: Callable[[], bytes] = lambda: b""
 
     def publish(self, events: Sequence[Changed]) -> None:
         """Processor listener: to every serving process heard from."""
@@ -184,6 +198,8 @@ class ProcessorNotices(_Endpoint):
                 asyncio.get_running_loop().call_later(self._linger_s, self._wake)
             elif data == HELLO:
                 self._send(HELLO, sender)
+            elif data == METRICS:
+                self._send(METRICS + self.metrics_text(), sender)
             elif data.startswith(CHANGED):
                 deliver(_decode(data[1:]))
                 self._broadcast(data)
