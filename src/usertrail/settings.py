@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # `usertrail worker` process of its own (usertrail.processor_process): capture keeps its
     # GIL and the processor gets another core. False: all of it in the serving process.
     processor_process: bool = True
+    # `serve`: server processes answering on the one port (each captures and reads; the
+    # processor stays one). More than one needs the processor out of them (above, or a bus).
+    processes: int = Field(default=1, ge=1, le=64)
     bus_prefix: str = "usertrail"  # Redis key prefix: deployments can share one Redis
     bus_partitions: int = Field(default=16, ge=1, le=1024)
     # A worker's unacked entries are taken over by another worker after this long.

@@ -1,15 +1,17 @@
-"""`usertrail serve` on more than one process: the server and its processor process.
+"""`usertrail serve --processes 2` on SQLite: two servers on one port and their processor.
 
 The real posthog-python SDK streams events while the processor process is SIGKILLed (the
-server starts another) and then the server itself is SIGKILLed (its processor must end with
-it) and started again on the same data. Every acknowledged event must be stored, every
-stored one processed exactly once (the contexts equal one clean in-process pass over the same
-raw log), and the processor's change notices must still reach the server's context cache.
+server starts another), then the second server (likewise), and then the first server itself
+(its other processes must end with it) and it is started again on the same data. Every
+acknowledged event must be stored, every stored one processed exactly once (the contexts
+equal one clean in-process pass over the same raw log), and the processor's change notices
+must still reach the servers' context caches.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
@@ -48,10 +50,19 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def processor_of(server: LiveServer) -> int:
+def child_of(server: LiveServer, command: str) -> int:
+    """The child process whose command line holds `command` ("worker" or "serve")."""
     assert server.proc is not None
     pid = server.proc.pid
-    return wait_for(lambda: next(iter(children(pid)), None), what="the processor process")
+
+    def find() -> int | None:
+        for child in children(pid):
+            with contextlib.suppress(FileNotFoundError):
+                if f"\0{command}\0".encode() in Path(f"/proc/{child}/cmdline").read_bytes():
+                    return child
+        return None
+
+    return wait_for(find, what=f"the {command} child process")
 
 
 def stream(sender: Sender, server: LiveServer) -> None:
@@ -66,8 +77,10 @@ def stream(sender: Sender, server: LiveServer) -> None:
             sender.capture(i, "$pageview", anon, **{"$current_url": f"https://a.io/p/{step % 4}"})
         else:
             sender.capture(i, "feature_used", known, feature="export")
-        if i == 150:
-            kill_processor(server)
+        if i == 120:
+            kill_child(server, "worker")
+        if i == 200:
+            kill_child(server, "serve")
         if i == 300:
             kill_server(server)
         if i == 350:
@@ -75,24 +88,25 @@ def stream(sender: Sender, server: LiveServer) -> None:
         time.sleep(0.003)
 
 
-def kill_processor(server: LiveServer) -> None:
-    """SIGKILL the processor process; the server starts a new one."""
-    first = processor_of(server)
+def kill_child(server: LiveServer, command: str) -> None:
+    """SIGKILL the processor or the second server; the first server starts a new one."""
+    first = child_of(server, command)
     os.kill(first, signal.SIGKILL)
-    wait_for(lambda: processor_of(server) != first, what="a new processor process")
+    wait_for(lambda: child_of(server, command) != first, what=f"a new {command} process")
 
 
 def kill_server(server: LiveServer) -> None:
-    """SIGKILL the server; its processor process sees its stdin close and ends too."""
-    processor = processor_of(server)
+    """SIGKILL the first server; its children see their stdin close and end too."""
+    others = [child_of(server, "worker"), child_of(server, "serve")]
     server.kill()
-    wait_for(lambda: not alive(processor), what="the processor to end with its server")
+    wait_for(lambda: not any(map(alive, others)), what="the children to end with the server")
 
 
 def test_serve_runs_its_processor_beside_it_and_survives_kills(tmp_path: Path) -> None:
-    server = LiveServer(tmp_path / "data", env={"USERTRAIL_DEMO": "0"}).start()
+    server = LiveServer(tmp_path / "data", env={"USERTRAIL_DEMO": "0"}, args=["--processes", "2"])
+    server.start()
     try:
-        assert len(children(server.proc.pid)) == 1  # type: ignore[union-attr]
+        assert child_of(server, "worker") != child_of(server, "serve")
         sender = Sender([server.url])
         stream(sender, server)
         acknowledged = sender.close()
