@@ -125,8 +125,7 @@ class GroupCommitWriter:
                     self._commit([p])
             return
         self.commits += 1
-        for p, value in zip(group, results, strict=True):
-            _resolve(p, value, failed=False)
+        _resolve_all(list(zip(group, results, strict=True)))
 
 
 def _resolve(p: _Pending[Any], value: Any, *, failed: bool) -> None:
@@ -143,3 +142,22 @@ def _resolve(p: _Pending[Any], value: Any, *, failed: bool) -> None:
 
     with contextlib.suppress(RuntimeError):  # the requester's loop is gone: nobody to wake
         p.loop.call_soon_threadsafe(settle)
+
+
+def _resolve_all(settled: list[tuple[_Pending[Any], Any]]) -> None:
+    """A committed group's results, with one wake-up per event loop rather than one per job
+    (a group of single-event captures is dozens of jobs from one loop)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Pending[Any], Any]]] = {}
+    for p, value in settled:
+        if p.on_settled is not None:
+            p.on_settled()
+        by_loop.setdefault(p.loop, []).append((p, value))
+    for loop, items in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the requesters' loop is gone
+            loop.call_soon_threadsafe(_set_results, items)
+
+
+def _set_results(items: list[tuple[_Pending[Any], Any]]) -> None:
+    for p, value in items:
+        if not p.future.done():
+            p.future.set_result(value)
