@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # `usertrail worker` process of its own (usertrail.processor_process): capture keeps its
     # GIL and the processor gets another core. False: all of it in the serving process.
     processor_process: bool = True
+    # ... which starts a slice this long after it is first woken (adapters.local_notices):
+    # fresher context with less, fewer capture commits waiting on its writes with more.
+    processor_linger_ms: int = Field(default=20, ge=0, le=1000)
     # `serve`: server processes answering on the one port (each captures and reads; the
     # processor stays one). More than one needs the processor out of them (above, or a bus).
     processes: int = Field(default=1, ge=1, le=64)

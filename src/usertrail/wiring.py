@@ -471,7 +471,9 @@ def _local_notices(settings: Settings, side: Side | None) -> Notices | None:
     if side is None:
         return None
     url = settings.sqlalchemy_url()
-    return ServingNotices(url) if side == "serving" else ProcessorNotices(url)
+    if side == "serving":
+        return ServingNotices(url)
+    return ProcessorNotices(url, linger_s=settings.processor_linger_ms / 1000)
 
 
 def _reconciler(
