@@ -2,13 +2,17 @@
 
 Fills a fresh raw log with a realistic trace, then times the in-process processor draining it
 (normalize, labels, identity, counters, one transaction per slice, fsync on commit).
-Run: `python -m bench.processing [--events 100000]`.
+Each figure with its share of the machine's ceiling (sqlite3 durable appends) or, for the
+processor on PostgreSQL, of the 20,000 events/s target; and the CPU cost per 1,000 events of
+the processor's process and of the PostgreSQL backends serving it (bench.cpu).
+Run: `python -m bench.processing [--events 100000] [--postgres]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from contextlib import ExitStack
@@ -19,6 +23,7 @@ from rich.table import Table
 from tests.backends import pg_schema_url
 
 from bench.ceilings import append_ceiling
+from bench.cpu import RoleCpu
 from bench.workload import raw_events
 from usertrail.core.process import derive
 from usertrail.model.raw import LoggedEvent
@@ -27,10 +32,12 @@ from usertrail.services.processor import SLICE_EVENTS
 from usertrail.settings import Settings
 from usertrail.wiring import build_runtime
 
+TARGET_PG = 20_000  # events/s, the processor on PostgreSQL (issue 22)
+
 
 async def measure(
     events: int, persons: int, data_dir: Path, url: str | None
-) -> tuple[float, float]:
+) -> tuple[float, float, tuple[float, float]]:
     runtime = build_runtime(Settings(data_dir=data_dir, database_url=url, demo=False))
     trace = raw_events(runtime.default_project.id, events, persons)
     started = time.perf_counter()
@@ -39,12 +46,15 @@ async def measure(
     append_s = time.perf_counter() - started
     del trace  # the processor reads the log; a server holds no trace
     freeze_startup_heap()  # as `usertrail serve` and `usertrail worker` do before they start
+    cpu = RoleCpu(url, [os.getpid()])
+    cpu.start()
     started = time.perf_counter()
     done = await runtime.processor.drain()
     process_s = time.perf_counter() - started
+    spent = cpu.stop()
     await runtime.close()
     assert done == events, f"processed {done} of {events}"
-    return events / append_s, events / process_s
+    return events / append_s, events / process_s, spent
 
 
 async def measure_stages(
@@ -77,7 +87,9 @@ def main() -> None:
     with ExitStack() as stack:
         url = stack.enter_context(pg_schema_url()) if args.postgres else None
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        append_rate, process_rate = asyncio.run(measure(args.events, args.persons, tmp, url))
+        append_rate, process_rate, (own_s, pg_s) = asyncio.run(
+            measure(args.events, args.persons, tmp, url)
+        )
     with ExitStack() as stack:
         url = stack.enter_context(pg_schema_url()) if args.postgres else None
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -90,13 +102,22 @@ def main() -> None:
     )
     table.add_column("stage")
     table.add_column("events/s", justify="right")
-    table.add_row("raw log append (batches of 5,000, no HTTP)", f"{append_rate:,.0f}")
-    table.add_row("processor: normalize + enrich + store", f"{process_rate:,.0f}")
-    table.add_row("derive step alone (pure: normalize, enrich, counters)", f"{derive_rate:,.0f}")
-    table.add_row(
-        f"store step alone ({SLICE_EVENTS:,} events per transaction)", f"{store_rate:,.0f}"
+    table.add_column("share", justify="right")
+    target = TARGET_PG if args.postgres else None
+    rows = (
+        ("raw log append (batches of 5,000, no HTTP)", append_rate, ceiling),
+        ("processor: normalize + enrich + store", process_rate, target or ceiling),
+        ("derive step alone (pure: normalize, enrich, counters)", derive_rate, None),
+        (f"store step alone ({SLICE_EVENTS:,} events per transaction)", store_rate, None),
+        ("ceiling: plain sqlite3 durable append, 500 rows per commit", ceiling, None),
     )
-    table.add_row("ceiling: plain sqlite3 durable append, 500 rows per commit", f"{ceiling:,.0f}")
+    for name, rate, of in rows:
+        share = f"{rate / of:.0%} of {'target' if of == target else 'ceiling'}" if of else ""
+        table.add_row(name, f"{rate:,.0f}", share)
+    per = 1000 / args.events
+    table.add_row("processor CPU-s per 1,000 events (its process)", f"{own_s * per:.3f}", "")
+    if args.postgres:
+        table.add_row("PostgreSQL CPU-s per 1,000 events (its backends)", f"{pg_s * per:.3f}", "")
     Console(width=120).print(table)
 
 

@@ -17,18 +17,21 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from tests.backends import REDIS_URL, pg_schema_url, redis_prefix
 from tests.live import LiveWorker
 
+from bench.cpu import RoleCpu, per_thousand
 from bench.workload import raw_events
 from usertrail.settings import Settings
 from usertrail.wiring import build_runtime
 
 BATCH = 500  # events per capture request, as an SDK's batch would be
+TARGET = 20_000  # events/s, the processor on PostgreSQL (issue 22)
 
 
 async def fill(settings: Settings, events: int, persons: int) -> float:
@@ -46,29 +49,38 @@ async def fill(settings: Settings, events: int, persons: int) -> float:
     return rate
 
 
-def derived_count(url: str) -> int:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text("SELECT count(*) FROM events")).scalar_one())
-    finally:
-        engine.dispose()
+def derived_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM events")).scalar_one())
 
 
-def drain_with(workers: int, env: dict[str, str], url: str, events: int, tmp: Path) -> float:
+class Drained(NamedTuple):
+    events_per_s: float
+    worker_cpu_s: float  # all workers' processes, from start to the last event derived
+    postgres_cpu_s: float  # the PostgreSQL backends serving them
+
+
+def drain_with(workers: int, env: dict[str, str], url: str, events: int, tmp: Path) -> Drained:
     """Start `workers` processes on the backlog; events/s from the first one's start until
     all are derived (the workers boot in parallel; boot time is not counted)."""
     procs = [LiveWorker(tmp / f"w{workers}-{i}", env=env) for i in range(workers)]
     for proc in procs:
         proc.spawn()
+    # One connection for the polling: a new one every 20 ms was a PostgreSQL backend forked
+    # 50 times a second, on the cores the workers and their database share.
+    engine = create_engine(url)
     try:
         for proc in procs:
             proc.wait_started(timeout=60)
+        cpu = RoleCpu(url, [proc.proc.pid for proc in procs if proc.proc is not None])
+        cpu.start()
         started = min(_started_at(proc) for proc in procs)
-        while derived_count(url) < events:
+        while derived_count(engine) < events:
             time.sleep(0.02)
-        return events / (time.time() - started)
+        rate = events / (time.time() - started)
+        return Drained(rate, *cpu.stop())
     finally:
+        engine.dispose()
         for proc in procs:
             proc.stop()
 
@@ -81,7 +93,7 @@ def _started_at(worker: LiveWorker) -> float:
     return datetime.fromisoformat(stamp.group(0)).timestamp()
 
 
-def run(workers: int, events: int, persons: int, tmp: Path) -> tuple[float, float]:
+def run(workers: int, events: int, persons: int, tmp: Path) -> tuple[float, Drained]:
     with pg_schema_url() as url, redis_prefix() as prefix:
         env = {
             "USERTRAIL_DATABASE_URL": url,
@@ -109,11 +121,21 @@ def main() -> None:
     table.add_column("workers", justify="right")
     table.add_column("ingest path, 1 process (PG append + XADD) ev/s", justify="right")
     table.add_column("workers drain the backlog ev/s", justify="right")
+    table.add_column(f"share of {TARGET:,} ev/s target", justify="right")
+    table.add_column("worker CPU-s / 1,000 ev", justify="right")
+    table.add_column("PostgreSQL CPU-s / 1,000 ev", justify="right")
     with tempfile.TemporaryDirectory() as tmp:
         for workers in args.workers:
-            ingest_rate, drain_rate = run(workers, args.events, args.persons, Path(tmp))
-            table.add_row(str(workers), f"{ingest_rate:,.0f}", f"{drain_rate:,.0f}")
-    Console(width=140).print(table)
+            ingest_rate, drained = run(workers, args.events, args.persons, Path(tmp))
+            table.add_row(
+                str(workers),
+                f"{ingest_rate:,.0f}",
+                f"{drained.events_per_s:,.0f}",
+                f"{drained.events_per_s / TARGET:.0%}",
+                per_thousand(drained.worker_cpu_s, args.events),
+                per_thousand(drained.postgres_cpu_s, args.events),
+            )
+    Console(width=160).print(table)
 
 
 if __name__ == "__main__":

@@ -369,7 +369,7 @@ app.add_typer(eval_app, name="eval")
 def eval_retrieval(
     cases: Annotated[
         list[Path] | None,
-        typer.Option(help="Cases YAML; repeat for several (default: the three shipped sets)"),
+        typer.Option(help="Cases YAML; repeat for several (default: the five shipped sets)"),
     ] = None,
     project_file: Annotated[
         Path | None, typer.Option(help="Project file naming help_docs (default: the demo's)")
@@ -379,8 +379,8 @@ def eval_retrieval(
 ) -> None:
     """Help retrieval with and without behaviour: recall@1, recall@5 and MRR.
 
-    On ambiguous and unambiguous questions. Exits 1 if behaviour makes unambiguous questions
-    worse.
+    On ambiguous and unambiguous questions. Exits 1 if any unambiguous question ranks its
+    article lower with behaviour than without.
     """
     from usertrail.demo.project import DEMO_PROJECT_FILE
     from usertrail.errors import ConfigError

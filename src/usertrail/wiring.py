@@ -208,6 +208,7 @@ class Runtime:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.notifier.aclose()
         await self.assistant.aclose()
+        await asyncio.to_thread(self.context.close)
         for upstream in (self.relay_upstream, self.proxy):
             if upstream is not None:
                 await upstream.aclose()
@@ -243,6 +244,9 @@ def open_projects(settings: Settings) -> SqlProjects:
     engine = make_engine(settings.sqlalchemy_url(), writer=True)
     create_schema(engine)
     return SqlProjects(engine)
+
+
+CONTEXT_BUILDERS_PG = 4
 
 
 def build_runtime(settings: Settings, side: Side | None = None) -> Runtime:
@@ -300,7 +304,10 @@ def build_runtime(settings: Settings, side: Side | None = None) -> Runtime:
     ingest = IngestService(event_log, projects, metrics, on_stored=on_stored, bus=bus)
     cache = ContextCache(size=settings.context_cache_size)
     limiter = read_limiter(settings.read_rate_per_s, settings.read_burst)
-    context = ContextService(store, projects, config_for, utc_now, cache, limiter)
+    # SQLite: one builder thread (its reads hold the GIL between rows: two builders only take
+    # turns). PostgreSQL: a read waits on the server, so a few overlap.
+    builders = 1 if engine.dialect.name == "sqlite" else CONTEXT_BUILDERS_PG
+    context = ContextService(store, projects, config_for, utc_now, cache, limiter, builders)
     # Invalidate before notifying streams, so a stream's rebuild never reads a stale entry.
     processor.listeners.insert(0, cache.invalidate)
     outbox = SqlOutbox(writer, engine)

@@ -109,6 +109,48 @@ CASES: list[tuple[str, RawEvent, str]] = [
         make_raw("generation_failed", properties={"failure_reason": "timeout"}),
         "Hit an error: Generation failed ('timeout')",
     ),
+    (
+        "failed-event-with-a-code",
+        make_raw("export_failed", properties={"code": "E43"}),
+        "Hit an error: Export failed (code 'E43')",
+    ),
+    (
+        "failed-event-with-a-reason-and-an-error-code",
+        make_raw("export_failed", properties={"reason": "too large", "error_code": "E43"}),
+        "Hit an error: Export failed ('too large', code 'E43')",
+    ),
+    (
+        "failed-event-with-an-http-status",
+        make_raw("request_failed", properties={"status": 429}),
+        "Hit an error: Request failed (code '429')",
+    ),
+    (
+        "failed-event-with-an-error-object",
+        make_raw("sync_failed", properties={"error": {"message": "refused", "code": "E21"}}),
+        "Hit an error: Sync failed ('refused', code 'E21')",
+    ),
+    (
+        "exception-with-a-code",
+        make_raw(
+            "$exception",
+            properties={
+                "$exception_list": [{"type": "ApiError", "value": "rate limited"}],
+                "error_code": 429,
+            },
+        ),
+        "Hit an error: 'ApiError: rate limited' (code '429')",
+    ),
+    (
+        "ai-error-object-with-a-code",
+        make_raw(
+            "$ai_generation",
+            properties={
+                "$ai_is_error": True,
+                "$ai_error": {"message": "too long", "code": "context_length_exceeded"},
+            },
+        ),
+        "Hit an error: AI generation failed: 'too long' (code 'context_length_exceeded')",
+    ),
     ("configured-feature", make_raw("report_exported"), "Used feature Report export"),
     (
         "feature-used",

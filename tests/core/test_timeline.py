@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tests.factories import click, make_event, pageview
-from usertrail.core.timeline import timeline
+from usertrail.core.timeline import device_label, timeline
+from usertrail.model.event import Device
 
 HOUR = timedelta(hours=1)
 UPGRADE = 'button:text="Upgrade";div.plan-card:attr__data-ph-component="plan-picker"'
@@ -47,3 +50,23 @@ def test_a_repeated_event_shows_once() -> None:
     event = make_event(at=0, session_id="s1")
     [session] = timeline([event, event], HOUR)
     assert len(session.events) == 1
+
+
+@pytest.mark.parametrize(
+    ("device", "label"),
+    [
+        (Device(device_type="Desktop", browser="Chrome", os="Mac OS X"), "Chrome on Mac"),
+        (
+            Device(device_type="Mobile", browser="Mobile Safari", os="iOS"),
+            "Mobile Safari on iOS (phone)",
+        ),
+        (Device(device_type="Tablet"), "tablet"),
+        (Device(os="Linux"), "Linux"),
+        (Device(), None),
+        (None, None),
+    ],
+)
+def test_a_session_names_its_device_as_people_say_it(
+    device: Device | None, label: str | None
+) -> None:
+    assert device_label(device) == label

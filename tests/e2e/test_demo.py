@@ -7,13 +7,14 @@ dashboard, both served by a real usertrail; the context API must agree with what
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
 from posthog import Posthog
 
 from tests.e2e.browser import ROOT
@@ -27,6 +28,11 @@ PATTERN = "Opened Billing 3 times, never completed plan selection"
 USER = "user_jane"  # the demo derives the id from the email's local part
 IMAGES = ROOT / "docs" / "img"
 TIMEOUT_MS = 15_000
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# "Today 14:05 · 3 minutes · Chrome on Linux": a day, a time, a length, a device.
+SESSION_HEAD = re.compile(r"^(Today|Yesterday|[A-Z][a-z]+day|\d+ \w+) [\d:]+( [AP]M)? · \d+ \w+")
 
 
 @pytest.fixture
@@ -37,7 +43,7 @@ def demo(live_server: LiveServer, posthog_js: Path) -> Project:
 
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport={"width": 1440, "height": 960})
+    ctx = browser.new_context(viewport=DESKTOP)
     ctx.set_default_timeout(TIMEOUT_MS)
     try:
         yield ctx
@@ -49,6 +55,40 @@ def screenshot(page: Page, name: str) -> None:
     if os.environ.get("USERTRAIL_SCREENSHOTS") == "1":
         IMAGES.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(IMAGES / name))
+
+
+def fits_the_screen(page: Page) -> None:
+    """Nothing wider than the viewport: no sideways scrolling of the whole page."""
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def at_phone_width(page: Page, name: str) -> None:
+    """The same page at 390 px: it fits, and its screenshot is saved next to the desktop's."""
+    desktop = page.viewport_size
+    page.set_viewport_size(PHONE)
+    page.evaluate("window.scrollTo(0, 0)")
+    fits_the_screen(page)
+    screenshot(page, name)
+    if desktop:
+        page.set_viewport_size(desktop)
+
+
+def reads_in_plain_words(ui: Page) -> None:
+    """What a product manager reads: no ids, scores, internal names or bare "event" links."""
+    text = ui.locator("#person").inner_text()
+    for jargon in ("confidence", "Sink", "sink", "#5", "power_user", "training_data", "feature_"):
+        assert jargon not in text, jargon
+    aka = ui.locator("#person .aka").inner_text()
+    assert aka == "Browsed anonymously on 1 device before signing in.", aka
+    links = [t.strip().lower() for t in ui.locator("#person button.link").all_inner_texts()]
+    assert links
+    assert "event" not in links
+    heads = ui.locator(".session h3").all_inner_texts()
+    assert heads
+    for head in heads:
+        assert SESSION_HEAD.match(head), head
+        assert not UUID.search(head), head
 
 
 def go(page: Page, link: str) -> None:
@@ -99,7 +139,9 @@ def test_demo_visitor_shows_up_on_the_dashboard_with_pattern_and_firing(
     page.locator("#ctx-patterns").get_by_text(PATTERN).wait_for()
     page.locator("#inbox").get_by_text(f"power_user fired for {USER} (count 5)").wait_for()
     assert "## What this user has been doing" in page.locator("#ctx-prompt").inner_text()
+    fits_the_screen(page)
     screenshot(page, "demo.png")
+    at_phone_width(page, "demo-phone.png")
 
     # The context API agrees, and holds the pre-login visit.
     ctx = read(live_server, f"/context/user/{USER}?n=50", demo.api_key)
@@ -117,13 +159,15 @@ def test_demo_visitor_shows_up_on_the_dashboard_with_pattern_and_firing(
     ui = opened.value
     ui.locator("#active-list").get_by_text(USER, exact=True).click()
     ui.locator("#patterns").get_by_text(PATTERN).wait_for()
-    ui.locator("#firings").get_by_text("power_user #5").wait_for()
-    ui.locator("#firings .delivery.delivered", has_text="webhook").wait_for()
+    ui.locator("#firings").get_by_text("Power user", exact=True).wait_for()
+    ui.locator("#firings .delivery.delivered", has_text="Webhook sent").wait_for()
     ui.locator("#firings .delivery.dead", has_text="SMTP is not configured").wait_for()
 
     # Live: an event sent in the demo shows on the open dashboard without a reload.
     page.get_by_role("button", name="Simulate Generation Failure").click()
-    ui.locator("#sinks").get_by_text("training_data: written").wait_for()
+    saved = "Failed AI generations, kept for the training set: saved."
+    ui.locator("#sinks").get_by_text(saved).wait_for()
+    reads_in_plain_words(ui)
 
     # The raw event behind a label is one click away.
     ui.locator(".event.pageview button.label", has_text="Billing").first.click()
@@ -131,7 +175,51 @@ def test_demo_visitor_shows_up_on_the_dashboard_with_pattern_and_firing(
     raw.get_by_text('"event": "$pageview"').wait_for()
     assert "/demo/settings/billing" in raw.inner_text()
     ui.evaluate("window.scrollTo(0, 0)")
+    fits_the_screen(ui)
     screenshot(ui, "dashboard.png")
+    ui.locator("#raw-close").click()
+    at_phone_width(ui, "dashboard-phone.png")
+
+
+def test_each_demo_visitor_has_its_own_webhook_inbox(
+    live_server: LiveServer, demo: Project, browser: Browser
+) -> None:
+    """A webhook about one visitor's person is never listed in another visitor's inbox."""
+    first, second = browser.new_context(viewport=DESKTOP), browser.new_context(viewport=PHONE)
+    try:
+        page = first.new_page()
+        page.goto(f"{live_server.url}/demo")
+        page.wait_for_function("window.__acmeReady === true")
+        for _ in range(5):
+            page.get_by_role("button", name="Simulate Feature Usage").click()
+        page.locator("#inbox").get_by_text("power_user fired for").wait_for(timeout=TIMEOUT_MS)
+
+        other = second.new_page()
+        with other.expect_response("**/demo/api/webhooks") as answer:
+            other.goto(f"{live_server.url}/demo")
+        assert answer.value.json()["received"] == []
+        assert other.locator("#inbox li").count() == 0
+        fits_the_screen(other)
+    finally:
+        first.close()
+        second.close()
+
+
+def test_an_empty_project_points_to_the_demo_key(
+    live_server: LiveServer, demo: Project, context: BrowserContext
+) -> None:
+    ui = context.new_page()
+    ui.goto(f"{live_server.url}/ui")
+    ui.fill("input[name=api_key]", API_KEY)  # the first key `usertrail serve` prints
+    ui.get_by_role("button", name="Open the dashboard").click()
+    hint = ui.locator("#demo-hint")
+    hint.wait_for()
+    assert demo.api_key in hint.inner_text()
+    fits_the_screen(ui)
+    at_phone_width(ui, "dashboard-empty-phone.png")
+    hint.get_by_role("button", name="Show the demo's visitors").click()
+    ui.locator("#demo-hint").wait_for(state="hidden")
+    assert "Acme" in ui.locator(".bar .project").inner_text()
 
 
 def test_dashboard_shows_hostile_strings_as_text(

@@ -71,6 +71,7 @@ def test_a_wrong_key_raises_unauthorized(server: LiveServer) -> None:
         client.user_context(USER)
     assert refused.value.status == 401
     assert refused.value.detail
+    assert (refused.value.code, refused.value.title) == ("unauthorized", "Unauthorized")
 
 
 def test_an_unknown_user_raises_not_found(server: LiveServer) -> None:
@@ -80,8 +81,11 @@ def test_an_unknown_user_raises_not_found(server: LiveServer) -> None:
 
 
 def test_out_of_range_parameters_raise_invalid_request(server: LiveServer) -> None:
-    with Usertrail(server.url, API_KEY) as client, pytest.raises(InvalidRequest):
+    with Usertrail(server.url, API_KEY) as client, pytest.raises(InvalidRequest) as refused:
         client.retrieve(USER, "export", k=0)
+    assert (refused.value.status, refused.value.code) == (422, "invalid")
+    assert [e["loc"] for e in refused.value.field_errors] == [["body", "k"]]
+    assert refused.value.instance == "/retrieve"
 
 
 def test_export_then_delete_a_person(server: LiveServer) -> None:

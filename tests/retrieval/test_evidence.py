@@ -13,8 +13,10 @@ from usertrail.retrieval.model import Signal, SignalKind
 ARTICLES = {
     "alerts.md": "---\ntitle: Alerts\npages: [Report]\n---\n# Alerts\n\nCreate a new alert on a "
     "report to get an email when a number crosses a threshold.\n",
-    "charts.md": "---\ntitle: Charts\npages: [Report]\n---\n# Charts\n\nPick a line chart.\n",
-    "sharing.md": "---\ntitle: Sharing\npages: [Report]\n---\n# Sharing\n\nShare by link.\n",
+    "charts.md": "---\ntitle: Charts\npages: [Report]\n---\n# Charts\n\nPick a line chart in "
+    "**Chart type**, then click **Save**.\n",
+    "sharing.md": "---\ntitle: Sharing\npages: [Report]\n---\n# Sharing\n\nShare by link, "
+    "then click **save**.\n",
     "export-errors.md": "---\ntitle: Export failed\npages: [Report]\nerrors: [E42]\n---\n"
     "# Export failed\n\n## E42 export timed out\nThe export took too long.\n",
 }
@@ -59,3 +61,21 @@ def test_evidence_adds_up_over_signals_and_gives_the_strongest_reason_first(
     assert evidence["export-errors"].score > evidence["charts"].score
     assert evidence["export-errors"].reasons[0] == "error E42 export timed out"
     assert "page Report" in evidence["export-errors"].reasons
+
+
+def test_a_click_on_a_control_an_article_names_in_bold_points_at_it(index: HelpIndex) -> None:
+    parts = signal_parts(index, signal("click", "Chart type", ("chart", "type")))
+    assert max(parts, key=lambda slug: parts[slug]) == "charts"
+    assert parts["charts"] >= 1.0
+
+
+def test_a_control_many_articles_name_points_at_each_of_them_less(index: HelpIndex) -> None:
+    chart_type = signal_parts(index, signal("click", "Chart type"))
+    save = signal_parts(index, signal("click", "Save"))
+    assert set(save) == {"charts", "sharing"}
+    assert chart_type["charts"] > save["charts"]
+
+
+def test_the_index_knows_the_controls_its_articles_name(index: HelpIndex) -> None:
+    assert index.controls["chart type"] == frozenset({"charts"})
+    assert index.controls["save"] == frozenset({"charts", "sharing"})

@@ -8,6 +8,7 @@ from usertrail.retrieval.fusion import (
     article_scores,
     behaviour_weight,
     gate,
+    in_question_order,
     kept,
     mixed,
     names_an_error,
@@ -133,3 +134,9 @@ def test_a_strong_match_that_leads_clearly_keeps_its_place() -> None:
     assert kept({"a": 0.9, "b": 0.3}, complete=set()) == ["a"]
     assert kept({"a": 0.9, "b": 0.85}, complete=set()) == []  # no clear lead
     assert kept({"a": 0.3, "b": 0.01}, complete={"a"}) == []  # too weak to be sure
+
+
+def test_in_question_order_behaviour_orders_only_ties_and_unmatched_articles() -> None:
+    query = {"a": 0.4, "b": 0.3, "c": 0.3}
+    scores = {"a": 0.4, "b": 0.3, "c": 0.9, "d": 0.5, "e": 0.7}  # c, d, e lifted by behaviour
+    assert in_question_order(scores, query) == ["a", "c", "b", "e", "d"]

@@ -8,7 +8,8 @@ from usertrail.model.config import ProjectConfig
 from usertrail.retrieval.evaluation.cases import EvalCase, TraceStep, trace_events
 from usertrail.retrieval.evaluation.replay import context_of
 from usertrail.retrieval.model import Hit, Retrieval, SectionFit, Signal
-from usertrail.retrieval.prompt import assemble, excerpt, template_answer
+from usertrail.retrieval.prompt import assemble, excerpt, second_person, template_answer
+from usertrail.retrieval.signals import behaviour_signals
 
 HIT = Hit(
     chunk_id="export-errors#1",
@@ -87,6 +88,12 @@ def test_when_nothing_tells_the_top_articles_apart_the_offline_answer_asks() -> 
     )
 
 
+def test_a_first_hit_scoring_below_the_second_is_still_the_answer() -> None:
+    lifted = msgspec.structs.replace(HIT, article="b", article_title="Sharing", score=0.9)
+    answer = template_answer(msgspec.structs.replace(FOUND, hits=(HIT, lifted)))
+    assert answer.startswith("Have a look at “Export failed”")
+
+
 def test_a_weak_match_is_not_passed_off_as_an_answer() -> None:
     weak = msgspec.structs.replace(HIT, score=0.05)
     answer = template_answer(msgspec.structs.replace(FOUND, hits=(weak,)))
@@ -102,3 +109,27 @@ def test_an_excerpt_keeps_whole_sentences() -> None:
     text = "One sentence here. " * 40
     cut = excerpt(text, limit=60)
     assert cut == "One sentence here. One sentence here. One sentence here."
+
+
+def test_every_reason_behaviour_gives_reads_as_a_sentence_to_the_user() -> None:
+    case = EvalCase(
+        id="t",
+        question="why?",
+        expected="x",
+        ambiguous=True,
+        trace=(
+            TraceStep(pageview="/reports/4"),
+            TraceStep(click="Sync now"),
+            TraceStep(rageclick="Export"),
+            TraceStep(event="report_deleted", properties={"code": "E43"}),
+            TraceStep(exception="ExportError: E42 timeout"),
+        ),
+    )
+    reasons = [
+        s.reason for s in behaviour_signals(context_of(trace_events(case), ProjectConfig(), "u"))
+    ]
+    assert len(reasons) >= 5
+    for reason in reasons:
+        said = second_person(reason)
+        assert said.startswith("you "), said
+        assert "the user" not in said

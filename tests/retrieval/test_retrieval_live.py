@@ -175,3 +175,40 @@ async def test_the_search_help_tool_returns_ranked_help_with_reasons(server: Liv
     assert hits[0]["article"] == EXPORT_ERRORS
     assert hits[0]["reasons"]
     assert unknown.is_error
+
+
+def feed_simulated_failure(client: Posthog, url: str) -> None:
+    """What the demo app sends for "Simulate Generation Failure" on its Billing page."""
+    props = {"$session_id": "s2", "$current_url": f"{url}/demo/settings/billing"}
+    button = 'button:text="Simulate Generation Failure"attr__id="simulate-failure";main'
+    failed = {"input_prompt": "Summarize Q3 revenue", "failure_reason": "context_length_exceeded"}
+    client.capture("$pageview", distinct_id="demo_user", properties=props)
+    click = {**props, "$event_type": "click", "$elements_chain": button}
+    client.capture("$autocapture", distinct_id="demo_user", properties=click)
+    client.capture("generation_failed", distinct_id="demo_user", properties={**props, **failed})
+
+
+def test_assist_offline_after_the_demos_simulated_failure_names_that_error_and_no_other(
+    tmp_path: Path,
+) -> None:
+    offline = start(tmp_path / "data", llm=None)
+    try:
+        feed_simulated_failure(Posthog(TOKEN, host=offline.url, sync_mode=True), offline.url)
+        deadline = time.monotonic() + 5
+        body: dict[str, Any] = {}
+        while "context_length_exceeded" not in body.get("answer", ""):
+            assert time.monotonic() < deadline, f"no answer about the failure: {body}"
+            message = {"user_id": "demo_user", "message": "why did it fail?"}
+            body = post(offline, "/assist", message).json()
+            time.sleep(0.05)
+    finally:
+        offline.stop()
+    answer = body["answer"]
+    assert answer.startswith(
+        "You hit the error 'Generation failed' ('context_length_exceeded'). "
+        "“Why AI generation failed” is about errors like this one, but none of its sections "
+        "is about this one in particular."
+    )
+    assert "Monthly limit" not in answer
+    assert "upgrade" not in answer.lower()
+    assert "contact support" in answer

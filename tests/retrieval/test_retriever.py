@@ -10,7 +10,7 @@ import pytest
 from usertrail.model.config import ProjectConfig
 from usertrail.retrieval.index import HelpIndex, load_help_index, project_indexes
 from usertrail.retrieval.model import Signal
-from usertrail.retrieval.retriever import complete, retrieve
+from usertrail.retrieval.retriever import complete, is_name, is_specific, retrieve
 
 ARTICLES = {
     "export-errors.md": """---
@@ -140,3 +140,41 @@ def test_a_strong_match_keeps_its_place_against_behaviour_that_points_elsewhere(
     card = error("PaymentError: card_declined")
     found = retrieve(index, "Create a new API key and revoke the old one", [card], k=3)
     assert found.hits[0].article == "api-keys"
+
+
+def test_a_question_that_names_its_topic_keeps_its_order_however_weakly_it_matches(
+    index: HelpIndex,
+) -> None:
+    question = "the bank and my colleague and the old charge"  # weak matches, no pointing word
+    plain = [h.article for h in retrieve(index, question, k=3).hits]
+    aware = retrieve(index, question, [error("ExportError: E42 export timed out")], k=3)
+    assert [h.article for h in aware.hits][: len(plain)] == plain
+
+
+def test_a_question_that_points_at_something_is_settled_by_the_behaviour(
+    index: HelpIndex,
+) -> None:
+    question = "what happened to the old one there?"  # "old": a weak match of api-keys
+    assert retrieve(index, question).hits[0].article == "api-keys"
+    found = retrieve(index, question, [error("PaymentError: card_declined")])
+    assert found.hits[0].article == "payment-failed"
+
+
+def test_a_name_is_a_word_beyond_stop_words_contraction_tails_and_the_commonest_words(
+    index: HelpIndex,
+) -> None:
+    assert is_name(index, "card")  # the articles hold it
+    assert is_name(index, "colleague")  # an English word they do not use
+    assert not is_name(index, "s")  # "it's"
+    assert not is_name(index, "re")  # "we're"
+    assert not is_name(index, "back")  # among the commonest English words
+    assert not is_name(index, "zyxwv")  # neither
+
+
+def test_a_word_few_articles_hold_is_specific(
+    index: HelpIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("usertrail.retrieval.retriever.SPECIFIC_ARTICLES", 1)
+    assert is_specific(index, "revoke")  # one article
+    assert not is_specific(index, "failed")  # two
+    assert not is_specific(index, "zyxwv")  # none

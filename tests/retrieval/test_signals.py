@@ -76,6 +76,12 @@ def test_one_rage_click_is_already_a_struggle() -> None:
     assert struggle.reason == "the user rage-clicked 'Export' on Report"
 
 
+def test_a_rage_clicked_elements_text_is_a_click_too() -> None:
+    ctx = context({"pageview": "/reports/7"}, {"rageclick": "Sync now"})
+    [click] = [s for s in behaviour_signals(ctx) if s.kind == "click"]
+    assert click.value == "Sync now"
+
+
 def test_a_feature_declared_by_a_click_selector_reaches_retrieval() -> None:
     ctx = context({"pageview": "/reports/7"}, {"click": "Export", "attr": "export"})
     [feature] = [s for s in behaviour_signals(ctx) if s.kind == "feature"]

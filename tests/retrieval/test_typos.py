@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from usertrail.retrieval.lexicon import english_words
 from usertrail.retrieval.typos import correction, edit_distance
 
 VOCABULARY = {"permissions": 3, "password": 5, "invoice": 2, "export": 9, "exports": 4, "hand": 1}
@@ -36,3 +37,16 @@ def test_known_short_unrelated_and_numeric_words_are_left_alone() -> None:
 
 def test_a_stop_word_is_never_a_correction() -> None:
     assert correction("andd", {"and": 100}) is None
+
+
+def test_a_real_word_the_articles_do_not_use_is_never_corrected_into_one_they_do() -> None:
+    vocabulary = {"pinned": 3, "care": 4}
+    assert correction("binned", vocabulary, real_words=english_words()) is None
+    assert correction("came", vocabulary, real_words=english_words()) is None
+    assert correction("pinnned", vocabulary, real_words=english_words()) == "pinned"
+
+
+def test_the_english_word_list_knows_words_and_not_their_misspellings() -> None:
+    words = english_words()
+    assert {"colleague", "intranet", "binned", "refund"} <= words
+    assert not {"collegue", "pasword", "permision", "downlod"} & words

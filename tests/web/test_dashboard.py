@@ -159,3 +159,22 @@ def test_stream_sends_a_change_notice_when_events_are_processed(server: LiveServ
         data = next(lines)
     assert event == "event: changed"
     assert data == 'data: ["user_7"]'
+
+
+def test_another_projects_dashboard_says_where_the_demo_visitors_are(server: LiveServer) -> None:
+    demo = stored_project(server.db_path, "demo")
+    with httpx.Client(base_url=server.url, cookies=login(server, API_KEY).cookies) as browser:
+        page = browser.get("/ui").text
+    assert 'id="demo-hint"' in page
+    assert demo.api_key in page
+    assert "Show the demo's visitors" in page
+
+
+def test_the_demo_projects_dashboard_names_its_automations_in_the_files_words(
+    server: LiveServer,
+) -> None:
+    demo = stored_project(server.db_path, "demo")
+    with httpx.Client(base_url=server.url, cookies=login(server, demo.api_key).cookies) as browser:
+        page = browser.get("/ui").text
+    assert 'id="demo-hint"' not in page
+    assert "Used a feature 5 times, so welcomed as a power user" in page  # its description

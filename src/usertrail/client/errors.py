@@ -1,4 +1,6 @@
-"""What the client raises: one class per kind of refusal, each with the server's words."""
+"""What the client raises: one class per kind of refusal, read from the server's RFC 9457
+problem (`application/problem+json`: type, title, status, detail, instance, and usertrail's
+`code`, plus `errors` for a 422)."""
 
 from __future__ import annotations
 
@@ -8,17 +10,39 @@ import orjson
 
 
 class UsertrailError(Exception):
-    """Any answer usertrail refused (or could not give), with its status and detail."""
+    """Any answer usertrail refused (or could not give): its status, `detail` (for a person),
+    `code` (the stable reason, e.g. `rate_limited`), and the whole problem as sent."""
 
-    def __init__(self, status: int, detail: str, code: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        code: str | None = None,
+        problem: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{status} {code or ''}: {detail}".replace("  ", " "))
         self.status = status
         self.detail = detail
         self.code = code
+        self.problem = problem or {}
+
+    @property
+    def title(self) -> str | None:
+        return _str(self.problem.get("title"))
+
+    @property
+    def instance(self) -> str | None:
+        return _str(self.problem.get("instance"))
+
+    @property
+    def field_errors(self) -> list[dict[str, Any]]:
+        """A 422's refused fields: `loc` (e.g. ["body", "k"]), `msg`, `type`."""
+        errors = self.problem.get("errors")
+        return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
 
 
 class InvalidRequest(UsertrailError):
-    """400 or 422: the parameters or the body were not accepted."""
+    """400, 413 or 422: the parameters or the body were not accepted."""
 
 
 class Unauthorized(UsertrailError):
@@ -32,8 +56,15 @@ class NotFound(UsertrailError):
 class RateLimited(UsertrailError):
     """429: the project is over its read rate; retry after `retry_after_s`."""
 
-    def __init__(self, status: int, detail: str, code: str | None, retry_after_s: float) -> None:
-        super().__init__(status, detail, code)
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        code: str | None,
+        retry_after_s: float,
+        problem: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(status, detail, code, problem)
         self.retry_after_s = retry_after_s
 
 
@@ -41,25 +72,36 @@ class Unavailable(UsertrailError):
     """5xx: the server or its storage is down; safe to retry later."""
 
 
+_KINDS: dict[int, type[UsertrailError]] = {
+    400: InvalidRequest,
+    401: Unauthorized,
+    404: NotFound,
+    413: InvalidRequest,
+    422: InvalidRequest,
+}
+
+
 def error_for(status: int, body: bytes, retry_after: str | None) -> UsertrailError:
-    """The error for a non-2xx answer, whatever the body's shape (it reads `detail` and
-    `code`, or `title`, from a JSON object; any other body is the detail as text)."""
-    detail, code = _read(body)
+    """The error for a non-2xx answer. A problem gives its `detail` (else its `title`) and
+    `code`; any other body (a proxy's page) is the detail as text."""
+    problem = _problem(body)
+    detail = _str(problem.get("detail")) or _str(problem.get("title"))
+    if detail is None:
+        detail = body.decode(errors="replace")[:500] if not problem else ""
+    code = _str(problem.get("code"))
     if status == 429:
-        return RateLimited(status, detail, code, float(retry_after or 1))
-    kind = {400: InvalidRequest, 401: Unauthorized, 404: NotFound, 422: InvalidRequest}
-    if status >= 500:
-        return Unavailable(status, detail, code)
-    return kind.get(status, UsertrailError)(status, detail, code)
+        return RateLimited(status, detail, code, float(retry_after or 1), problem)
+    kind = Unavailable if status >= 500 else _KINDS.get(status, UsertrailError)
+    return kind(status, detail, code, problem)
 
 
-def _read(body: bytes) -> tuple[str, str | None]:
+def _problem(body: bytes) -> dict[str, Any]:
     try:
         data: Any = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return body.decode(errors="replace")[:500], None
-    if not isinstance(data, dict):
-        return str(data)[:500], None
-    detail = data.get("detail") or data.get("title") or ""
-    code = data.get("code")
-    return (detail if isinstance(detail, str) else orjson.dumps(detail).decode()), code
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None

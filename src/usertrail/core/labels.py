@@ -20,6 +20,9 @@ _HIDDEN_KEY = re.compile(
     r"(?i)(^|_)(id|ids|uuid|token|ip|url)$|password|secret|email|phone|api_?key|auth|session"
 )
 MESSAGE_CHARS = 120
+CODE_CHARS = 40
+_REASON_KEYS = ("failure_reason", "error", "error_message", "message", "reason")
+_CODE_KEYS = ("code", "error_code", "errorCode")
 MAX_SECONDS = 7 * 24 * 3600
 INTERACTIONS = frozenset(("click", "submit", "change", "rageclick", "deadclick"))
 
@@ -125,20 +128,57 @@ def _seconds(value: float) -> str:
 
 def error_message(name: str, props: dict[str, Any]) -> str:
     """The exception (`$exception_list[0]`, or the older `$exception_type`/`_message`), else the
-    humanized event name with its reason: "Generation failed ('timeout')"."""
+    humanized event name with its reason: "Generation failed ('timeout')". An error code the
+    event carries (`code`, `error_code`, or inside `error`/`$ai_error`) is kept with it:
+    "Export failed (code 'E43')"."""
     if name.startswith(("$ai_", "$mcp_")):
-        return llm_error_message(name, props)
+        return _with_code(llm_error_message(name, props), props)
     exceptions = props.get("$exception_list")
     if isinstance(exceptions, list) and exceptions and isinstance(exceptions[0], dict):
         first = exceptions[0]
-        return _exception(first.get("type"), first.get("value"))
+        return _with_code(_exception(first.get("type"), first.get("value")), props)
     if name == "$exception":
-        return _exception(props.get("$exception_type"), props.get("$exception_message"))
-    for key in ("failure_reason", "error", "error_message", "message", "reason"):
+        message = _exception(props.get("$exception_type"), props.get("$exception_message"))
+        return _with_code(message, props)
+    reason = _reason(props)
+    details = [quote(reason)] if reason else []
+    if (code := error_code(props)) and code not in (reason or ""):
+        details.append(f"code {quote(code)}")
+    return f"{_event_name(name)} ({', '.join(details)})" if details else _event_name(name)
+
+
+def _reason(props: dict[str, Any]) -> str | None:
+    for key in _REASON_KEYS:
         value = props.get(key)
+        if isinstance(value, dict):  # an error object: {"message": ..., "code": ...}
+            value = value.get("message")
         if isinstance(value, str) and (cleaned := clean_text(value, MESSAGE_CHARS)):
-            return f"{_event_name(name)} ({quote(cleaned)})"
-    return _event_name(name)
+            return cleaned
+    return None
+
+
+def _with_code(message: str, props: dict[str, Any]) -> str:
+    code = error_code(props)
+    return f"{message} (code {quote(code)})" if code and code not in message else message
+
+
+def error_code(props: dict[str, Any], depth: int = 0) -> str | None:
+    """The code an SDK or an app sent with an error, wherever it put it: `code`,
+    `error_code`, `errorCode`, an HTTP error `status`, or inside an `error` or `$ai_error`
+    object."""
+    for key in _CODE_KEYS:
+        value = props.get(key)
+        scalar = isinstance(value, str | int) and not isinstance(value, bool)
+        if scalar and (code := clean_text(str(value), CODE_CHARS)):
+            return code
+    status = props.get("status_code", props.get("status"))
+    if isinstance(status, int) and not isinstance(status, bool) and 400 <= status <= 599:
+        return str(status)  # an HTTP error status: "status" alone may be any word
+    for key in ("error", "$ai_error", "$mcp_error"):
+        inner = props.get(key)
+        if isinstance(inner, dict) and depth < 2 and (found := error_code(inner, depth + 1)):
+            return found
+    return None
 
 
 def _exception(kind: Any, message: Any) -> str:

@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
-from usertrail.core.context.snapshot import describe_device
 from usertrail.core.sessions import sessionize
 from usertrail.core.text import duration_words
-from usertrail.model.event import Event
+from usertrail.model.event import Device, Event
 from usertrail.model.session import SessionSpan
 from usertrail.model.timeline import TimelineEvent, TimelineSession
 
@@ -27,10 +26,25 @@ def _session(span: SessionSpan, by_uuid: dict[str, Event]) -> TimelineSession:
         end=span.end,
         duration_s=int(span.duration.total_seconds()),
         duration=duration_words(int(span.duration.total_seconds())),
-        device=describe_device(span.device),
+        device=device_label(span.device),
         pages=span.pages,
         events=tuple(timeline_event(by_uuid[u]) for u in reversed(span.event_uuids)),
     )
+
+
+_OS_NAMES = {"Mac OS X": "Mac", "macOS": "Mac", "Chrome OS": "Chromebook"}
+_SMALL_SCREENS = {"mobile": "phone", "tablet": "tablet"}
+
+
+def device_label(device: Device | None) -> str | None:
+    """ "Chrome on Mac", "Safari on iOS (phone)": the browser and system as people say them."""
+    if device is None:
+        return None
+    system = _OS_NAMES.get(device.os or "", device.os)
+    words = " on ".join(w for w in (device.browser, system) if w)
+    screen = _SMALL_SCREENS.get((device.device_type or "").lower())
+    label = f"{words} ({screen})" if words and screen else words or screen
+    return label or None
 
 
 def timeline_event(e: Event) -> TimelineEvent:

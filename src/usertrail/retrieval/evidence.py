@@ -20,14 +20,19 @@ import msgspec
 
 from usertrail.retrieval.fusion import tied
 from usertrail.retrieval.model import Article, Chunk, Signal
+from usertrail.retrieval.text import norm
 
 TIE_GAIN = 1.0
-WORDS_GAIN = 0.5
+# A signal's words that match an article as well as its title would ("New alert" and the
+# alerts article) say as much as a tie.
+WORDS_GAIN = 1.0
 # Signal words that match an article this weakly (a share of a typical title match) say
 # nothing about it: one common word in a long section.
 MIN_WORDS_MATCH = 0.25
 SHARPNESS = 2.0
 MIN_REASON = 0.05  # evidence below this is too slight to be given as a reason
+# Only a click names a control: a struggle's value is its page, which articles may bold.
+CONTROL_KINDS = frozenset(("click",))
 
 
 class Index(Protocol):
@@ -41,6 +46,9 @@ class Index(Protocol):
 
     @property
     def reference_score(self) -> float: ...
+
+    @property
+    def controls(self) -> Mapping[str, frozenset[str]]: ...
 
     def search(self, words: Sequence[str], limit: int = ...) -> list[tuple[str, float]]: ...
 
@@ -70,16 +78,28 @@ def article_matches(index: Index, words: Sequence[str]) -> dict[str, float]:
 
 
 def signal_parts(index: Index, signal: Signal) -> dict[str, float]:
-    """What one signal adds to each article: its tie (weighed by specificity) and its words."""
+    """What one signal adds to each article: its tie (weighed by specificity), the control it
+    names, and its words."""
     articles = index.articles
     ties = [slug for slug, article in articles.items() if tied(article, signal)]
     parts = dict.fromkeys(ties, TIE_GAIN * specificity(len(ties), len(articles)))
+    for slug, part in control_parts(index, signal).items():
+        parts[slug] = max(parts.get(slug, 0.0), part)
     if signal.kind != "page":  # a page's name is its tie; as words it matches everything
         matches = article_matches(index, signal.terms)
         rare = specificity(len(matches), len(articles))
         for slug, share in matches.items():
             parts[slug] = parts.get(slug, 0.0) + WORDS_GAIN * share * rare
     return {slug: signal.weight * part for slug, part in parts.items()}
+
+
+def control_parts(index: Index, signal: Signal) -> dict[str, float]:
+    """A click on a control that articles name ("**Sync now**") ties the user to them, as
+    specific as few articles name it."""
+    if signal.kind not in CONTROL_KINDS:
+        return {}
+    named = index.controls.get(norm(signal.value), frozenset())
+    return dict.fromkeys(named, TIE_GAIN * specificity(len(named), len(index.articles)))
 
 
 def behaviour_evidence(index: Index, signals: Sequence[Signal]) -> dict[str, Evidence]:

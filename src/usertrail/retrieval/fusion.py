@@ -130,6 +130,13 @@ def ranked(
     return sorted(scores, key=lambda s: (-band(s), -scores[s], -query.get(s, 0.0), s))
 
 
+def in_question_order(scores: Mapping[str, float], query: Mapping[str, float]) -> list[str]:
+    """The question's own order, for a question that says what it is about: behaviour only
+    orders what the question leaves equal (ties, and the articles it does not match at all),
+    so no article the question matches goes below one it matches less well."""
+    return sorted(scores, key=lambda s: (-round(query.get(s, 0.0), 9), -scores[s], s))
+
+
 def article_scores(
     chunk_scores: Sequence[tuple[str, float]], chunks: Mapping[str, Chunk], reference: float
 ) -> dict[str, float]:

@@ -7,6 +7,7 @@ milliseconds at startup.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import statistics
 import threading
@@ -16,10 +17,12 @@ from pathlib import Path
 from usertrail.errors import ConfigError
 from usertrail.model.config import ProjectConfig
 from usertrail.retrieval.articles import parse_article, with_feature_names
+from usertrail.retrieval.lexicon import common_words, english_words
 from usertrail.retrieval.model import Article, Chunk
-from usertrail.retrieval.text import dedupe, terms, words
+from usertrail.retrieval.text import dedupe, norm, terms, words
 from usertrail.retrieval.typos import correction
 
+_BOLD = re.compile(r"\*\*([^*\n]{1,60})\*\*")
 TITLE_WEIGHT = 3.0
 BODY_WEIGHT = 1.0
 CANDIDATES = 50
@@ -44,12 +47,15 @@ class HelpIndex:
         )
         self.reference_score = self._title_strength()
         self.vocabulary = vocabulary(chunks)
+        self.real_words = english_words()
+        self.common_words = common_words()
+        self.controls = controls(chunks)
 
     def spelled(self, query_words: Sequence[str]) -> list[str]:
-        """The words, each one the index does not hold (even stemmed) read as its nearest
-        word that it does: "permisions" -> "permissions"."""
+        """The words, each one the index does not hold (even stemmed) and English does not
+        know read as its nearest word that the index holds: "permisions" -> "permissions"."""
         return [
-            w if self.matching_all([w]) else (correction(w, self.vocabulary) or w)
+            w if self.matching_all([w]) else (correction(w, self.vocabulary, self.real_words) or w)
             for w in query_words
         ]
 
@@ -99,6 +105,17 @@ def vocabulary(chunks: Sequence[Chunk]) -> dict[str, int]:
         for word in set(words(f"{chunk.title} {chunk.text}")):
             counts[word] = counts.get(word, 0) + 1
     return counts
+
+
+def controls(chunks: Sequence[Chunk]) -> dict[str, frozenset[str]]:
+    """The product's controls the articles name, in bold as help articles do ("click
+    **Sync now**"), normalized, each with the articles that name it."""
+    named: dict[str, set[str]] = {}
+    for chunk in chunks:
+        for label in _BOLD.findall(chunk.text):
+            if key := norm(label):
+                named.setdefault(key, set()).add(chunk.article)
+    return {key: frozenset(slugs) for key, slugs in named.items()}
 
 
 def load_help_index(folder: Path, config: ProjectConfig | None = None) -> HelpIndex:

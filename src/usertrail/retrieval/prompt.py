@@ -79,8 +79,10 @@ def template_answer(retrieval: Retrieval) -> str:
 
 def tied_at_the_top(hits: tuple[Hit, ...]) -> bool:
     """Whether the first two hits score the same: nothing told them apart (a page that many
-    articles are about, and a question that says nothing), so picking one would be a guess."""
-    return len(hits) > 1 and hits[0].score - hits[1].score < TIE
+    articles are about, and a question that says nothing), so picking one would be a guess.
+    (The first may score below the second: a question that names its topic keeps its own
+    order, whatever behaviour added to the second.)"""
+    return len(hits) > 1 and abs(hits[0].score - hits[1].score) < TIE
 
 
 def _which(hits: tuple[Hit, ...]) -> str:

@@ -4,13 +4,15 @@ did, each article shown by the section that fits best, with the reasons."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from typing import Protocol
 
+from usertrail.retrieval.clarity import names_its_topic
 from usertrail.retrieval.evidence import Evidence, Index, behaviour_evidence
 from usertrail.retrieval.fusion import (
     article_scores,
     hit,
+    in_question_order,
     kept,
     mixed,
     names_an_error,
@@ -19,13 +21,17 @@ from usertrail.retrieval.fusion import (
     tied,
 )
 from usertrail.retrieval.model import Article, Chunk, Hit, Retrieval, SectionFit, Signal
-from usertrail.retrieval.text import dedupe, terms
+from usertrail.retrieval.text import STOP_WORDS, dedupe, terms
+from usertrail.retrieval.text import words as all_words
 
 MAX_BEHAVIOUR_TERMS = 12
 MIN_EXACT_WORDS = 2
 # From this share of a title match on, the question's best section in an article is the
 # section to show, whatever the behaviour: the user asked about it.
 QUESTION_SECTION = 0.3
+# A word that at most this many articles hold names one topic: a question that holds it and
+# points at nothing ("2fa", "sso", "card declined") says what it is about.
+SPECIFIC_ARTICLES = 2
 
 
 class Searcher(Index, Protocol):
@@ -34,6 +40,12 @@ class Searcher(Index, Protocol):
     def spelled(self, query_words: Sequence[str]) -> list[str]: ...
 
     def articles_with(self, word: str) -> frozenset[str]: ...
+
+    @property
+    def real_words(self) -> Set[str]: ...
+
+    @property
+    def common_words(self) -> Set[str]: ...
 
 
 def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int = 5) -> Retrieval:
@@ -46,10 +58,9 @@ def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int
     extra = behaviour_terms(signals, words)
     expanded = index.search([*words, *extra]) if extra else []
     sections = Sections(index, signals, raw, expanded, asked)
-    keep = kept(asked, complete(index, words)) if evidence else []
+    order = article_order(index, (query, words), scores, asked, bool(evidence))
     hits = [
-        _hit(index, sections.best(slug), scores[slug], evidence.get(slug))
-        for slug in ranked(scores, asked, keep)[:k]
+        _hit(index, sections.best(slug), scores[slug], evidence.get(slug)) for slug in order[:k]
     ]
     return Retrieval(
         query=query,
@@ -58,6 +69,40 @@ def retrieve(index: Searcher, query: str, signals: Sequence[Signal] = (), k: int
         signals=tuple(signals),
         hits=tuple(hits),
     )
+
+
+def article_order(
+    index: Searcher,
+    question: tuple[str, Sequence[str]],
+    scores: Mapping[str, float],
+    asked: Mapping[str, float],
+    behaviour: bool,
+) -> list[str]:
+    """The question's own order when it says what it is about (behaviour orders only its ties
+    and what it does not match); else the mixed scores, strong matches keeping their place.
+    `question`: as typed, and its topic words."""
+    query, words = question
+    if says_what_it_is_about(index, query):
+        return in_question_order(scores, asked)
+    return ranked(scores, asked, kept(asked, complete(index, words)) if behaviour else [])
+
+
+def says_what_it_is_about(index: Searcher, query: str) -> bool:
+    question = index.spelled(all_words(query))
+    return names_its_topic(question, lambda w: is_name(index, w), lambda w: is_specific(index, w))
+
+
+def is_name(index: Searcher, word: str) -> bool:
+    """Whether a word names something: not a stop word nor one of the commonest English
+    words, and the articles hold it or it is an English word they do not use ("colleague")."""
+    if word in STOP_WORDS or word in index.common_words or len(word) < 2:
+        return False  # "s" of "it's" names nothing
+    return bool(index.articles_with(word)) or word in index.real_words
+
+
+def is_specific(index: Searcher, word: str) -> bool:
+    """Whether only a few articles hold the word: it names one topic ("2fa", "sso", "429")."""
+    return 0 < len(index.articles_with(word)) <= SPECIFIC_ARTICLES
 
 
 def complete(index: Searcher, words: Sequence[str]) -> set[str]:

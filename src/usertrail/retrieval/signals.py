@@ -34,7 +34,8 @@ W_CLICK = 0.25
 W_EVENT = 0.3  # a custom event the project file does not declare
 RECENCY = 0.85  # each later event in the last session halves a weight in about 4 steps
 EARLIER_SESSION = 0.5  # an event of an earlier session counts half, on top of its recency
-INTERACTIONS = frozenset(("click", "submit", "change"))
+# A rage or dead click is a click too: its element's text says what the user was after.
+INTERACTIONS = frozenset(("click", "submit", "change", "rageclick", "deadclick"))
 
 # The context quotes a feature name that came from an event ("Used feature 'AI report'").
 _FEATURE_LABEL = re.compile(r"^Used feature '?(.+?)'?(?: \(\d+\w\w time\))?$")

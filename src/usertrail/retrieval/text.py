@@ -18,7 +18,7 @@ _STOP_WORDS = """
     through to too under until up very was we were what when where which while who whom why
     will with would you your yours yourself anything something someone thing things get got
     getting want wanted need needs please help hi hello thanks thank still keep keeps kept
-    really also again ok okay one way
+    really also again ok okay one way re ve ll
 """
 # Complaints say that something is wrong, not what: "it's not working" and "nothing happens"
 # matched articles by accident (any article that says "working" or "happens"), and so did

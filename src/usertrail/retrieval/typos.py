@@ -7,7 +7,7 @@ needs no model and nothing from the network.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 
 from usertrail.retrieval.text import STOP_WORDS
 
@@ -48,10 +48,13 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return row[-1]
 
 
-def correction(word: str, vocabulary: Mapping[str, int]) -> str | None:
+def correction(
+    word: str, vocabulary: Mapping[str, int], real_words: Set[str] = frozenset()
+) -> str | None:
     """The vocabulary word nearest to an unknown one (fewest edits, then most common), or None
-    when nothing is within reach."""
-    if len(word) < MIN_LENGTH or word in vocabulary or not word.isalpha():
+    when nothing is within reach, or when the word is a real word (`real_words`) that the
+    vocabulary does not hold: "binned" is not a misspelt "pinned"."""
+    if len(word) < MIN_LENGTH or word in vocabulary or word in real_words or not word.isalpha():
         return None
     limit, grams = max_edits(word), trigrams(word)
     best: tuple[int, int, str] | None = None
@@ -74,6 +77,8 @@ def _candidate(word: str, known: str, limit: int, grams: frozenset[str]) -> bool
     )
 
 
-def corrected(words: Sequence[str], vocabulary: Mapping[str, int]) -> list[str]:
+def corrected(
+    words: Sequence[str], vocabulary: Mapping[str, int], real_words: Set[str] = frozenset()
+) -> list[str]:
     """The words with each unknown one replaced by its correction (kept when there is none)."""
-    return [correction(w, vocabulary) or w for w in words]
+    return [correction(w, vocabulary, real_words) or w for w in words]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Protocol
 
@@ -22,7 +24,7 @@ from usertrail.model.context import UserContext
 from usertrail.model.person import PersonData
 from usertrail.model.project import Project
 from usertrail.ports import ProjectRegistry
-from usertrail.services.context_cache import ContextCache, Rendered
+from usertrail.services.context_cache import ContextCache, Key, Rendered
 from usertrail.services.read_limits import ReadLimiter
 
 # Enough history for the last session and its summary, whatever `n` the caller asked for.
@@ -30,7 +32,7 @@ MIN_EVENTS_LOADED = 200
 
 
 class PersonReader(Protocol):
-    async def person_data(
+    def person_data_now(
         self, project_id: str, distinct_id: str, limit: int
     ) -> PersonData | None: ...
 
@@ -44,6 +46,7 @@ class ContextService:
         clock: Callable[[], datetime],
         cache: ContextCache | None = None,
         limiter: ReadLimiter | None = None,
+        builders: int = 1,
     ) -> None:
         self._store = store
         self._projects = projects
@@ -51,6 +54,15 @@ class ContextService:
         self._clock = clock
         self.cache = cache or ContextCache(size=0)
         self.limiter = limiter or ReadLimiter(None)
+        self._flights: dict[Key, tuple[int, asyncio.Task[Rendered]]] = {}
+        # Cold builds (load + build) run here, first come first served, off the event loop:
+        # inline, 64 clients' builds held the loop in turn and some waited seconds while
+        # others were served (the loop reads sockets unfairly when it is saturated).
+        self._builders = ThreadPoolExecutor(builders, thread_name_prefix="usertrail-context")
+
+    def close(self) -> None:
+        """Let the builder threads finish what they run, and end them."""
+        self._builders.shutdown(wait=True)
 
     async def project_for_key(self, api_key: str | None) -> Project:
         """Every read starts here (HTTP, dashboard, MCP), so it also takes the project's
@@ -69,30 +81,57 @@ class ContextService:
         self, project: Project, user_id: str, options: ContextOptions
     ) -> UserContext:
         """The project comes from the key, never from the request: no cross-tenant reads."""
-        key = (project.id, user_id, options)
-        if (cached := self.cache.get(key)) is not None:
-            return cached.context()
-        ctx, ids = await self._build(project, user_id, options)
-        self.cache.put(key, ctx, options.include_prompt, ids)
-        return ctx
+        return (await self.rendered(project, user_id, options)).context()
 
     async def rendered(self, project: Project, user_id: str, options: ContextOptions) -> Rendered:
-        """`for_user`, encoded as the read API sends it (a cache hit is not encoded again)."""
+        """The context as the read API sends it (a cache hit is not encoded again). After a
+        new event of a cached person, it is built again from the cache's advanced inputs."""
         key = (project.id, user_id, options)
         if (cached := self.cache.get(key)) is not None:
             return cached
-        ctx, ids = await self._build(project, user_id, options)
-        return self.cache.put(key, ctx, options.include_prompt, ids)
+        if (inputs := self.cache.inputs(key)) is not None:
+            ctx = self._context(inputs, options)
+            return self.cache.put(key, ctx, options.include_prompt, inputs.person.distinct_ids)
+        return await asyncio.shield(self._flight(project, user_id, options))
 
-    async def _build(
+    def _flight(
         self, project: Project, user_id: str, options: ContextOptions
-    ) -> tuple[UserContext, tuple[str, ...]]:
-        """The context, and the person's distinct ids as stored (the context may mask them)."""
-        loaded = max(events_wanted(options), MIN_EVENTS_LOADED)
-        data = await self._store.person_data(project.id, user_id, loaded)
+    ) -> asyncio.Task[Rendered]:
+        """The cold build of `key`, shared by every read that asks for it before it ends and
+        after the last change notice (so none gets a context older than its request): 64
+        clients missing the cache for one user cost one build, not 64 in a queue."""
+        key, since = (project.id, user_id, options), self.cache.generation()
+        flight = self._flights.get(key)
+        if flight is not None and flight[0] == since:
+            return flight[1]
+        task = asyncio.ensure_future(self._cold(project, user_id, options, since))
+        self._flights[key] = (since, task)
+        task.add_done_callback(lambda _t: self._landed(key, task))
+        return task
+
+    def _landed(self, key: Key, task: asyncio.Task[Rendered]) -> None:
+        if (flight := self._flights.get(key)) is not None and flight[1] is task:
+            del self._flights[key]
+
+    async def _cold(
+        self, project: Project, user_id: str, options: ContextOptions, since: int
+    ) -> Rendered:
+        key, limit = (project.id, user_id, options), loaded_events(options)
+        loop = asyncio.get_running_loop()
+        inputs, ctx = await loop.run_in_executor(
+            self._builders, self._build_now, project.id, user_id, options
+        )
+        loaded = (inputs, limit, since)
+        ids = inputs.person.distinct_ids
+        return self.cache.put(key, ctx, options.include_prompt, ids, loaded=loaded)
+
+    def _build_now(
+        self, project_id: str, user_id: str, options: ContextOptions
+    ) -> tuple[ContextInputs, UserContext]:
+        """On a builder thread: the person's inputs from the store, and their context."""
+        data = self._store.person_data_now(project_id, user_id, loaded_events(options))
         if data is None:
             raise NotFound(f"no user {user_id!r} in this project")
-        config = self._config_for(project.id)
         inputs = ContextInputs(
             person=data.person,
             user_id=user_id,
@@ -100,8 +139,18 @@ class ContextService:
             events=data.events,
             counters=merge_counters(list(data.counters)),
             set_sizes=dict(data.set_sizes),
-            config=config,
+            config=self._config_for(project_id),
             groups=data.groups,
         )
-        options = msgspec.structs.replace(options, mask_pii=config.mask_pii)
-        return build_context(inputs, options, self._clock()), data.person.distinct_ids
+        return inputs, self._context(inputs, options)
+
+    def _context(self, inputs: ContextInputs, options: ContextOptions) -> UserContext:
+        """The context object (the person's distinct ids as stored are in `inputs`: the
+        object may mask them)."""
+        options = msgspec.structs.replace(options, mask_pii=inputs.config.mask_pii)
+        return build_context(inputs, options, self._clock())
+
+
+def loaded_events(options: ContextOptions) -> int:
+    """Enough history for the last session and its summary, whatever `n` was asked for."""
+    return max(events_wanted(options), MIN_EVENTS_LOADED)

@@ -158,14 +158,7 @@ class Processor:
         new_events = await storing
         await self._feed.done(piece)
         self._observe(derived)
-        # A merge changes the person behind both ids, though only one of them sent an event:
-        # a context cached under the other id is stale too.
-        merged = [
-            PersonId(project_id=project_id, distinct_id=distinct_id)
-            for project_id, edge in derived.edges
-            for distinct_id in (edge.distinct_id, edge.other_id)
-        ]
-        self._notify([*new_events, *merged] if new_events else [])
+        self._notify([*new_events, *_reshaped(derived)] if new_events else [])
 
     def _observe(self, derived: Derived) -> None:
         now = datetime.now(UTC)
@@ -180,3 +173,17 @@ class Processor:
             return
         for listener in self.listeners:
             listener(changed)
+
+
+def _reshaped(derived: Derived) -> list[PersonId]:
+    """Ids whose person changed beyond their new events: a merge changes the person behind
+    both ids, though only one of them sent an event (a context cached under the other id is
+    stale too); a person update changes properties, which a cached context cannot follow
+    event by event (see core.context.advance)."""
+    merged = [
+        PersonId(project_id=project_id, distinct_id=distinct_id)
+        for project_id, edge in derived.edges
+        for distinct_id in (edge.distinct_id, edge.other_id)
+    ]
+    updated = [PersonId(project_id=p, distinct_id=d) for p, d, _ in derived.updates]
+    return [*merged, *updated]

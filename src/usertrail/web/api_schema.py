@@ -3,6 +3,10 @@
 Capture, the webhook, MCP and the ops endpoints are plain Starlette routes (an SDK's body is
 decoded leniently, never by a pydantic model), so their contract is written here, with
 examples. This only documents them: the routes answer exactly as before.
+
+Every error answer, on every route, is declared as `application/problem+json` with the
+`Problem` schema (web.problems builds them): `problem_responses` rewrites each 4xx and 5xx in
+the generated schema, FastAPI's own 422 included.
 """
 
 from __future__ import annotations
@@ -13,9 +17,40 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from usertrail.web.capture import CAPTURE_PATHS
+from usertrail.web.problems import PROBLEM_JSON, phrase
 
 Json = dict[str, Any]
-ERROR = {"$ref": "#/components/schemas/ErrorBody"}
+ERROR = {"$ref": "#/components/schemas/Problem"}
+_FIELD_ERROR: Json = {
+    "type": "object",
+    "properties": {
+        "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+        "msg": {"type": "string"},
+        "type": {"type": "string"},
+    },
+    "required": ["loc", "msg", "type"],
+}
+PROBLEM: Json = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details. `type` is always `about:blank` (the problem "
+    "means what its status means); `code` is the stable machine-readable reason.",
+    "properties": {
+        "type": {"type": "string", "example": "about:blank"},
+        "title": {"type": "string", "description": "The HTTP status phrase"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "What went wrong, for a person"},
+        "instance": {"type": "string", "description": "The request's path"},
+        "code": {"type": "string", "example": "unauthorized"},
+        "attr": {
+            "type": ["string", "null"],
+            "description": "422: the first refused field, dotted (PostHog's `attr`)",
+        },
+        "errors": {"type": "array", "items": _FIELD_ERROR, "description": "422: every field"},
+        "problems": {"type": "array", "items": {"type": "string"}, "description": "/readyz"},
+    },
+    "required": ["type", "title", "status", "detail", "instance", "code"],
+}
 CAPTURE_OK: Json = {
     "type": "object",
     "properties": {"status": {"type": "integer", "enum": [1]}},
@@ -237,10 +272,7 @@ def webhook_path() -> Json:
 def ops_paths() -> Json:
     readiness = {
         "type": "object",
-        "properties": {
-            "status": {"type": "string", "enum": ["ready", "unavailable"]},
-            "problems": {"type": "array", "items": {"type": "string"}},
-        },
+        "properties": {"status": {"type": "string", "enum": ["ready"]}},
         "required": ["status"],
     }
     metrics_text = {
@@ -254,7 +286,7 @@ def ops_paths() -> Json:
             "readyz",
             "Storage (and the bus, in scale-out) answers",
             _json(readiness, "Ready", {"status": "ready"}),
-            {"503": _json(readiness, "Not ready; `problems` says why")},
+            {"503": _json(ERROR, "Not ready; `problems` says why")},
         ),
         "/metrics": _get(
             "metrics", "Prometheus metrics (usertrail_*, process_*, python_*)", metrics_text
@@ -290,6 +322,46 @@ def mcp_path() -> Json:
     return {"/mcp/": {"post": post}}
 
 
+def problem_responses(schema: Json) -> None:
+    """Every 4xx and 5xx of every operation as problem+json, with an example; FastAPI's
+    `HTTPValidationError` schemas, no longer used, are dropped."""
+    for path, operations in schema["paths"].items():
+        for operation in operations.values():
+            for status, answer in operation.get("responses", {}).items():
+                if status[0] in "45":
+                    content = _problem_content(int(status), answer, path)
+                    answer["content"] = {PROBLEM_JSON: content}
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    schemas["Problem"] = PROBLEM
+
+
+def _problem_content(status: int, answer: Json, path: str) -> Json:
+    title = phrase(status)
+    example = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": answer.get("description", title),
+        "instance": path.replace("{user_id}", "user_42"),
+        "code": _EXAMPLE_CODES.get(status, "invalid"),
+    }
+    return {"schema": ERROR, "example": example}
+
+
+_EXAMPLE_CODES = {
+    400: "bad_payload",
+    401: "unauthorized",
+    404: "not_found",
+    408: "timeout",
+    413: "too_large",
+    422: "invalid",
+    429: "rate_limited",
+    503: "storage_unavailable",
+}
+
+
 def install(app: FastAPI) -> None:
     """Serve the generated schema with the hand-written paths and the webhook scheme."""
 
@@ -299,6 +371,7 @@ def install(app: FastAPI) -> None:
             schema["paths"].update({**capture_paths(), **ai_capture_path(), **webhook_path()})
             schema["paths"].update({**sdk_support_paths(), **mcp_path()})
             schema["paths"].update(ops_paths())
+            problem_responses(schema)
             schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
             schemes["WebhookSecret"] = {
                 "type": "http",

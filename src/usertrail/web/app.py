@@ -7,12 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
-from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from usertrail import __version__
-from usertrail.errors import UsertrailError
 from usertrail.mcp_server import build_mcp
 from usertrail.settings import Settings
 from usertrail.web import (
@@ -24,6 +21,7 @@ from usertrail.web import (
     context_api,
     ops,
     privacy_api,
+    problems,
     proxy,
     retrieval_api,
     webhook,
@@ -35,7 +33,6 @@ from usertrail.web.context_lane import CachedContextLane
 from usertrail.web.dashboard import mount_dashboard
 from usertrail.web.demo import mount_demo
 from usertrail.web.guard import RequestGuard
-from usertrail.web.responses import invalid_request, rejected
 from usertrail.web.sse import StreamGate
 from usertrail.web.timing import TimingMiddleware
 from usertrail.wiring import Runtime, build_runtime
@@ -92,11 +89,10 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_route("/healthz", ops.healthz, methods=["GET"])
     app.add_route("/readyz", ops.readyz, methods=["GET"])
     app.add_route("/metrics", ops.metrics, methods=["GET"])
-    app.add_exception_handler(UsertrailError, rejected)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, invalid_request)  # type: ignore[arg-type]
+    problems.install(app)
     app.add_middleware(RequestGuard, runtime=rt, timeout_s=settings.body_timeout_s)
     app.add_middleware(TimingMiddleware)
-    app.add_middleware(CORSMiddleware, **CORS_OPTIONS)  # type: ignore[arg-type]
+    app.add_middleware(problems.CORSProblems, **CORS_OPTIONS)  # type: ignore[arg-type]
     return app
 
 

@@ -21,7 +21,7 @@ from usertrail.authorization import bearer
 from usertrail.core.context.build import TOKENS_MAX, TOKENS_MIN, ContextOptions
 from usertrail.errors import UsertrailError
 from usertrail.web.context_api import MEDIA_TYPES, N_MAX
-from usertrail.web.responses import refused
+from usertrail.web.problems import refused
 from usertrail.web.timing import observe
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class CachedContextLane:
         try:
             service.limiter.admit(project.id)
         except UsertrailError as exc:
-            await refused(self._runtime.metrics, scope["path"], exc)(scope, receive, send)
+            await refused(self._runtime.metrics, scope, exc)(scope, receive, send)
             return True
         body = hit.body(options.format)
         start = {

@@ -7,6 +7,7 @@ page's fetches and EventSource (see web.reader); the data comes from web.dashboa
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, Request
@@ -19,6 +20,10 @@ from usertrail.web.deps import runtime_of
 from usertrail.web.pages import SELF_ONLY, render_page
 from usertrail.web.read_auth import COOKIE
 from usertrail.web.reader import reader_project
+
+if TYPE_CHECKING:
+    from usertrail.model.project import Project
+    from usertrail.wiring import Runtime
 
 UI_DIR = Path(__file__).with_name("ui")
 MAX_FORM_BYTES = 4096
@@ -38,8 +43,24 @@ async def dashboard(request: Request) -> Response:
         project = await reader_project(request)
     except BadCredentials:
         return render_page(UI_DIR, "login.html", csp=SELF_ONLY)
-    project_view = {"id": project.id, "name": project.name}
-    return render_page(UI_DIR, "dashboard.html", csp=SELF_ONLY, project=project_view)
+    view = page_config(runtime_of(request), project)
+    return render_page(UI_DIR, "dashboard.html", csp=SELF_ONLY, project=view)
+
+
+def page_config(runtime: Runtime, project: Project) -> dict[str, Any]:
+    """What the page names things by: the project file's words for its triggers and sinks,
+    and, for any project but the demo's, where the demo's visitors are (its key is public:
+    the demo page carries it), so a first sign-in with an empty project is not a dead end."""
+    config = runtime.config_for(project.id)
+    demo = runtime.demo_project
+    elsewhere = demo is not None and demo.id != project.id
+    return {
+        "id": project.id,
+        "name": project.name,
+        "triggers": {name: spec.description for name, spec in config.triggers.items()},
+        "sinks": {name: spec.description for name, spec in config.sinks.items()},
+        "demo": {"name": demo.name, "api_key": demo.api_key} if demo and elsewhere else None,
+    }
 
 
 @router.post("/ui/login")

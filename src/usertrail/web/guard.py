@@ -20,7 +20,7 @@ from usertrail.authorization import bearer
 from usertrail.errors import BadCredentials, PayloadTooLarge, RequestTimeout, UsertrailError
 from usertrail.web.capture import CAPTURE_PATHS
 from usertrail.web.mcp_gate import MCP_REFUSED
-from usertrail.web.responses import json_response, refused
+from usertrail.web.problems import instance_of, problem, refused
 
 if TYPE_CHECKING:
     from usertrail.wiring import Runtime
@@ -61,7 +61,7 @@ class RequestGuard:
                 receive = await _buffered(scope, receive, deadline)
         except UsertrailError as exc:
             await _drain(receive, deadline)
-            await refused(self._runtime.metrics, path, exc)(scope, receive, send)
+            await refused(self._runtime.metrics, scope, exc)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
@@ -79,8 +79,8 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
 async def _no_mcp_stream(scope: Scope, receive: Receive, send: Send) -> None:
     """MCP here is stateless with JSON answers: the server never pushes, so the standing
     GET stream the protocol allows is refused (405, as the MCP spec says), not held open."""
-    body = {"type": "validation_error", "code": "method_not_allowed", "detail": "use POST"}
-    await json_response(body, 405, {"Allow": "POST"})(scope, receive, send)
+    refusal = problem(405, "use POST", instance=instance_of(scope), headers={"Allow": "POST"})
+    await refusal(scope, receive, send)
 
 
 def before_deadline(deadline: float, receive: Receive) -> Receive:

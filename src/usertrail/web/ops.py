@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from usertrail.web.deps import runtime_of
+from usertrail.web.problems import instance_of, problem
 from usertrail.web.responses import json_response
 
 
@@ -17,8 +18,14 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     problems = await runtime_of(request).readiness()
     if problems:
-        return json_response(
-            {"status": "unavailable", "problems": problems}, 503, {"Retry-After": "5"}
+        detail = "not ready: " + "; ".join(problems)
+        return problem(
+            503,
+            detail,
+            instance=instance_of(request.scope),
+            code="not_ready",
+            headers={"Retry-After": "5"},
+            problems=problems,
         )
     return json_response({"status": "ready"})
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -26,7 +27,6 @@ from usertrail.model.relay import Proxied
 from usertrail.web import remote_config
 from usertrail.web.capture import capture, read_body
 from usertrail.web.deps import runtime_of
-from usertrail.web.responses import json_response
 
 
 async def flags(request: Request) -> Response:
@@ -72,7 +72,7 @@ async def recordings(request: Request) -> Response:
     answer = await _forward(request, "recordings", target.host + request.url.path, body)
     if answer is None:
         # Not stored here: the SDK keeps the chunk and sends it again.
-        return json_response({"detail": "PostHog is unreachable"}, 503, {"Retry-After": "5"})
+        raise UpstreamUnreachable("PostHog is unreachable; send the chunk again later")
     return answer
 
 
@@ -93,7 +93,9 @@ class StaticProxy:
         if answer is None and self._local is not None:
             await self._local(scope, receive, send)
             return
-        await (answer or json_response({"detail": "not found"}, 404))(scope, receive, send)
+        if answer is None:
+            raise HTTPException(404, f"no asset {request.url.path}")
+        await answer(scope, receive, send)
 
 
 async def _target(request: Request, token: str | None) -> Target | None:

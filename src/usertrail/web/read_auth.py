@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 from fastapi import Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 from starlette.requests import Request
 
 from usertrail.core.ids import ID_RULE
@@ -37,32 +36,22 @@ def key_of(credentials: HTTPAuthorizationCredentials | None) -> str | None:
     return credentials.credentials if credentials else None
 
 
-class ErrorBody(BaseModel):
-    type: str
-    code: str
-    detail: str
-
-
-class Detail(BaseModel):
-    detail: str
-
-
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
+# Each is problem+json (web.api_schema.problem_responses says so in the schema).
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "The id breaks the id rule: " + ID_RULE},
-    401: {"model": ErrorBody, "description": "Missing or wrong API key"},
-    404: {"model": ErrorBody, "description": "No such user in the key's project"},
+    400: {"description": "The id breaks the id rule: " + ID_RULE},
+    401: {"description": "Missing or wrong API key"},
+    404: {"description": "No such user in the key's project"},
     429: {
-        "model": ErrorBody,
         "description": "The project is over its read rate limit",
         "headers": _RETRY_AFTER,
     },
 }
-# FastAPI's own answer when a JSON body is not even text (e.g. invalid UTF-8).
 BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     **READ_ERRORS,
-    400: {"model": Detail, "description": "The body could not be read as JSON"},
-    413: {"model": ErrorBody, "description": "The body is larger than the route allows"},
+    400: {"description": "The body could not be read as JSON"},
+    408: {"description": "The body did not arrive in time"},
+    413: {"description": "The body is larger than the route allows"},
 }
 
 

@@ -9,7 +9,6 @@ import msgspec
 from sqlalchemy import Connection, delete, or_, select, update
 
 from usertrail.adapters.sql.dialect import (
-    Row,
     add_counters,
     add_members,
     greatest,
@@ -20,6 +19,7 @@ from usertrail.adapters.sql.dialect import (
     upsert_persons,
 )
 from usertrail.adapters.sql.eventlog import from_us, to_us
+from usertrail.adapters.sql.pg_bulk import Row
 from usertrail.adapters.sql.tables import (
     counter_members,
     counters,
@@ -80,8 +80,10 @@ def apply_derived(
     """Store one processed slice and advance `cursor` (if any), atomically. Returns the new
     events. `rows`: slice_rows(derived), if the caller built them already."""
     # Workers in other processes apply slices of the same projects concurrently: identity
-    # recomputation and trigger counts read what they then write, so they take turns.
-    lock_projects(conn, {e.project_id for e in derived.events})
+    # recomputation and trigger counts read what they then write, so they take turns; a
+    # slice with neither only adds commutative rows, beside other such slices.
+    only_adds = not derived.edges and not derived.trigger_checks
+    lock_projects(conn, {e.project_id for e in derived.events}, shared=only_adds)
     screened = screen_erased(conn, derived)  # erased persons stay erased (core.erasure)
     if rows is None or screened is not derived:
         rows = slice_rows(screened)
@@ -209,7 +211,7 @@ def upsert_memberships(conn: Connection, spans: Iterable[Membership]) -> None:
             "first_us": to_us(m.first),
             "last_us": to_us(m.last),
         }
-        for m in spans
+        for m in sorted(spans, key=_membership_key)
     ]
     if not rows:
         return
@@ -224,6 +226,11 @@ def upsert_memberships(conn: Connection, spans: Iterable[Membership]) -> None:
         ),
         rows,
     )
+
+
+def _membership_key(m: Membership) -> tuple[str, str, str, str]:
+    """Rows upserted in key order: concurrent slices lock them in one order (pg_bulk)."""
+    return (m.project_id, m.group_type, m.group_key, m.distinct_id)
 
 
 def _insert_edges(conn: Connection, derived: Derived) -> list[tuple[str, MergeEdge]]:

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from usertrail.adapters.sql.pg_bulk import Columns, Row, bulk_insert
 from usertrail.adapters.sql.tables import counter_members, counters, events, persons, raw_events
 
 
@@ -28,11 +29,9 @@ def greatest(conn: Connection, a: Any, b: Any) -> ColumnElement[Any]:
 
 
 # Bulk writes of the processor's hottest tables. SQLite: multi-row VALUES statements straight
-# to the driver (see _values_insert). PostgreSQL: one statement per slice over
-# `unnest` of column arrays; executemany there costs a parsed statement per row (measured:
-# the counters upsert alone was a third of a worker's time).
-Row = Sequence[Any]
-Columns = tuple[tuple[str, str], ...]  # (name, PostgreSQL type), in row order
+# to the driver (see _values_insert). PostgreSQL: binary COPY into a staging table and one
+# INSERT … SELECT per table and slice (pg_bulk); executemany there costs a parsed statement
+# per row (measured: the counters upsert alone was a third of a worker's time).
 
 
 def _columns(table: Table, *names: str) -> Columns:
@@ -87,12 +86,13 @@ def add_counters(conn: Connection, rows: Sequence[Row]) -> None:
         f"first_us = {low}(counters.first_us, excluded.first_us), "
         f"last_us = {high}(counters.last_us, excluded.last_us)"
     )
-    _bulk_insert(conn, counters, _COUNTERS, rows, tail)
+    _bulk_insert(conn, counters, _COUNTERS, rows, tail, "project_id, distinct_id, key")
 
 
 def add_members(conn: Connection, rows: Sequence[Row]) -> None:
     """Join distinct-count sets; rows are (project, distinct id, set, member)."""
-    _bulk_insert(conn, counter_members, _MEMBERS, rows, "ON CONFLICT DO NOTHING")
+    order = "project_id, distinct_id, set_key, member"
+    _bulk_insert(conn, counter_members, _MEMBERS, rows, "ON CONFLICT DO NOTHING", order)
 
 
 def upsert_persons(conn: Connection, rows: Sequence[Row]) -> None:
@@ -104,7 +104,7 @@ def upsert_persons(conn: Connection, rows: Sequence[Row]) -> None:
         f"first_us = {low}(persons.first_us, excluded.first_us), "
         f"last_us = {high}(persons.last_us, excluded.last_us)"
     )
-    _bulk_insert(conn, persons, _PERSONS, rows, tail)
+    _bulk_insert(conn, persons, _PERSONS, rows, tail, "project_id, distinct_id")
 
 
 def insert_events(conn: Connection, rows: Sequence[Row]) -> set[tuple[str, str]]:
@@ -113,7 +113,8 @@ def insert_events(conn: Connection, rows: Sequence[Row]) -> set[tuple[str, str]]
         return set()
     if _pg(conn):
         tail = "ON CONFLICT DO NOTHING RETURNING project_id, uuid"
-        return {(r[0], r[1]) for r in _unnest_insert(conn, events, _EVENTS, rows, tail)}
+        inserted = bulk_insert(conn, events, _EVENTS, rows, tail, "project_id, uuid")
+        return {(r[0], r[1]) for r in inserted}
     # SQLite: ask which are stored, then insert the rest without RETURNING (a returned row is
     # a step of its own; see _values_insert). Exact: this transaction holds SQLite's only
     # write lock from its BEGIN IMMEDIATE.
@@ -145,12 +146,12 @@ def _stored_events(conn: Connection, keys: set[tuple[str, str]]) -> set[tuple[st
 
 
 def _bulk_insert(
-    conn: Connection, table: Table, columns: Columns, rows: Sequence[Row], tail: str
+    conn: Connection, table: Table, columns: Columns, rows: Sequence[Row], tail: str, order: str
 ) -> None:
     if not rows:
         return
     if _pg(conn):
-        _unnest_insert(conn, table, columns, rows, tail)
+        bulk_insert(conn, table, columns, rows, tail, order)
     else:
         _values_insert(conn, table, columns, rows, tail)
 
@@ -191,18 +192,23 @@ def _pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def lock_projects(conn: Connection, project_ids: Iterable[str]) -> None:
+def lock_projects(conn: Connection, project_ids: Iterable[str], *, shared: bool = False) -> None:
     """Serialize derived writes per project across processes, until the transaction ends.
 
     PostgreSQL: transaction-scoped advisory locks, taken in sorted order (no deadlocks).
+    `shared`: for a slice that only adds commutative rows (no identity edges, no trigger
+    checks: nothing it reads and then writes), so several workers store such slices of one
+    project at once; an exclusive holder (identity, triggers, erasure, retention) still waits
+    for them all and they for it. They lock rows in one order (pg_bulk), so they cannot
+    deadlock each other.
     Advisory locks are database-wide: every lock key here and in `leader`/`migrate` includes
     the schema, so deployments (or test runs) in other schemas never wait on each other.
     SQLite needs none: its writer holds the database lock from BEGIN IMMEDIATE.
     """
     if conn.dialect.name != "postgresql":
         return
+    take = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     for project_id in sorted(project_ids):
         conn.exec_driver_sql(
-            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || %s, 0))",
-            (project_id,),
+            f"SELECT {take}(hashtextextended(current_schema() || ':' || %s, 0))", (project_id,)
         )

@@ -84,6 +84,11 @@ class SqlDerivedStore:
         """Everything the context builder needs, read in one connection (one thread hop)."""
         return await self._read(lambda conn: person_data(conn, project_id, distinct_id, limit))
 
+    def person_data_now(self, project_id: str, distinct_id: str, limit: int) -> PersonData | None:
+        """person_data on the calling thread (the context service's builder thread)."""
+        with self._reader.connect() as conn:
+            return person_data(conn, project_id, distinct_id, limit)
+
     async def group_data(
         self, project_id: str, group: tuple[str, str], members: int, limit: int
     ) -> GroupData | None:

@@ -3,6 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const config = JSON.parse($("ui-config").textContent);
 const PENDING_POLL_MS = 2000; // deliveries change after the events that caused them
 
 let selected = decodeURIComponent((location.hash.match(/^#user=(.+)$/) || [])[1] || "") || null;
@@ -26,6 +27,29 @@ function el(tag, attrs, ...children) {
 
 const time = (ts) => new Date(ts).toLocaleTimeString();
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const clock = (date) => date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+
+// "Today 14:05", "Yesterday 09:12", "Tuesday 14:05", else "3 Nov 14:05".
+function when(ts) {
+  const date = new Date(ts);
+  const days = Math.round((startOfDay(new Date()) - startOfDay(date)) / 86_400_000);
+  const day =
+    days === 0 ? "Today"
+    : days === 1 ? "Yesterday"
+    : days < 7 ? date.toLocaleDateString([], { weekday: "long" })
+    : date.toLocaleDateString([], { day: "numeric", month: "short" });
+  return `${day} ${clock(date)}`;
+}
+
+function startOfDay(date) {
+  return new Date(date.getFullYear(), date.getMonth(), date.getDate()).getTime();
+}
+
+// "power_user" -> "Power user": a name from the project file when it gives no description.
+const humane = (name) => {
+  const words = name.replace(/[_-]+/g, " ").trim();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+};
 
 async function api(path) {
   const response = await fetch(`/ui/api/${path}`, { credentials: "same-origin" });
@@ -53,6 +77,7 @@ async function loadActive() {
   );
   $("active-list").replaceChildren(...items);
   $("no-active").hidden = items.length > 0;
+  if ($("demo-hint")) $("demo-hint").hidden = items.length > 0;
 }
 
 // --- the relay to PostHog -------------------------------------------------------------------
@@ -96,7 +121,7 @@ async function loadPerson() {
   if (!selected) return;
   const data = await api(`person/${encodeURIComponent(selected)}`);
   if (!data) {
-    $("person").replaceChildren(el("p", { class: "hint" }, `No user ${selected} here (yet).`));
+    $("person").replaceChildren(el("p", { class: "hint" }, `Nobody called ${selected} has used the product yet.`));
     return;
   }
   selectedIds = new Set(data.context.user.distinct_ids);
@@ -106,23 +131,41 @@ async function loadPerson() {
 
 function personView({ context, actions, sessions }) {
   const user = context.user;
+  const others = user.distinct_ids.filter((id) => id !== user.id);
+  const summaries = Object.fromEntries(context.patterns.map((p) => [p.id, p.summary]));
   return [
     el("h1", {}, user.id),
-    el("p", { class: "hint" }, `ids: ${user.distinct_ids.join(", ")}`),
+    alsoSeen(others),
     properties(user.properties),
-    section("Patterns", "patterns", context.patterns.map(pattern), "No patterns yet."),
+    section("What stands out", "patterns", context.patterns.map(pattern), "Nothing stands out yet."),
     section(
-      "Recommendations",
+      "Suggested next steps",
       "recommendations",
-      context.recommendations.map((r) => el("li", {}, r.message, el("small", {}, ` (${r.because})`))),
-      "None yet.",
+      context.recommendations.map((r) => suggestion(r, summaries)),
+      "No suggestions yet.",
     ),
-    section("Trigger firings", "firings", (actions ? actions.firings : []).map(firing), "None yet."),
-    section("Sink writes", "sinks", (actions ? actions.sink_records : []).map(sinkLine), "None yet."),
-    el("h2", {}, "Sessions"),
-    sessions.length ? sessions.map(sessionView) : el("p", { class: "hint" }, "No events."),
-    el("details", {}, el("summary", {}, "What the assistant receives (prompt block)"), el("pre", {}, context.prompt)),
+    section("Automations that ran", "firings", (actions ? actions.firings : []).map(firing), "None yet."),
+    section("Saved to data files", "sinks", (actions ? actions.sink_records : []).map(sinkLine), "Nothing yet."),
+    el("h2", {}, "Visits"),
+    sessions.length ? sessions.map(sessionView) : el("p", { class: "hint" }, "No visits yet."),
+    el("details", {}, el("summary", {}, "What an AI assistant is told about this person"), el("pre", {}, context.prompt)),
   ];
+}
+
+// Other ids of the same person: named ones listed; the SDK's random ids (UUIDs, one per
+// browser before signing in) counted, since their digits tell a reader nothing.
+const RANDOM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function alsoSeen(ids) {
+  const named = ids.filter((id) => !RANDOM_ID.test(id));
+  const anonymous = ids.length - named.length;
+  const parts = [
+    named.length ? `Also known as ${named.join(", ")}` : null,
+    anonymous ? `browsed anonymously on ${plural(anonymous, "device")} before signing in` : null,
+  ].filter(Boolean);
+  if (!parts.length) return null;
+  const text = parts.join("; ");
+  return el("p", { class: "hint aka" }, text.charAt(0).toUpperCase() + text.slice(1) + ".");
 }
 
 function section(title, id, items, empty) {
@@ -132,51 +175,61 @@ function section(title, id, items, empty) {
 
 function properties(props) {
   const rows = Object.entries(props)
-    .filter(([, value]) => value !== null) // posthog-js sets every campaign parameter, mostly null
-    .map(([key, value]) => [el("dt", {}, key), el("dd", {}, JSON.stringify(value))]);
+    // posthog-js sets every campaign parameter (mostly null) and its own `$` properties
+    .filter(([key, value]) => value !== null && !key.startsWith("$"))
+    .map(([key, value]) => [
+      el("dt", {}, humane(key)),
+      el("dd", {}, typeof value === "string" ? value : JSON.stringify(value)),
+    ]);
   return rows.length ? el("dl", { class: "props" }, rows) : null;
 }
 
+// How sure a pattern is, in words: the number itself means little to a reader.
+const certainty = (c) => (c >= 0.8 ? "clear sign" : c >= 0.5 ? "likely" : "early sign");
+
 function pattern(p) {
-  return el(
-    "li",
-    { "data-pattern": p.id },
-    el("strong", {}, p.summary),
-    el("small", {}, ` ${p.id} · confidence ${Math.round(p.confidence * 100)}%`),
-  );
+  return el("li", { "data-pattern": p.id }, el("strong", {}, p.summary), el("small", {}, ` (${certainty(p.confidence)})`));
 }
+
+function suggestion(r, summaries) {
+  const because = summaries[r.because];
+  return el("li", {}, r.message, because ? el("small", {}, ` — because: ${because}`) : null);
+}
+
+const SENT = { delivered: "sent", pending: "waiting to be sent", dead: "not sent" };
+const KINDS = { webhook: "Webhook", email: "Email" };
 
 function firing(f) {
   const deliveries = f.deliveries.map((d) =>
     el(
       "li",
       { class: `delivery ${d.status}` },
-      `${d.kind}: ${d.status}`,
-      d.last_error ? ` (${d.last_error})` : "",
-      ` · ${plural(d.attempts, "attempt")}`,
+      `${KINDS[d.kind] || humane(d.kind)} ${SENT[d.status] || d.status}`,
+      d.last_error ? `: ${d.last_error}` : "",
+      d.attempts > 1 ? ` (after ${d.attempts} tries)` : "",
     ),
   );
+  const about = config.triggers[f.trigger];
   return el(
     "li",
     { "data-trigger": f.trigger },
-    el("strong", {}, `${f.trigger} #${f.threshold}`),
-    ` fired at ${time(f.fired_at)} (count ${f.count}) `,
-    rawButton(f.event_uuid, "event"),
+    el("strong", {}, humane(f.trigger)),
+    about ? ` — ${about}.` : "",
+    ` Ran after ${plural(f.count, "matching event")} (${when(f.fired_at)}). `,
+    rawButton(f.event_uuid, "Show the event that set it off"),
     el("ul", {}, deliveries),
   );
 }
 
+const WRITTEN = { written: "saved", pending: "waiting to be saved", dropped: "left out (personal data could not be removed)" };
+
 function sinkLine(s) {
-  return el("li", {}, `${s.sink}: ${s.status} `, rawButton(s.uuid, "event"));
+  const name = config.sinks[s.sink] || humane(s.sink);
+  return el("li", {}, `${name}: ${WRITTEN[s.status] || s.status}. `, rawButton(s.uuid, "Show the saved event"));
 }
 
 function sessionView(s) {
-  const head = [
-    `Session ${s.id}`,
-    `${time(s.start)}, ${s.duration}`,
-    s.device,
-    s.pages.join(" → "),
-  ].filter(Boolean);
+  const head = [when(s.start), s.duration, s.device].filter(Boolean);
   const events = s.events.map((e) =>
     el(
       "li",
@@ -186,16 +239,17 @@ function sessionView(s) {
       el("span", { class: "where" }, [e.page, e.component, e.element].filter(Boolean).join(" › ")),
     ),
   );
-  return el("div", { class: "session" }, el("h3", {}, head.join(" · ")), el("ol", { class: "events" }, events));
+  const pages = s.pages.length ? el("p", { class: "pages" }, `Pages: ${s.pages.join(" → ")}`) : null;
+  return el("div", { class: "session" }, el("h3", {}, head.join(" · ")), pages, el("ol", { class: "events" }, events));
 }
 
 function rawButton(uuid, text, cls = "link") {
-  return el("button", { type: "button", class: cls, title: "Show the raw event", onclick: () => showRaw(uuid) }, text);
+  return el("button", { type: "button", class: cls, title: "Show the event as your app sent it", onclick: () => showRaw(uuid) }, text);
 }
 
 async function showRaw(uuid) {
   const data = await api(`event/${encodeURIComponent(uuid)}`);
-  $("raw-json").textContent = data ? JSON.stringify(data, null, 2) : `No event ${uuid}.`;
+  $("raw-json").textContent = data ? JSON.stringify(data, null, 2) : "This event is no longer kept.";
   $("raw").hidden = false;
 }
 
