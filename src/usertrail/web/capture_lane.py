@@ -4,8 +4,9 @@ Single-event requests are most of what browsers and PostHog's webhook destinatio
 for those FastAPI's middleware stack and routing cost more CPU than the capture itself
 (py-spy under `wrk` on `--role ingest`). This lane runs the same endpoint functions
 (web.capture, web.webhook) with what the stack gave them: the body deadline
-(web.guard), the same CORS answer (the app's own middleware class and options), refusals
-mapped and counted by web.responses, and the request timed under the same route group.
+(web.guard), the same CORS answer (the app's own middleware class and options), refusals as
+the same problem details, counted (web.problems), and the request timed under the same
+route group.
 Any other method or path goes on to the app unchanged; durability is the endpoints': the
 2xx follows the commit.
 """
@@ -17,7 +18,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from usertrail.errors import UsertrailError
 from usertrail.web import capture, webhook
 from usertrail.web.guard import before_deadline
-from usertrail.web.responses import refused
+from usertrail.web.problems import CORSProblems, refused
 from usertrail.web.timing import observe, route_group
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class CaptureLane:
         self._runtime = runtime
         self._timeout_s = timeout_s
         self._lanes = {
-            path: CORSMiddleware(self._answering(path, endpoint), **CORS_OPTIONS)  # type: ignore[arg-type]
+            path: CORSProblems(self._answering(path, endpoint), **CORS_OPTIONS)  # type: ignore[arg-type]
             for path, endpoint in lane_routes().items()
         }
 
@@ -79,7 +79,7 @@ class CaptureLane:
             try:
                 response = await endpoint(Request(scope, before_deadline(deadline, receive)))
             except UsertrailError as exc:
-                response = refused(self._runtime.metrics, scope["path"], exc)
+                response = refused(self._runtime.metrics, scope, exc)
             try:
                 await response(scope, receive, send)
             finally:
