@@ -51,7 +51,7 @@ from usertrail.demo.project import (
     loopback_url,
 )
 from usertrail.model.config import ProjectConfig, SinkSpec
-from usertrail.model.event import PersonId
+from usertrail.model.event import Changed, PersonId
 from usertrail.model.project import Project
 from usertrail.observability import Metrics
 from usertrail.project_file import load_project_file
@@ -170,7 +170,7 @@ class Runtime:
         if self.relay is not None and self.relay_leader is not None:
             self._spawn("relay", self.relay.run_forever(idle_poll, _leading(self.relay_leader)))
 
-    def _changed(self, ids: Sequence[PersonId]) -> None:
+    def _changed(self, ids: Sequence[Changed]) -> None:
         self.context.cache.invalidate(ids)
         self.live.publish(ids)
 
