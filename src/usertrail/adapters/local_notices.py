@@ -2,8 +2,9 @@
 
 `usertrail serve` runs the processor in a process of its own (`usertrail worker`), so capture
 keeps its GIL and the processor gets the other core. The serving process wakes the processor
-after each commit; the processor tells every serving process which persons changed (to drop
-hot contexts and push live updates), as Redis Pub/Sub does in scale-out.
+after each commit; the processor tells every serving process what changed, as Redis Pub/Sub
+does in scale-out: its new events whole (a cached context advances with them, as when the
+processor runs in-process) and the other changes' ids (their contexts are dropped).
 
 Unix datagram sockets in Linux's abstract namespace: no files to clean up, and a name is
 freed when its process dies. The processor's name is derived from the database, so binding it
