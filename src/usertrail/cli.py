@@ -289,11 +289,14 @@ def worker(
 
 
 async def _stdin_closed() -> None:
-    """Until the parent `serve` is gone: its end of our stdin closes, even on SIGKILL."""
+    """Until the parent `serve` is gone: its end of our stdin closes, even on SIGKILL; and,
+    should that be missed, we find ourselves handed to another parent (checked each second:
+    a child was once seen outliving its server)."""
     import asyncio
 
     loop = asyncio.get_running_loop()
     closed = loop.create_future()
+    parent = os.getppid()
 
     def readable() -> None:
         if not os.read(sys.stdin.fileno(), 4096) and not closed.done():
@@ -301,7 +304,8 @@ async def _stdin_closed() -> None:
 
     loop.add_reader(sys.stdin.fileno(), readable)
     try:
-        await closed
+        while not closed.done() and os.getppid() == parent:
+            await asyncio.wait([closed], timeout=1.0)
     finally:
         loop.remove_reader(sys.stdin.fileno())
 
