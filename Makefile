@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install lint typecheck unit browser screenshots chromium bench clean
+.PHONY: run test install lint typecheck unit browser screenshots chromium bench capacity clean
 
 run: install
 	$(BIN)/usertrail serve
@@ -60,6 +60,11 @@ bench: install
 	$(BIN)/python -m bench.relay
 	$(BIN)/python -m bench.context_budget
 	$(BIN)/python -m bench.code_shape
+
+# Capture figures beside their ceilings, and CPU per role (bench/capacity.py).
+capacity: install
+	@command -v wrk >/dev/null || ($(SUDO) apt-get install -y -q wrk)
+	$(BIN)/python -m bench.capacity
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -98,3 +98,24 @@ def append_ceiling(rows: int = 100_000, batch: int = 500) -> float:
         elapsed = time.perf_counter() - started
         db.close()
     return rows / elapsed
+
+
+def commit_latency(commits: int = 300) -> tuple[float, float]:
+    """p50 and p99 ms of one durable one-row commit with plain sqlite3 (WAL, synchronous=FULL):
+    the floor under a durable single-event request's latency on this disk, now."""
+    payload = os.urandom(ROW_BYTES // 2).hex().encode()
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        db = sqlite3.connect(Path(tmp) / "ceiling.db", isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("CREATE TABLE raw (seq INTEGER PRIMARY KEY, uuid TEXT UNIQUE, body BLOB)")
+        for _ in range(commits):
+            started = time.perf_counter()
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("INSERT INTO raw (uuid, body) VALUES (?, ?)", (str(uuid.uuid4()), payload))
+            db.execute("COMMIT")
+            times.append((time.perf_counter() - started) * 1000)
+        db.close()
+    times.sort()
+    return times[len(times) // 2], times[int(len(times) * 0.99)]

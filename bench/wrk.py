@@ -61,6 +61,12 @@ def capture(url: str, scenario: Scenario, seconds: int, token: str) -> Result:
     return run(url, scenario, seconds, ["-s", str(LUA), url], env)
 
 
+def webhook(url: str, scenario: Scenario, seconds: int, secret: str) -> Result:
+    """POST PostHog's HTTP Webhook body, one event per request, with the shared secret."""
+    env = {"UT_SECRET": secret, "UT_PATH": scenario.path, "UT_BATCH": "1"}
+    return run(url, scenario, seconds, ["-s", str(LUA), url], env)
+
+
 def _number(text: str, pattern: str) -> float:
     match = re.search(pattern, text)
     if not match:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -249,22 +250,28 @@ def worker(
     data_dir: Annotated[Path, DATA_DIR] = DEFAULT_DATA_DIR,
     project_file: Annotated[Path | None, PROJECT_FILE] = None,
     poll_ms: Annotated[int, typer.Option(help="How often to look for new raw events")] = 50,
+    beside_serve: Annotated[bool, typer.Option(hidden=True)] = False,
 ) -> None:
     """Run the processor, action deliveries and sink files in their own process.
 
-    Beside `serve --role ingest`, on its own core.
+    Beside `serve --role ingest`, on its own core. (`serve` starts one itself, with
+    `--beside-serve`: woken by it, telling it what changed, ending with it.)
     """
     import asyncio
 
     import structlog
 
     from usertrail.observability import configure_logging, freeze_startup_heap
-    from usertrail.wiring import build_runtime
+    from usertrail.processor_process import EXIT_TAKEN
+    from usertrail.wiring import ProcessorTaken, build_runtime
 
     settings = settings_from(data_dir=data_dir, project_file=project_file)
     configure_logging(settings.log_level, settings.log_json)
     lock = hold_or_exit(settings, exclusive=False)  # kept open: replay stays off
-    runtime = build_runtime(settings)
+    try:
+        runtime = build_runtime(settings, "processor" if beside_serve else None)
+    except ProcessorTaken:
+        raise typer.Exit(EXIT_TAKEN) from None
     hold_database_or_exit(runtime, exclusive=False)
 
     async def main() -> None:
@@ -273,7 +280,7 @@ def worker(
             runtime.start_workers(idle_poll=poll_ms / 1000)
             mode = "event bus" if settings.bus_url else "raw log"
             structlog.get_logger("usertrail").info("worker_started", feed=mode)
-            await asyncio.Event().wait()  # until interrupted
+            await (_stdin_closed() if beside_serve else asyncio.Event().wait())
         finally:
             await runtime.close()
 
@@ -281,6 +288,28 @@ def worker(
         asyncio.run(main())
     if lock is not None:
         lock.close()
+
+
+async def _stdin_closed() -> None:
+    """Until the parent `serve` is gone: its end of our stdin closes, even on SIGKILL; and,
+    should that be missed, we find ourselves handed to another parent (checked each second:
+    a child was once seen outliving its server)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    closed = loop.create_future()
+    parent = os.getppid()
+
+    def readable() -> None:
+        if not os.read(sys.stdin.fileno(), 4096) and not closed.done():
+            closed.set_result(None)
+
+    loop.add_reader(sys.stdin.fileno(), readable)
+    try:
+        while not closed.done() and os.getppid() == parent:
+            await asyncio.wait([closed], timeout=1.0)
+    finally:
+        loop.remove_reader(sys.stdin.fileno())
 
 
 actions_app = typer.Typer(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,7 +26,12 @@ from usertrail.cli_options import (
 )
 from usertrail.settings import Settings
 
+if TYPE_CHECKING:
+    from usertrail.processor_process import ChildProcess
+
 DEMO = setting("demo", "The Acme demo at /demo", "--demo/--no-demo")
+PROCESSES = setting("processes", "Server processes on the port (the processor stays one)")
+LISTEN_FD = typer.Option(hidden=True)  # set by `serve --processes N` for its other servers
 
 
 def serve(
@@ -31,33 +41,69 @@ def serve(
     project_file: Annotated[Path | None, PROJECT_FILE] = None,
     role: Annotated[str, setting("role", "all | ingest | context")] = DEFAULTS["role"],
     demo: Annotated[bool, DEMO] = DEFAULTS["demo"],
+    processes: Annotated[int, PROCESSES] = DEFAULTS["processes"],
+    listen_fd: Annotated[int | None, LISTEN_FD] = None,
 ) -> None:
     """Run the service (embedded: SQLite under the data dir, no external server)."""
     from usertrail.observability import configure_logging
+    from usertrail.processor_process import wanted
 
     settings = settings_from(
-        host=host, port=port, data_dir=data_dir, project_file=project_file, role=role, demo=demo
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        project_file=project_file,
+        role=role,
+        demo=demo,
+        processes=processes,
     )
     configure_logging(settings.log_level, settings.log_json)
-    listener = _listen_or_exit(settings.host, settings.port)
-    settings = settings.model_copy(update={"port": listener.getsockname()[1]})
+    inline = settings.role == "all" and not settings.bus_url and not wanted(settings)
+    if settings.processes > 1 and inline:
+        console.print("[red]--processes > 1 needs the processor in its own process[/]")
+        raise typer.Exit(1)
+    if listen_fd is None:
+        listener = _listen_or_exit(settings.host, settings.port)
+        settings = settings.model_copy(update={"port": listener.getsockname()[1]})
+    else:
+        listener = socket.socket(fileno=listen_fd)
+        _end_with_parent()
     lock = hold_or_exit(settings, exclusive=False)
     try:
-        _serve(settings, listener)
+        _serve(settings, listener, first=listen_fd is None)
     finally:
         if lock is not None:
             lock.close()
 
 
-def _serve(settings: Settings, listener: socket.socket) -> None:
+def _end_with_parent() -> None:
+    """One of `serve --processes N`'s servers: stop (as on SIGTERM) when stdin ends."""
+
+    def watch() -> None:
+        while os.read(sys.stdin.fileno(), 4096):
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _serve(settings: Settings, listener: socket.socket, *, first: bool) -> None:
     import uvicorn
 
+    from usertrail import processor_process
     from usertrail.observability import freeze_startup_heap
     from usertrail.web.app import create_app, served_app
     from usertrail.wiring import build_runtime
 
-    runtime = build_runtime(settings)
+    split = processor_process.wanted(settings)
+    runtime = build_runtime(settings, "serving" if split else None)
     hold_database_or_exit(runtime, exclusive=False)  # held until the process ends
+    children = _children(settings, listener, split) if first else []
+    for child in children:
+        child.start()  # now: they start while this process does
+    if not first:
+        _run(uvicorn, served_app(create_app(settings, runtime)), listener, freeze_startup_heap)
+        return
     _announce(
         runtime.default_project.token,
         runtime.default_project.api_key,
@@ -72,8 +118,22 @@ def _serve(settings: Settings, listener: socket.socket) -> None:
             f"  relayed to PostHog: {target.host} as {target.token}"
             " (flags, config, assets and recordings proxied)"
         )
-    app = served_app(create_app(settings, runtime))
-    freeze_startup_heap()
+    try:
+        _run(uvicorn, served_app(create_app(settings, runtime)), listener, freeze_startup_heap)
+    finally:
+        for child in children:
+            child.stop()
+
+
+def _children(settings: Settings, listener: socket.socket, split: bool) -> list[ChildProcess]:
+    from usertrail import processor_process
+
+    servers = [processor_process.server(settings, listener) for _ in range(settings.processes - 1)]
+    return [processor_process.processor(settings)] * split + servers
+
+
+def _run(uvicorn: Any, app: Any, listener: socket.socket, freeze: Callable[[], None]) -> None:
+    freeze()
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="on", log_config=None
     )

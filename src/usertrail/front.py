@@ -36,6 +36,7 @@ class Services:
     clock: Callable[[], datetime]
     config_for: Callable[[str], ProjectConfig]
     readiness: Callable[[], Awaitable[list[str]]]
+    metrics_exposition: Callable[[], Awaitable[bytes]]
     posthog_target: Callable[[Project], Target | None]
     relay_running: Callable[[], bool]
     default_project: Project
@@ -62,6 +63,7 @@ class Services:
             clock=rt.clock,
             config_for=rt.config_for,
             readiness=rt.readiness,
+            metrics_exposition=rt.metrics_exposition,
             posthog_target=rt.posthog_target,
             relay_running=rt.relay_running,
             default_project=rt.default_project,

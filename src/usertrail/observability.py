@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+from collections.abc import Iterable
 from typing import TextIO
 
 import structlog
@@ -17,7 +18,10 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
     disable_created_metrics,
+    generate_latest,
 )
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 # Route groups (web.timing.route_group) whose refusals are ingest's: SDK capture and webhooks.
 INGEST_ROUTE_GROUPS = frozenset({"capture", "webhooks"})
@@ -133,6 +137,32 @@ class Metrics:
             registry=self.registry,
         )
 
+    def background(self) -> tuple[Collector, ...]:
+        """What background work counts: in `usertrail serve`'s processor process, when the
+        processor runs in one (usertrail.processor_process), and shown by the server."""
+        return (
+            self.processed,
+            self.lag_seconds,
+            self.errors,
+            self.deliveries,
+            self.dead_events,
+            self.sink_lines,
+            self.relay_events,
+            self.relay_backlog,
+            self.relay_lag_seconds,
+        )
+
+    def exposition(self, background: bytes | None = None) -> bytes:
+        """The registry in Prometheus's text format; with `background`, the processor
+        process's own exposition of background() in place of this process's."""
+        if background is None:
+            return generate_latest(self.registry)
+        names = {family.name for c in self.background() for family in c.collect()}
+        return generate_latest(_Without(self.registry, names)) + background
+
+    def background_exposition(self) -> bytes:
+        return generate_latest(_Only(self.background()))
+
     def count_refused(self, route_group: str, reason: str) -> None:
         """A refused request, counted as ingest's or as a read's by its route group."""
         counter = self.rejected if route_group in INGEST_ROUTE_GROUPS else self.reads_rejected
@@ -215,3 +245,21 @@ def freeze_startup_heap() -> None:
     """
     gc.collect()  # garbage from start-up is freed, not made permanent
     gc.freeze()
+
+
+class _Only(Collector):
+    def __init__(self, collectors: tuple[Collector, ...]) -> None:
+        self._collectors = collectors
+
+    def collect(self) -> Iterable[Metric]:
+        for collector in self._collectors:
+            yield from collector.collect()
+
+
+class _Without(Collector):
+    def __init__(self, registry: CollectorRegistry, names: set[str]) -> None:
+        self._registry = registry
+        self._names = names
+
+    def collect(self) -> Iterable[Metric]:
+        return (f for f in self._registry.collect() if f.name not in self._names)

@@ -26,6 +26,16 @@ class Settings(BaseSettings):
     # Scale-out: ingest publishes accepted events to Redis Streams, `usertrail worker`s consume
     # them in a consumer group. Unset: the processor follows the raw log (embedded).
     bus_url: str | None = None
+    # `serve --role all` without a bus runs the processor, deliveries and sink files in a
+    # `usertrail worker` process of its own (usertrail.processor_process): capture keeps its
+    # GIL and the processor gets another core. False: all of it in the serving process.
+    processor_process: bool = True
+    # ... which starts a slice this long after it is first woken (adapters.local_notices):
+    # fresher context with less, fewer capture commits waiting on its writes with more.
+    processor_linger_ms: int = Field(default=20, ge=0, le=1000)
+    # `serve`: server processes answering on the one port (each captures and reads; the
+    # processor stays one). More than one needs the processor out of them (above, or a bus).
+    processes: int = Field(default=1, ge=1, le=64)
     bus_prefix: str = "usertrail"  # Redis key prefix: deployments can share one Redis
     bus_partitions: int = Field(default=16, ge=1, le=1024)
     # A worker's unacked entries are taken over by another worker after this long.

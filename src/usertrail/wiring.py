@@ -9,12 +9,18 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from sqlalchemy import Engine, text
 
 from usertrail.adapters.jsonl import JsonlSinkFile
+from usertrail.adapters.local_notices import (
+    ProcessorNotices,
+    ProcessorTaken,
+    ServingNotices,
+)
+from usertrail.adapters.local_notices import supported as local_notices_supported
 from usertrail.adapters.notify import RoutingNotifier
 from usertrail.adapters.posthog_capture import PosthogCapture
 from usertrail.adapters.posthog_proxy import PosthogProxy
@@ -45,7 +51,7 @@ from usertrail.demo.project import (
     loopback_url,
 )
 from usertrail.model.config import ProjectConfig, SinkSpec
-from usertrail.model.event import PersonId
+from usertrail.model.event import Changed, PersonId
 from usertrail.model.project import Project
 from usertrail.observability import Metrics
 from usertrail.project_file import load_project_file
@@ -70,6 +76,11 @@ from usertrail.services.sinks import SinkWriter
 from usertrail.settings import Settings
 
 log = structlog.get_logger("usertrail")
+__all__ = ["ProcessorTaken", "Runtime", "build_runtime", "local_notices_supported"]
+# An embedded deployment split in two processes (`usertrail serve` and the processor it runs
+# beside itself): which side this runtime is.
+Side = Literal["serving", "processor"]
+Notices = RedisChangeNotices | ServingNotices | ProcessorNotices
 
 
 @dataclass
@@ -104,7 +115,7 @@ class Runtime:
     bus: RedisStreamBus | None = None  # scale-out: accepted events travel to workers here
     reconciler: Reconciler | None = None  # scale-out: republishes what Redis lost
     upkeep_leader: LeaderLock | None = None  # one worker at a time runs the reconciler
-    changes: RedisChangeNotices | None = None  # scale-out: which persons changed, to all
+    changes: Notices | None = None  # which persons changed, to every serving process
     relay: RelayService | None = None  # to PostHog, when a project names one
     relay_state: SqlRelayState | None = None  # also where `import posthog` resumes
     relay_leader: LeaderLock | None = None  # one process at a time relays
@@ -128,14 +139,21 @@ class Runtime:
 
     def start(self) -> None:
         """Start background work on the running loop (the in-process processor)."""
-        if self.settings.role == "all":
+        if self.settings.role == "all" and not self.processor_elsewhere:
             self.start_workers()
         if self.changes is not None:
             # Workers in other processes: hear which persons changed, for the cache and streams.
             self._spawn("changes", self.changes.listen(self._changed))
 
+    @property
+    def processor_elsewhere(self) -> bool:
+        """`usertrail serve` runs the processor in a process beside this one."""
+        return isinstance(self.changes, ServingNotices)
+
     def start_workers(self, idle_poll: float = 1.0) -> None:
         """The processor and what follows it: action deliveries and sink files."""
+        if isinstance(self.changes, ProcessorNotices):  # woken by, and telling, serve
+            self._spawn("notices", self.changes.listen(self._changed))
         self._spawn("processor", self.processor.run_forever(idle_poll))
         self._spawn("actions", self.actions.run_forever(idle_poll))
         self._spawn("sinks", self.sinks.run_forever(idle_poll, _leading(self.sink_leader)))
@@ -152,7 +170,7 @@ class Runtime:
         if self.relay is not None and self.relay_leader is not None:
             self._spawn("relay", self.relay.run_forever(idle_poll, _leading(self.relay_leader)))
 
-    def _changed(self, ids: Sequence[PersonId]) -> None:
+    def _changed(self, ids: Sequence[Changed]) -> None:
         self.context.cache.invalidate(ids)
         self.live.publish(ids)
 
@@ -173,7 +191,16 @@ class Runtime:
                 await asyncio.wait_for(self.bus.ping(), timeout=2)
             except Exception as exc:
                 return [f"event bus: {type(exc).__name__}: {exc}"]
+        if isinstance(self.changes, ServingNotices) and not self.changes.processor_seen:
+            return ["processor: its process has not started yet"]
         return []
+
+    async def metrics_exposition(self) -> bytes:
+        """/metrics: with the processor in its own process, its background counts are its."""
+        if isinstance(self.changes, ServingNotices):
+            background = await self.changes.processor_metrics()
+            return self.metrics.exposition(background)
+        return self.metrics.exposition()
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -222,8 +249,10 @@ def open_projects(settings: Settings) -> SqlProjects:
 CONTEXT_BUILDERS_PG = 4
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    """Open storage, create the schema and the default project; start nothing yet."""
+def build_runtime(settings: Settings, side: Side | None = None) -> Runtime:
+    """Open storage, create the schema and the default project; start nothing yet.
+
+    `side`: this process is one of an embedded deployment's two (local_notices)."""
     url = settings.sqlalchemy_url()
     engine = make_engine(url)
     write_engine = make_engine(url, writer=True)
@@ -251,7 +280,9 @@ def build_runtime(settings: Settings) -> Runtime:
         writer, engine, settings.append_timeout_s, max_pending=settings.max_pending_appends
     )
     store = SqlDerivedStore(writer, engine)
-    bus, changes = _bus(settings)
+    bus, remote = _bus(settings)
+    local = _local_notices(settings, side) if bus is None else None
+    changes: Notices | None = local or remote
     feed: EventFeed = LogFeed(event_log, store) if bus is None else _bus_feed(settings, bus)
     processor = Processor(feed, store, config_for, metrics)
     live = LiveUpdates()
@@ -265,9 +296,12 @@ def build_runtime(settings: Settings) -> Runtime:
         return _posthog_target(settings, project, config_for(project_id)) if project else None
 
     relay, upstream = _relay(settings, config, event_log, relay_state, target_of, metrics)
-    ingest = IngestService(
-        event_log, projects, metrics, on_stored=_wakers(processor, relay), bus=bus
-    )
+    wake = _wakers(processor, relay)
+    if isinstance(local, ProcessorNotices):
+        local.on_wake = wake
+        local.metrics_text = metrics.background_exposition
+    on_stored = local.wake if isinstance(local, ServingNotices) else wake
+    ingest = IngestService(event_log, projects, metrics, on_stored=on_stored, bus=bus)
     cache = ContextCache(size=settings.context_cache_size)
     limiter = read_limiter(settings.read_rate_per_s, settings.read_burst)
     # SQLite: one builder thread (its reads hold the GIL between rows: two builders only take
@@ -392,7 +426,7 @@ def _relay(
 
 
 def _forgetter(
-    cache: ContextCache, live: LiveUpdates, changes: RedisChangeNotices | None
+    cache: ContextCache, live: LiveUpdates, changes: Notices | None
 ) -> Callable[[Sequence[PersonId]], None]:
     """Erased or pruned persons leave the hot contexts and wake the live streams, here and,
     through the change notices, in every other process."""
@@ -438,6 +472,15 @@ def _bus(settings: Settings) -> tuple[RedisStreamBus | None, RedisChangeNotices 
         max_deliveries=settings.bus_max_deliveries,
     )
     return bus, RedisChangeNotices(settings.bus_url, f"{settings.bus_prefix}:changes")
+
+
+def _local_notices(settings: Settings, side: Side | None) -> Notices | None:
+    if side is None:
+        return None
+    url = settings.sqlalchemy_url()
+    if side == "serving":
+        return ServingNotices(url)
+    return ProcessorNotices(url, linger_s=settings.processor_linger_ms / 1000)
 
 
 def _reconciler(

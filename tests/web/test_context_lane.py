@@ -198,8 +198,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     client.capture(
         "$pageview", distinct_id="u_lane", properties={"$current_url": "https://a.test/"}
     )
+    # Processed, and its change notice heard: the processor runs in a process of its own,
+    # whose notice could otherwise drop the context the first read below cached. (The
+    # processor's counts come over the same socket, after the notice.)
+    wait_for(lambda: processed(live) >= 1, what="the event processed and noticed")
     yield live
     live.stop()
+
+
+def processed(server: LiveServer) -> float:
+    metrics = httpx.get(f"{server.url}/metrics").text
+    line = next(x for x in metrics.splitlines() if x.startswith("usertrail_events_processed_total"))
+    return float(line.rsplit(" ", 1)[1])
 
 
 def get(server: LiveServer, path: str, **headers: str) -> httpx.Response:

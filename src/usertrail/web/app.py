@@ -1,5 +1,5 @@
 """create_app(settings): the FastAPI app; served_app(app): what the CLI serves (the app behind
-the cached-context lane, web.context_lane)."""
+the cached-context and capture lanes, web.context_lane and web.capture_lane)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from usertrail.web import (
 )
 from usertrail.web.api_docs import mount_api_docs
 from usertrail.web.assets import VersionedStaticFiles
+from usertrail.web.capture_lane import CORS_OPTIONS, CaptureLane
 from usertrail.web.context_lane import CachedContextLane
 from usertrail.web.dashboard import mount_dashboard
 from usertrail.web.demo import mount_demo
@@ -94,14 +95,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     problems.install(app)
     app.add_middleware(RequestGuard, services=services, timeout_s=settings.body_timeout_s)
     app.add_middleware(TimingMiddleware)
-    # posthog-js sends credentials, so the origin must be echoed, never "*".
-    app.add_middleware(
-        problems.CORSProblems,
-        allow_origin_regex=".*",
-        allow_credentials=True,
-        allow_methods=["GET", "POST", "OPTIONS"],
-        allow_headers=["*"],
-    )
+    app.add_middleware(problems.CORSProblems, **CORS_OPTIONS)  # type: ignore[arg-type]
     return app
 
 
@@ -133,5 +127,8 @@ def _add_static(app: FastAPI, settings: Settings, services: Services) -> None:
 
 
 def served_app(app: FastAPI) -> ASGIApp:
-    """The app as uvicorn runs it: cached context reads are answered before FastAPI."""
-    return CachedContextLane(app, app.state.services)
+    """The app as uvicorn runs it: cached context reads and capture POSTs are answered
+    before FastAPI (web.context_lane, web.capture_lane)."""
+    services: Services = app.state.services
+    lane = CaptureLane(app, services, services.settings.body_timeout_s)
+    return CachedContextLane(lane, services)

@@ -23,7 +23,7 @@ async def capture(request: Request, body: bytes | None = None) -> Response:
 
 async def capture_request(request: Request, body: bytes | None = None) -> CaptureRequest:
     """`body` when the caller has read it already (the recordings proxy)."""
-    query = dict(request.query_params)
+    query = dict(request.query_params) if request.scope["query_string"] else {}
     if body is None:
         body = await read_body(request)
     if request.method == "GET" and not body and "data" in query:
@@ -34,7 +34,7 @@ async def capture_request(request: Request, body: bytes | None = None) -> Captur
         content_type=request.headers.get("content-type", ""),
         content_encoding=request.headers.get("content-encoding", ""),
         query=query,
-        engage=request.url.path.rstrip("/").endswith("/engage"),
+        engage=request.scope["path"].rstrip("/").endswith("/engage"),
         ip=request.client.host if request.client else None,
     )
 

@@ -56,7 +56,7 @@ class RequestGuard:
                 await _no_mcp_stream(scope, receive, send)
                 return
             if _under(path, _OWN_LIMIT):
-                receive = _before(deadline, receive)
+                receive = before_deadline(deadline, receive)
             else:
                 receive = await _buffered(scope, receive, deadline)
         except UsertrailError as exc:
@@ -83,7 +83,7 @@ async def _no_mcp_stream(scope: Scope, receive: Receive, send: Send) -> None:
     await refusal(scope, receive, send)
 
 
-def _before(deadline: float, receive: Receive) -> Receive:
+def before_deadline(deadline: float, receive: Receive) -> Receive:
     """`receive`, failing with RequestTimeout when the body is not complete by `deadline`."""
     done = False
 
