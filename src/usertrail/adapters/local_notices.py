@@ -11,14 +11,19 @@ freed when its process dies. The processor's name is derived from the database, 
 is also the lock that keeps one processor per database: a second one finds it taken. Serving
 processes bind an automatic name and say hello every second, so a restarted processor knows
 them again within a second. Datagrams are fire-and-forget: a lost wake costs one poll
-interval of the processor, a lost notice at most the context cache's TTL.
+interval of the processor, a lost notice at most the context cache's TTL. An abstract name has
+no file permissions, so anyone on the machine could send to it: every datagram carries its
+sender's credentials (SO_PASSCRED, set by the kernel, not the sender) and one from another user
+is dropped, so nobody else can feed a cached context forged events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import socket
+import struct
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
@@ -77,7 +82,20 @@ def processor_address(database_url: str) -> bytes:
 def _datagram_socket() -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.setblocking(False)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # see _sender_uid
     return sock
+
+
+_UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+_CREDENTIALS_SPACE = socket.CMSG_SPACE(_UCRED.size)
+
+
+def _sender_uid(ancillary: list[tuple[int, int, bytes]]) -> int | None:
+    """The sending process's uid, as the kernel wrote it (SCM_CREDENTIALS)."""
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+            return int(_UCRED.unpack(data[: _UCRED.size])[1])
+    return None
 
 
 def _chunks(changes: Sequence[Changed]) -> Iterator[bytes]:
@@ -130,12 +148,15 @@ class _Endpoint:
     def _read_all(self, handle: Callable[[bytes, bytes], None]) -> None:
         while True:
             try:
-                data, address = self._sock.recvfrom(MAX_DATAGRAM)
+                data, ancillary, _, address = self._sock.recvmsg(MAX_DATAGRAM, _CREDENTIALS_SPACE)
             except (BlockingIOError, InterruptedError):
                 return
+            if _sender_uid(ancillary) != os.getuid():
+                log.warning("notice_refused", reason="sent by another user")
+                continue
             try:
                 handle(data, address if isinstance(address, bytes) else b"")
-            except Exception:  # one bad datagram (anyone on the machine can send one)
+            except Exception:  # one bad datagram must not end the listener
                 log.exception("notice_failed")
 
     async def aclose(self) -> None:
