@@ -111,3 +111,19 @@ class _StateOnly:
 
     async def __call__(self, *_: Any) -> None:
         raise AssertionError("the request reached the app")
+
+
+def test_a_crash_in_the_lane_is_a_problem_that_tells_nothing_of_it(
+    lane_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def crash(_request: object) -> None:
+        raise RuntimeError("user_42's secret")
+
+    monkeypatch.setattr(lane_runtime.ingest, "capture", crash)  # a fault, injected
+    served = served_app(create_app(lane_runtime.settings, lane_runtime))
+    path, body, headers = REQUESTS["event"]
+    response = asyncio.run(_post(served, path, body, headers))
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "internal"
+    assert "secret" not in response.text

@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -25,12 +26,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from usertrail.errors import UsertrailError
 from usertrail.web import capture, webhook
 from usertrail.web.guard import before_deadline
-from usertrail.web.problems import CORSProblems, refused
+from usertrail.web.problems import CORSProblems, crashed, refused
 from usertrail.web.timing import observe, route_group
 
 if TYPE_CHECKING:
     from usertrail.front import Services
 
+log = structlog.get_logger("usertrail.web")
 Endpoint = Callable[[Request], Awaitable[Response]]
 # posthog-js sends credentials, so the origin must be echoed, never "*".
 CORS_OPTIONS = {
@@ -80,6 +82,9 @@ class CaptureLane:
                 response = await endpoint(Request(scope, before_deadline(deadline, receive)))
             except UsertrailError as exc:
                 response = refused(self._services.metrics, scope, exc)
+            except Exception:  # as the app answers a crash: a problem, the traceback logged
+                log.exception("request_failed", path=path)
+                response = crashed(scope)
             try:
                 await response(scope, receive, send)
             finally:

@@ -144,10 +144,14 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def _crashed(request: Request, exc: Exception) -> Response:
-    """500: nothing of the exception reaches the client (its text may hold anyone's data);
-    Starlette's ServerErrorMiddleware re-raises it, so the server logs the traceback."""
+    """Starlette's ServerErrorMiddleware re-raises it, so the server logs the traceback."""
+    return crashed(request.scope)
+
+
+def crashed(scope: Scope) -> Response:
+    """500: nothing of the exception reaches the client (its text may hold anyone's data)."""
     detail = "the server failed to answer; the error is in its log"
-    return problem(500, detail, instance=instance_of(request.scope), code="internal")
+    return problem(500, detail, instance=instance_of(scope), code="internal")
 
 
 class CORSProblems(CORSMiddleware):
