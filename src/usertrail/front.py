@@ -22,7 +22,7 @@ from usertrail.services.context import ContextService
 from usertrail.services.ingest import IngestService
 from usertrail.services.live import LiveUpdates
 from usertrail.services.privacy import PrivacyService
-from usertrail.services.relay import RelayService
+from usertrail.services.relay import RelayService, RelayStatus
 from usertrail.settings import Settings
 
 if TYPE_CHECKING:
@@ -37,8 +37,8 @@ class Services:
     config_for: Callable[[str], ProjectConfig]
     readiness: Callable[[], Awaitable[list[str]]]
     metrics_exposition: Callable[[], Awaitable[bytes]]
+    relay_status: Callable[[], Awaitable[RelayStatus | None]]
     posthog_target: Callable[[Project], Target | None]
-    relay_running: Callable[[], bool]
     default_project: Project
     demo_project: Project | None
     ingest: IngestService
@@ -64,8 +64,8 @@ class Services:
             config_for=rt.config_for,
             readiness=rt.readiness,
             metrics_exposition=rt.metrics_exposition,
+            relay_status=rt.relay_status,
             posthog_target=rt.posthog_target,
-            relay_running=rt.relay_running,
             default_project=rt.default_project,
             demo_project=rt.demo_project,
             ingest=rt.ingest,

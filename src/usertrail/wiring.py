@@ -8,9 +8,11 @@ import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+import msgspec
 import structlog
 from sqlalchemy import Engine, text
 
@@ -70,7 +72,7 @@ from usertrail.services.privacy import PrivacyService
 from usertrail.services.processor import Processor
 from usertrail.services.read_limits import read_limiter
 from usertrail.services.reconcile import Reconciler
-from usertrail.services.relay import RelayService
+from usertrail.services.relay import RelayService, RelayStatus
 from usertrail.services.retention import RetentionService
 from usertrail.services.sinks import SinkWriter
 from usertrail.settings import Settings
@@ -202,6 +204,16 @@ class Runtime:
             return self.metrics.exposition(background)
         return self.metrics.exposition()
 
+    async def relay_status(self) -> RelayStatus | None:
+        """The relay's counts since its start, from the process that relays (this one, or
+        the processor beside it); None where a worker elsewhere relays."""
+        if self.relay is not None and self.relay_running():
+            return self.relay.status
+        if isinstance(self.changes, ServingNotices):
+            encoded = await self.changes.processor_relay()
+            return msgspec.json.decode(encoded, type=RelayStatus) if encoded else None
+        return None
+
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
@@ -300,6 +312,8 @@ def build_runtime(settings: Settings, side: Side | None = None) -> Runtime:
     if isinstance(local, ProcessorNotices):
         local.on_wake = wake
         local.metrics_text = metrics.background_exposition
+        if relay is not None:
+            local.relay_text = partial(msgspec.json.encode, relay.status)
     on_stored = local.wake if isinstance(local, ServingNotices) else wake
     ingest = IngestService(event_log, projects, metrics, on_stored=on_stored, bus=bus)
     cache = ContextCache(size=settings.context_cache_size)

@@ -14,6 +14,7 @@ from usertrail.core.triggers import (
     due_thresholds,
     fire,
     hits_and_checks,
+    one_line,
     where_matches,
 )
 from usertrail.model.actions import EmailMessage, WebhookMessage, wire_key
@@ -141,3 +142,18 @@ def test_templates_are_sandboxed() -> None:
 def test_an_idempotency_key_travels_in_headers_as_ascii_and_ascii_keys_are_unchanged() -> None:
     assert wire_key("p1:power_user:5:user_42:1") == "p1:power_user:5:user_42:1"
     assert wire_key("p1:t:1:josé/\n:0") == "p1:t:1:jos%C3%A9%2F%0A:0"
+
+
+@pytest.mark.parametrize(
+    ("rendered", "header"),
+    [
+        ("Welcome, 0\xa00", "Welcome, 0\xa00"),  # a no-break space is part of the name
+        ("Welcome,\u3000José\u2009!", "Welcome,\u3000José\u2009!"),
+        ("Hi\r\nBcc: evil@example.com", "Hi Bcc: evil@example.com"),  # no second header
+        ("a\nb\x85c\u2028d\u2029e\x0bf\x0cg", "a b c d e f g"),
+        ("  padded \n", "padded"),
+    ],
+)
+def test_a_subject_is_one_line_and_keeps_every_other_character(rendered: str, header: str) -> None:
+    assert one_line(rendered) == header
+    assert len(one_line(rendered).splitlines()) == 1

@@ -33,7 +33,7 @@ import structlog
 from usertrail.model.event import Changed, Event, PersonId
 
 log = structlog.get_logger("usertrail.notices")
-WAKE, HELLO, CHANGED, METRICS = b"w", b"h", b"c", b"m"
+WAKE, HELLO, CHANGED, METRICS, RELAY = b"w", b"h", b"c", b"m", b"r"
 HELLO_EVERY_S = 1.0
 MAX_DATAGRAM = 64 * 1024
 # The processor starts a slice this long after the first wake, not at every commit: each
@@ -172,7 +172,7 @@ class ServingNotices(_Endpoint):
         super().__init__(sock)
         self._processor = processor_address(database_url)
         self.processor_seen = False  # the processor has answered a hello (readiness)
-        self._metrics: asyncio.Future[bytes] | None = None
+        self._asked: dict[bytes, asyncio.Future[bytes]] = {}
 
     def wake(self) -> None:
         """New events are committed (ingest's on_stored)."""
@@ -187,8 +187,10 @@ class ServingNotices(_Endpoint):
         def handle(data: bytes, _sender: bytes) -> None:
             if data == HELLO:
                 self.processor_seen = True
-            elif data.startswith(METRICS) and self._metrics and not self._metrics.done():
-                self._metrics.set_result(data[1:])
+            elif data[:1] in (METRICS, RELAY):
+                asked = self._asked.get(data[:1])
+                if asked is not None and not asked.done():
+                    asked.set_result(data[1:])
             elif data.startswith(CHANGED):
                 deliver(_decode(data[1:]).changes())
 
@@ -200,11 +202,20 @@ class ServingNotices(_Endpoint):
 
     async def processor_metrics(self, timeout_s: float = 1.0) -> bytes:
         """The processor's exposition of its background counts (empty if it is silent)."""
-        if self._metrics is None or self._metrics.done():
-            self._metrics = asyncio.get_running_loop().create_future()
-            self._send(METRICS, self._processor)
+        return await self._ask(METRICS, timeout_s)
+
+    async def processor_relay(self, timeout_s: float = 1.0) -> bytes:
+        """The processor's relay status, encoded by it (empty if it relays nothing)."""
+        return await self._ask(RELAY, timeout_s)
+
+    async def _ask(self, question: bytes, timeout_s: float) -> bytes:
+        """One answer per kind of question in flight, shared by whoever asks meanwhile."""
+        asked = self._asked.get(question)
+        if asked is None or asked.done():
+            asked = self._asked[question] = asyncio.get_running_loop().create_future()
+            self._send(question, self._processor)
         try:
-            return await asyncio.wait_for(asyncio.shield(self._metrics), timeout_s)
+            return await asyncio.wait_for(asyncio.shield(asked), timeout_s)
         except TimeoutError:
             return b""
 
@@ -231,6 +242,7 @@ class ProcessorNotices(_Endpoint):
         self._waking = False
         self.on_wake: Callable[[], None] = lambda: None
         self.metrics_text: Callable[[], bytes] = lambda: b""
+        self.relay_text: Callable[[], bytes] = lambda: b""
 
     def publish(self, events: Sequence[Changed]) -> None:
         """Processor listener: to every serving process heard from."""
@@ -257,6 +269,8 @@ class ProcessorNotices(_Endpoint):
                 self._send(HELLO, sender)
             elif data == METRICS:
                 self._send(METRICS + self.metrics_text(), sender)
+            elif data == RELAY:
+                self._send(RELAY + self.relay_text(), sender)
             elif data.startswith(CHANGED):
                 deliver(_decode(data[1:]).changes())
                 self._broadcast(data)

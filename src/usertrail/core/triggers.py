@@ -187,9 +187,16 @@ def _message(action: ActionSpec, variables: dict[str, Any]) -> Message:
     assert email is not None  # ActionSpec holds exactly one
     return EmailMessage(
         to=_render(email.to, variables).strip(),
-        subject=" ".join(_render(email.subject, variables).split()),  # one header line
+        subject=one_line(_render(email.subject, variables)),
         text=_render(email.body, variables),
     )
+
+
+def one_line(text: str) -> str:
+    """A header's value on one line: each line break (every one `str.splitlines` knows, as the
+    email package does) becomes one space. Nothing else changes: a no-break space in a name
+    stays one (`str.split()` also split on it, so the subject no longer named the person)."""
+    return " ".join(line.strip(" \t") for line in text.splitlines() if line.strip(" \t"))
 
 
 _templates = SandboxedEnvironment(autoescape=False)

@@ -119,10 +119,8 @@ async def relay(request: Request) -> Response:
             "lag_seconds": (services.clock() - waiting).total_seconds() if waiting else 0.0,
             "dead_letters": summary.dead_letters,
             "recent_dead": await services.relay_state.dead_letters(project.id, limit=5),
-            # Counted by the process that relays (this one, unless a worker does).
-            "since_start": services.relay.status
-            if services.relay and services.relay_running()
-            else None,
+            # Counted by the process that relays (this one or its processor; not a worker).
+            "since_start": await services.relay_status(),
         }
     )
 
