@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from usertrail.cli_eval import eval_app
 from usertrail.cli_import import import_app
 from usertrail.cli_options import (
     DATA_DIR,
@@ -40,6 +41,7 @@ app.command()(serve)
 _settings = settings_from  # what `usertrail import` (cli_import) imports from here
 
 app.add_typer(import_app, name="import")
+app.add_typer(eval_app, name="eval")
 
 projects_app = typer.Typer(
     help="Manage projects (tenants).", no_args_is_help=True, rich_markup_mode=MARKUP
@@ -363,53 +365,6 @@ def actions_retry(
 
     count = _with_runtime(data_dir, lambda rt: rt.outbox.retry(utc_now(), ids or ()))
     typer.echo(f"{count} dead deliveries queued again")
-
-
-eval_app = typer.Typer(
-    help="Measure usertrail's quality on its evaluation sets.", rich_markup_mode=MARKUP
-)
-app.add_typer(eval_app, name="eval")
-
-
-@eval_app.command("retrieval")
-def eval_retrieval(
-    cases: Annotated[
-        list[Path] | None,
-        typer.Option(help="Cases YAML; repeat for several (default: the five shipped sets)"),
-    ] = None,
-    project_file: Annotated[
-        Path | None, typer.Option(help="Project file naming help_docs (default: the demo's)")
-    ] = None,
-    markdown: Annotated[bool, typer.Option(help="Print the table as Markdown")] = False,
-    verbose: Annotated[bool, typer.Option(help="Also list every case's ranks")] = False,
-) -> None:
-    """Help retrieval with and without behaviour: recall@1, recall@5 and MRR.
-
-    On ambiguous and unambiguous questions. Exits 1 if any unambiguous question ranks its
-    article lower with behaviour than without.
-    """
-    from usertrail.demo.project import DEMO_PROJECT_FILE
-    from usertrail.errors import ConfigError
-    from usertrail.retrieval.evaluation import harness
-
-    try:
-        report = harness.run_eval(cases or harness.DEFAULT_CASES, project_file or DEMO_PROJECT_FILE)
-    except (ConfigError, ValueError) as exc:
-        console.print(f"[red]{exc}[/]")
-        raise typer.Exit(2) from exc
-    out = Console(width=None if sys.stdout.isatty() else 120)
-    if verbose:
-        out.print(harness.per_case(report))
-    if markdown:
-        typer.echo(harness.markdown(report) + "\n\n" + harness.section_markdown(report))
-    else:
-        out.print(harness.table(report), harness.section_table(report))
-    if report.regressed():
-        dropped = ", ".join(report.dropped()) or "as a whole"
-        console.print(
-            f"[red]behaviour-aware retrieval is worse on unambiguous questions: {dropped}[/]"
-        )
-        raise typer.Exit(1)
 
 
 def _with_runtime(data_dir: Path, job: Callable[[Runtime], Awaitable[T]]) -> T:
