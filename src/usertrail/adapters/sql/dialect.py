@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from usertrail.adapters.sql.pg_bulk import Columns, Row, bulk_insert
+from usertrail.adapters.sql.pg_bulk import Columns, Row, bulk_insert, unnest_insert
 from usertrail.adapters.sql.tables import counter_members, counters, events, persons, raw_events
 
 
@@ -73,7 +73,7 @@ def insert_raw_rows(conn: Connection, rows: Sequence[Row]) -> list[Any]:
     """PostgreSQL: raw events in RAW_COLUMNS order, skipping (project, uuid) already stored;
     returns one row per event inserted."""
     tail = "ON CONFLICT (project_id, uuid) DO NOTHING RETURNING seq"
-    return list(_unnest_insert(conn, raw_events, _RAW, rows, tail))
+    return list(unnest_insert(conn, raw_events, _RAW, rows, tail))
 
 
 def add_counters(conn: Connection, rows: Sequence[Row]) -> None:
@@ -169,15 +169,6 @@ def _values_sql(table: Table, columns: Columns, n: int, tail: str) -> str:
     names = ", ".join(name for name, _ in columns)
     row = "(" + ", ".join("?" * len(columns)) + ")"
     return f"INSERT INTO {table.name} ({names}) VALUES {', '.join([row] * n)} {tail}"
-
-
-def _unnest_insert(
-    conn: Connection, table: Table, columns: Columns, rows: Sequence[Row], tail: str
-) -> Any:
-    names = ", ".join(name for name, _ in columns)
-    arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
-    sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) {tail}"
-    return conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*rows, strict=True)))
 
 
 def _pg(conn: Connection) -> bool:

@@ -31,7 +31,7 @@ def bulk_insert(
     """INSERT `rows` into `table`, in `order` (the conflict key's columns), then `tail`
     (ON CONFLICT …, RETURNING …); returns the statement's result."""
     if len(rows) < STAGE_MIN_ROWS:
-        return _unnest_insert(conn, table, columns, rows, tail, order)
+        return unnest_insert(conn, table, columns, rows, tail, order)
     stage = _staged(conn, table, columns, rows)
     names = ", ".join(name for name, _ in columns)
     sql = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} ORDER BY {order} {tail}"
@@ -55,13 +55,21 @@ def _staged(conn: Connection, table: Table, columns: Columns, rows: Sequence[Row
     return stage
 
 
-def _unnest_insert(
-    conn: Connection, table: Table, columns: Columns, rows: Sequence[Row], tail: str, order: str
+def unnest_insert(
+    conn: Connection,
+    table: Table,
+    columns: Columns,
+    rows: Sequence[Row],
+    tail: str,
+    order: str | None = None,
 ) -> Any:
+    """One INSERT of `rows` as arrays, one per column; in `order` if given, else in the
+    rows' own order (the raw log's seqs follow it)."""
     names = ", ".join(name for name, _ in columns)
     arrays = ", ".join(f"%s::{kind}[]" for _, kind in columns)
-    sql = (
-        f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) AS s({names}) "
-        f"ORDER BY {order} {tail}"
+    sql = f"INSERT INTO {table.name} ({names}) SELECT * FROM unnest({arrays}) AS s({names})"
+    if order is not None:
+        sql += f" ORDER BY {order}"
+    return conn.exec_driver_sql(
+        f"{sql} {tail}", tuple(list(column) for column in zip(*rows, strict=True))
     )
-    return conn.exec_driver_sql(sql, tuple(list(column) for column in zip(*rows, strict=True)))
