@@ -110,18 +110,23 @@ class Sender:
         return self.sent - self.failed
 
 
+def visit(sender: Sender, i: int, users: int, login_step: int) -> None:
+    """Event `i` of a stream over `users` users: anonymous pageviews until `login_step`, the
+    login (`$identify`) then, feature use after."""
+    user, step = i % users, i // users
+    anon, known = f"anon-{user}", f"user-{user}"
+    if step == login_step:
+        sender.capture(i, "$identify", known, **{"$anon_distinct_id": anon})
+    elif step < login_step:
+        sender.capture(i, "$pageview", anon, **{"$current_url": f"https://a.io/p/{step % 4}"})
+    else:
+        sender.capture(i, "feature_used", known, feature="export")
+
+
 def stream(sender: Sender, cluster: Cluster) -> None:
     """Anonymous visits, a login (`$identify`) halfway, feature use; chaos in the middle."""
     for i in range(EVENTS):
-        user = i % USERS
-        anon, known = f"anon-{user}", f"user-{user}"
-        step = i // USERS
-        if step == 12:
-            sender.capture(i, "$identify", known, **{"$anon_distinct_id": anon})
-        elif step < 12:
-            sender.capture(i, "$pageview", anon, **{"$current_url": f"https://a.io/p/{step % 4}"})
-        else:
-            sender.capture(i, "feature_used", known, feature="export")
+        visit(sender, i, USERS, login_step=12)
         if i == 250:
             cluster.workers[0].kill()
         if i == 350:

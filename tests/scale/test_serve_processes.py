@@ -25,6 +25,7 @@ from tests.scale.test_scale_out import (
     Sender,
     embedded_contexts,
     stored_uuids,
+    visit,
     wait_for_label,
     wait_until_processed,
 )
@@ -68,15 +69,7 @@ def child_of(server: LiveServer, command: str) -> int:
 def stream(sender: Sender, server: LiveServer) -> None:
     """Anonymous visits, a login halfway, feature use; two kills in the middle."""
     for i in range(EVENTS):
-        user = i % USERS
-        anon, known = f"anon-{user}", f"user-{user}"
-        step = i // USERS
-        if step == 20:
-            sender.capture(i, "$identify", known, **{"$anon_distinct_id": anon})
-        elif step < 20:
-            sender.capture(i, "$pageview", anon, **{"$current_url": f"https://a.io/p/{step % 4}"})
-        else:
-            sender.capture(i, "feature_used", known, feature="export")
+        visit(sender, i, USERS, login_step=20)
         if i == 120:
             kill_child(server, "worker")
         if i == 200:
