@@ -203,7 +203,7 @@ def upsert_memberships(conn: Connection, spans: Iterable[Membership]) -> None:
 
 
 def _membership_key(m: Membership) -> tuple[str, str, str, str]:
-    """Rows upserted in key order: concurrent slices lock them in one order (pg_bulk)."""
+    """Rows upserted in key order, as pg_bulk writes them (see there for why)."""
     return (m.project_id, m.group_type, m.group_key, m.distinct_id)
 
 

@@ -8,8 +8,9 @@ slices of 10,000): the events insert ran 1.9–2.3× as fast, the client's CPU f
 rows in C) and PostgreSQL's from 0.9 s to 0.5 s (no array text to parse). A small slice
 (live traffic) keeps the one `unnest` statement: COPY costs three round trips.
 
-Rows go in in the conflict key's order (ORDER BY), so two workers writing overlapping
-slices at once lock rows in the same order and never deadlock (see lock_projects).
+Rows go in in the conflict key's order (ORDER BY), so writers that overlap lock rows in
+one order and cannot deadlock. Today no two slices of a project overlap (lock_projects is
+exclusive); the order is what a shared lock for plain slices would need, and costs a sort.
 """
 
 from __future__ import annotations
