@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,11 +10,14 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.live import free_port
+from tests.live import LiveServer, free_port
+
+SIGNING_SECRET = "whsec_" + base64.b64encode(b"usertrail-test-signing-secret!!").decode()
 
 
 @dataclass
@@ -75,3 +79,30 @@ def mail_inbox() -> Iterator[MailInbox]:
         yield inbox
     finally:
         controller.stop()
+
+
+@contextmanager
+def acting_server(
+    tmp: Path, project_file: str, **env: str
+) -> Iterator[tuple[LiveServer, WebhookInbox, MailInbox]]:
+    """A live server whose triggers reach a real webhook inbox and a real SMTP server.
+    `project_file` names the inbox's url `{hook}`; its webhooks sign with SIGNING_SECRET as
+    ACME_WEBHOOK_SECRET; `env` adds settings."""
+    with webhook_inbox() as hooks, mail_inbox() as mail:
+        path = tmp / "project.yaml"
+        path.write_text(project_file.format(hook=hooks.url))
+        server = LiveServer(
+            data_dir=tmp / "data",
+            env={
+                "USERTRAIL_PROJECT_FILE": str(path),
+                "USERTRAIL_SMTP_HOST": "127.0.0.1",
+                "USERTRAIL_SMTP_PORT": str(mail.port),
+                "USERTRAIL_ACTION_RETRY_BASE_S": "0.2",
+                "ACME_WEBHOOK_SECRET": SIGNING_SECRET,
+                **env,
+            },
+        ).start()
+        try:
+            yield server, hooks, mail
+        finally:
+            server.stop()

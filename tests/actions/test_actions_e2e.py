@@ -3,7 +3,6 @@ server and a real webhook receiver on loopback."""
 
 from __future__ import annotations
 
-import base64
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,9 +17,8 @@ from posthog import Posthog
 from standardwebhooks.webhooks import Webhook
 
 from tests.live import API_KEY, TOKEN, WEBHOOK_SECRET, LiveServer, wait_for
-from tests.receivers import MailInbox, WebhookInbox, mail_inbox, webhook_inbox
+from tests.receivers import SIGNING_SECRET, MailInbox, WebhookInbox, acting_server
 
-SIGNING_SECRET = "whsec_" + base64.b64encode(b"usertrail-test-signing-secret!!").decode()
 PROJECT_FILE = """
 triggers:
   power_user:
@@ -82,22 +80,8 @@ wait_until = wait_for  # the condition reads better as a sentence here
 
 @pytest.fixture
 def acting(tmp_path: Path) -> Iterator[Acting]:
-    with webhook_inbox() as hooks, mail_inbox() as mail:
-        project_file = tmp_path / "project.yaml"
-        project_file.write_text(PROJECT_FILE.format(hook=hooks.url))
-        env = {
-            "USERTRAIL_PROJECT_FILE": str(project_file),
-            "USERTRAIL_SMTP_HOST": "127.0.0.1",
-            "USERTRAIL_SMTP_PORT": str(mail.port),
-            "USERTRAIL_ACTION_RETRY_BASE_S": "0.2",
-            "USERTRAIL_ACTION_MAX_ATTEMPTS": "3",
-            "ACME_WEBHOOK_SECRET": SIGNING_SECRET,
-        }
-        server = LiveServer(data_dir=tmp_path / "data", env=env).start()
-        try:
-            yield Acting(server, hooks, mail)
-        finally:
-            server.stop()
+    with acting_server(tmp_path, PROJECT_FILE, USERTRAIL_ACTION_MAX_ATTEMPTS="3") as parts:
+        yield Acting(*parts)
 
 
 def feature_used(distinct_id: str) -> dict[str, Any]:

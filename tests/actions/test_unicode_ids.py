@@ -16,9 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
-from tests.actions.test_actions_e2e import SIGNING_SECRET
 from tests.live import API_KEY, TOKEN, LiveServer, wait_for
-from tests.receivers import MailInbox, WebhookInbox, mail_inbox, webhook_inbox
+from tests.receivers import SIGNING_SECRET, MailInbox, WebhookInbox, acting_server
 from usertrail.core.context.safe import safe_id
 from usertrail.core.ids import is_valid_id
 
@@ -71,22 +70,8 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("unicode-ids")
-    with webhook_inbox() as hooks, mail_inbox() as mail:
-        project_file = tmp / "project.yaml"
-        project_file.write_text(PROJECT_FILE.format(hook=hooks.url))
-        env = {
-            "USERTRAIL_PROJECT_FILE": str(project_file),
-            "USERTRAIL_SMTP_HOST": "127.0.0.1",
-            "USERTRAIL_SMTP_PORT": str(mail.port),
-            "USERTRAIL_ACTION_RETRY_BASE_S": "0.2",
-            "USERTRAIL_READ_RATE_PER_S": "0",
-            "ACME_WEBHOOK_SECRET": SIGNING_SECRET,
-        }
-        server = LiveServer(data_dir=tmp / "data", env=env).start()
-        try:
-            yield Site(server, hooks, mail)
-        finally:
-            server.stop()
+    with acting_server(tmp, PROJECT_FILE, USERTRAIL_READ_RATE_PER_S="0") as parts:
+        yield Site(*parts)
 
 
 @settings(
