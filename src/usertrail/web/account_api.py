@@ -6,7 +6,7 @@ counts what is returned (the Markdown block, or the JSON object, which does not 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from fastapi import APIRouter, Path, Query, Request
@@ -14,8 +14,8 @@ from starlette.responses import Response
 
 from usertrail.core.context.account import AccountOptions
 from usertrail.core.context.account_render import render_account
-from usertrail.core.context.build import DEFAULT_EVENTS, TOKENS_MAX, TOKENS_MIN
-from usertrail.web.context_api import MEDIA_TYPES, N_MAX
+from usertrail.core.context.build import DEFAULT_EVENTS
+from usertrail.web.context_api import MEDIA_TYPES, N_MAX, Format, MaxTokens
 from usertrail.web.deps import services_of
 from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
 
@@ -49,11 +49,8 @@ async def group_context(
     group_key: GroupKey,
     credentials: ApiKey,
     n: Annotated[int, Query(ge=0, le=N_MAX, description="How many recent events")] = DEFAULT_EVENTS,
-    max_tokens: Annotated[
-        int | None,
-        Query(ge=TOKENS_MIN, le=TOKENS_MAX, description="Token budget for what is returned"),
-    ] = None,
-    format: Annotated[Literal["json", "markdown"], Query(description="json or markdown")] = "json",
+    max_tokens: MaxTokens = None,
+    format: Format = "json",
 ) -> Response:
     project = await project_of(request, credentials)
     options = AccountOptions(n=n, max_tokens=max_tokens)

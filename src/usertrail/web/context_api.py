@@ -40,8 +40,10 @@ N_MAX = 500
 N_HELP = "How many recent events (default 20; with max_tokens, as many as the budget holds)"
 TOKENS_HELP = (
     "Token budget (cl100k) for what is returned: the Markdown block is filled up to it, most "
-    "useful first; the JSON object is cut to it. 400 if the user's header alone is larger"
+    "useful first; the JSON object is cut to it. 400 if the header alone is larger"
 )
+MaxTokens = Annotated[int | None, Query(ge=TOKENS_MIN, le=TOKENS_MAX, description=TOKENS_HELP)]
+Format = Annotated[Literal["json", "markdown"], Query(description="json or markdown")]
 INCLUDE_HELP = "JSON only: also the Markdown block as `prompt` (the same facts twice)"
 MEDIA_TYPES = {"json": "application/json", "markdown": "text/markdown; charset=utf-8"}
 
@@ -60,7 +62,7 @@ async def user_context_stream(
     user_id: UserId,
     credentials: ApiKey,
     n: Annotated[int | None, Query(ge=0, le=N_MAX, description=N_HELP)] = None,
-    max_tokens: Annotated[int | None, Query(ge=TOKENS_MIN, le=TOKENS_MAX)] = None,
+    max_tokens: MaxTokens = None,
     include: Annotated[Literal["prompt"] | None, Query(description=INCLUDE_HELP)] = None,
 ) -> StreamingResponse:
     """One `context` event now, then one each time this user's events are processed."""
@@ -106,10 +108,8 @@ async def user_context(
     user_id: UserId,
     credentials: ApiKey,
     n: Annotated[int | None, Query(ge=0, le=N_MAX, description=N_HELP)] = None,
-    max_tokens: Annotated[
-        int | None, Query(ge=TOKENS_MIN, le=TOKENS_MAX, description=TOKENS_HELP)
-    ] = None,
-    format: Annotated[Literal["json", "markdown"], Query(description="json or markdown")] = "json",
+    max_tokens: MaxTokens = None,
+    format: Format = "json",
     include: Annotated[Literal["prompt"] | None, Query(description=INCLUDE_HELP)] = None,
 ) -> Response:
     service = services_of(request).context
