@@ -321,7 +321,10 @@ def build_runtime(settings: Settings, side: Side | None = None) -> Runtime:
     # SQLite: one builder thread (its reads hold the GIL between rows: two builders only take
     # turns). PostgreSQL: a read waits on the server, so a few overlap.
     builders = 1 if engine.dialect.name == "sqlite" else CONTEXT_BUILDERS_PG
-    context = ContextService(store, projects, config_for, utc_now, cache, limiter, builders)
+    reads = {s: metrics.context_reads.labels(s) for s in ("cache", "advanced", "store")}
+    context = ContextService(
+        store, projects, config_for, utc_now, cache, limiter, builders, lambda s: reads[s].inc()
+    )
     # Invalidate before notifying streams, so a stream's rebuild never reads a stale entry.
     processor.listeners.insert(0, cache.invalidate)
     outbox = SqlOutbox(writer, engine)

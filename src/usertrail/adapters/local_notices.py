@@ -27,10 +27,10 @@ import struct
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
-import msgspec
 import structlog
 
-from usertrail.model.event import Changed, Event, PersonId
+from usertrail.adapters.notice_wire import decode_notice, encode_notices
+from usertrail.model.event import Changed
 
 log = structlog.get_logger("usertrail.notices")
 WAKE, HELLO, CHANGED, METRICS, RELAY = b"w", b"h", b"c", b"m", b"r"
@@ -43,27 +43,6 @@ MAX_DATAGRAM = 64 * 1024
 # 4,840 against 3,209 req/s at 32; an event shows in context 30 ms after its ack at p50
 # (15 ms with 5 ms; 12 ms with the processor in-process). USERTRAIL_PROCESSOR_LINGER_MS.
 WAKE_LINGER_S = 0.02
-EVENT_BYTES_MAX = 16 * 1024  # a larger new event goes as its id: its context is rebuilt
-
-
-class _Sent(msgspec.Struct, array_like=True):
-    events: list[msgspec.Raw]  # each encoded once, to know its size
-    ids: list[PersonId]
-
-
-class _Notice(msgspec.Struct, array_like=True):
-    """What changed: new events (a cached context advances with them) and other changes'
-    ids (merges, erasures: their contexts are dropped)."""
-
-    events: list[Event]
-    ids: list[PersonId]
-
-    def changes(self) -> list[Changed]:
-        return [*self.events, *self.ids]
-
-
-_encode = msgspec.msgpack.Encoder().encode
-_decode = msgspec.msgpack.Decoder(_Notice).decode
 
 
 class ProcessorTaken(Exception):
@@ -99,26 +78,9 @@ def _sender_uid(ancillary: list[tuple[int, int, bytes]]) -> int | None:
 
 
 def _chunks(changes: Sequence[Changed]) -> Iterator[bytes]:
-    """CHANGED datagrams of at most ~MAX_DATAGRAM bytes: each new event whole, in order,
-    and the other changes' ids, deduplicated."""
-    events: list[msgspec.Raw] = []
-    size, ids = 0, set()
-    for change in changes:
-        encoded = _encode(change) if isinstance(change, Event) else b""
-        if not encoded or len(encoded) > EVENT_BYTES_MAX:
-            ids.add((change.project_id, change.distinct_id))
-            continue
-        if size + len(encoded) > MAX_DATAGRAM // 2:
-            yield CHANGED + _encode(_Sent(events=events, ids=[]))
-            events, size = [], 0
-        events.append(msgspec.Raw(encoded))
-        size += len(encoded)
-    persons = [PersonId(project_id=p, distinct_id=d) for p, d in sorted(ids)]
-    step = 200  # ids are at most a few hundred bytes (core.ids), so 200 fit in one datagram
-    for i in range(0, max(len(persons), 1), step):
-        if events or persons[i : i + step]:
-            yield CHANGED + _encode(_Sent(events=events, ids=persons[i : i + step]))
-        events = []
+    """CHANGED datagrams, each within MAX_DATAGRAM (adapters.notice_wire)."""
+    for notice in encode_notices(changes, MAX_DATAGRAM - len(CHANGED)):
+        yield CHANGED + notice
 
 
 class _Endpoint:
@@ -133,6 +95,8 @@ class _Endpoint:
             return False
         except BlockingIOError:
             log.warning("notice_dropped", reason="receiver busy")
+        except OSError as exc:  # never the processor's slice: a notice is fire-and-forget
+            log.warning("notice_dropped", reason=str(exc))
         return True
 
     async def _receive_forever(self, handle: Callable[[bytes, bytes], None]) -> None:
@@ -192,7 +156,7 @@ class ServingNotices(_Endpoint):
                 if asked is not None and not asked.done():
                     asked.set_result(data[1:])
             elif data.startswith(CHANGED):
-                deliver(_decode(data[1:]).changes())
+                deliver(decode_notice(data[1:]))
 
         hello = asyncio.create_task(self._say_hello())
         try:
@@ -272,7 +236,7 @@ class ProcessorNotices(_Endpoint):
             elif data == RELAY:
                 self._send(RELAY + self.relay_text(), sender)
             elif data.startswith(CHANGED):
-                deliver(_decode(data[1:]).changes())
+                deliver(decode_notice(data[1:]))
                 self._broadcast(data)
 
         await self._receive_forever(handle)
