@@ -6,10 +6,11 @@ bug or a future path could send them."""
 from __future__ import annotations
 
 import asyncio
-import os
+import tempfile
 import uuid as uuidlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import redis.asyncio as aioredis
 from hypothesis import HealthCheck, given, settings
@@ -18,7 +19,12 @@ from hypothesis import strategies as st
 from tests import backends
 from tests.factories import make_event, make_raw
 from tests.services.test_context_cache import context_for, inputs_for
-from usertrail.adapters.local_notices import MAX_DATAGRAM, ProcessorNotices, ServingNotices
+from usertrail.adapters.local_notices import (
+    MAX_DATAGRAM,
+    ProcessorNotices,
+    ServingNotices,
+    channels,
+)
 from usertrail.adapters.notice_wire import decode_notice, encode_notices
 from usertrail.adapters.redis_changes import NOTICE_BYTES_MAX, RedisChangeNotices
 from usertrail.core.context.build import ContextOptions
@@ -126,8 +132,10 @@ def test_everyone_drops_every_cached_context_and_any_load_it_raced() -> None:
 
 async def _local_round_trip(batch: list[Changed]) -> list[Changed]:
     """`batch` published by a real processor socket, as a real serving socket hears it."""
-    url = f"sqlite:///hostile-{os.getpid()}-{uuidlib.uuid4().hex}.db"
-    processor, serving = ProcessorNotices(url, linger_s=0), ServingNotices(url)
+    [(own, end)] = channels(1)
+    lock = Path(tempfile.gettempdir()) / f"hostile-{uuidlib.uuid4().hex}.lock"
+    processor = ProcessorNotices([end.detach()], lock, linger_s=0)
+    serving = ServingNotices(own.detach())
     heard: list[Changed] = []
     done = asyncio.Event()
     marker = PersonId(project_id="p1", distinct_id="end-of-batch")
@@ -154,6 +162,7 @@ async def _local_round_trip(batch: list[Changed]) -> list[Changed]:
         await asyncio.gather(*tasks, return_exceptions=True)
         await processor.aclose()
         await serving.aclose()
+        lock.unlink()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=SLOW_AND_LARGE)

@@ -44,9 +44,13 @@ class Deployment:
     def capture(self, event: str, distinct_id: str, **props: Any) -> None:
         """One event through the real capture endpoint, then until a worker stored it."""
         self.sent += 1
-        body = {"api_key": TOKEN, "event": event, "distinct_id": distinct_id}
-        body["properties"] = {"$current_url": "https://a.io/p", **props}
-        body["timestamp"] = f"2026-12-0{1 + self.sent // 50}T10:{self.sent % 50:02d}:00Z"
+        body = {
+            "api_key": TOKEN,
+            "event": event,
+            "distinct_id": distinct_id,
+            "properties": {"$current_url": "https://a.io/p", **props},
+            "timestamp": f"2026-12-0{1 + self.sent // 50}T10:{self.sent % 50:02d}:00Z",
+        }
         assert httpx.post(f"{self.ingest.url}/i/v0/e/", json=body).status_code == 200
         wait_for(lambda: db_counts(self.database_url) == (self.sent,) * 2, 30, "processing")
 

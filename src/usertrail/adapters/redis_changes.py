@@ -23,34 +23,37 @@ log = structlog.get_logger("usertrail.changes")
 # Redis takes far larger messages; bounded so one slice's notice never holds a subscriber's
 # output buffer (and its decoder) for long, and a slice of small events is one message.
 NOTICE_BYTES_MAX = 256 * 1024
+PENDING_MAX = 10_000  # notices waiting for Redis; older ones are dropped past this
 
 
 class RedisChangeNotices:
     def __init__(self, url: str, channel: str = "usertrail:changes") -> None:
         self._redis = aioredis.Redis.from_url(url)
         self._channel = channel
-        self._sending: set[asyncio.Task[None]] = set()  # referenced until done (no early GC)
+        self._queued: list[bytes] = []
+        self._sender: asyncio.Task[None] | None = None
 
     def publish(self, events: Sequence[Changed]) -> None:
-        """Processor listener (synchronous): send in the background, never block the slice."""
-        notices = list(encode_notices(events, NOTICE_BYTES_MAX))
-        if not notices:
-            return
-        task = asyncio.get_running_loop().create_task(self._send(notices))
-        self._sending.add(task)
-        task.add_done_callback(self._sent)
+        """Processor listener (synchronous): send in the background, never block the slice.
+        One sender, so notices leave in the order they were published."""
+        self._queued += encode_notices(events, NOTICE_BYTES_MAX)
+        if len(self._queued) > PENDING_MAX:  # Redis is stuck: drop the oldest
+            log.warning("change_notice_not_sent", dropped=len(self._queued) - PENDING_MAX)
+            del self._queued[: len(self._queued) - PENDING_MAX]
+        if self._queued and (self._sender is None or self._sender.done()):
+            self._sender = asyncio.get_running_loop().create_task(self._send_all())
 
-    async def _send(self, notices: list[bytes]) -> None:
-        """One round trip, in order on one connection (a slice's ids follow its events)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for notice in notices:
-                pipe.publish(self._channel, notice)
-            await pipe.execute()
-
-    def _sent(self, task: asyncio.Task[None]) -> None:
-        self._sending.discard(task)
-        if not task.cancelled() and (exc := task.exception()) is not None:
-            log.warning("change_notice_not_sent", error=str(exc))
+    async def _send_all(self) -> None:
+        """What is queued, a pipeline (one round trip) at a time, until nothing is."""
+        while self._queued:
+            notices, self._queued = self._queued, []
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for notice in notices:
+                        pipe.publish(self._channel, notice)
+                    await pipe.execute()
+            except Exception as exc:  # fire-and-forget, as Pub/Sub itself is
+                log.warning("change_notice_not_sent", error=str(exc), dropped=len(notices))
 
     async def listen(self, deliver: Callable[[Sequence[Changed]], None]) -> None:
         """Hand every notice to `deliver` until cancelled; reconnects after errors."""
