@@ -253,6 +253,7 @@ def worker(
     project_file: Annotated[Path | None, PROJECT_FILE] = None,
     poll_ms: Annotated[int, typer.Option(help="How often to look for new raw events")] = 50,
     beside_serve: Annotated[bool, typer.Option(hidden=True)] = False,
+    notice_fds: Annotated[str, typer.Option(hidden=True)] = "",  # serve's sockets, "5,6"
 ) -> None:
     """Run the processor, action deliveries and sink files in their own process.
 
@@ -271,7 +272,8 @@ def worker(
     configure_logging(settings.log_level, settings.log_json)
     lock = hold_or_exit(settings, exclusive=False)  # kept open: replay stays off
     try:
-        runtime = build_runtime(settings, "processor" if beside_serve else None)
+        fds = [int(fd) for fd in notice_fds.split(",") if fd]
+        runtime = build_runtime(settings, "processor" if beside_serve else None, fds)
     except ProcessorTaken:
         raise typer.Exit(EXIT_TAKEN) from None
     hold_database_or_exit(runtime, exclusive=False)

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 DEMO = setting("demo", "The Acme demo at /demo", "--demo/--no-demo")
 PROCESSES = setting("processes", "Server processes on the port (the processor stays one)")
 LISTEN_FD = typer.Option(hidden=True)  # set by `serve --processes N` for its other servers
+NOTICE_FD = typer.Option(hidden=True)  # their socket to the processor (local_notices)
 
 
 def serve(
@@ -43,6 +44,7 @@ def serve(
     demo: Annotated[bool, DEMO] = DEFAULTS["demo"],
     processes: Annotated[int, PROCESSES] = DEFAULTS["processes"],
     listen_fd: Annotated[int | None, LISTEN_FD] = None,
+    notice_fd: Annotated[int | None, NOTICE_FD] = None,
 ) -> None:
     """Run the service (embedded: SQLite under the data dir, no external server)."""
     from usertrail.observability import configure_logging
@@ -70,7 +72,7 @@ def serve(
         _end_with_parent()
     lock = hold_or_exit(settings, exclusive=False)
     try:
-        _serve(settings, listener, first=listen_fd is None)
+        _serve(settings, listener, notice_fd, first=listen_fd is None)
     finally:
         if lock is not None:
             lock.close()
@@ -87,18 +89,28 @@ def _end_with_parent() -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _serve(settings: Settings, listener: socket.socket, *, first: bool) -> None:
+def _serve(
+    settings: Settings, listener: socket.socket, notice_fd: int | None, *, first: bool
+) -> None:
+    """`first`: not one of a first server's children (`--processes N`, with `notice_fd`
+    when the processor runs beside them)."""
     import uvicorn
 
     from usertrail import processor_process
     from usertrail.observability import freeze_startup_heap
     from usertrail.web.app import create_app, served_app
-    from usertrail.wiring import build_runtime
+    from usertrail.wiring import build_runtime, local_channels
 
     split = processor_process.wanted(settings)
-    runtime = build_runtime(settings, "serving" if split else None)
+    # The first server makes every server's socket to the processor; its children inherit
+    # theirs, and all of them stay open here while children come and go.
+    channels = local_channels(settings.processes) if split and first else []
+    if channels:
+        notice_fd = channels[0][0].detach()  # this process's own: the runtime owns it now
+    fds = [notice_fd] if split and notice_fd is not None else []
+    runtime = build_runtime(settings, "serving" if split else None, fds)
     hold_database_or_exit(runtime, exclusive=False)  # held until the process ends
-    children = _children(settings, listener, split) if first else []
+    children = _children(settings, listener, channels) if first else []
     for child in children:
         child.start()  # now: they start while this process does
     if not first:
@@ -125,11 +137,19 @@ def _serve(settings: Settings, listener: socket.socket, *, first: bool) -> None:
             child.stop()
 
 
-def _children(settings: Settings, listener: socket.socket, split: bool) -> list[ChildProcess]:
+def _children(
+    settings: Settings, listener: socket.socket, channels: list[tuple[socket.socket, socket.socket]]
+) -> list[ChildProcess]:
+    """The processor (with `channels`: its ends of them all) and the other servers."""
     from usertrail import processor_process
 
-    servers = [processor_process.server(settings, listener) for _ in range(settings.processes - 1)]
-    return [processor_process.processor(settings)] * split + servers
+    owns: list[socket.socket | None] = [own for own, _ in channels[1:]]
+    owns = owns or [None] * (settings.processes - 1)
+    servers = [processor_process.server(settings, listener, own) for own in owns]
+    if not channels:
+        return servers
+    ends = [processor_end for _, processor_end in channels]
+    return [processor_process.processor(settings, ends), *servers]
 
 
 def _run(uvicorn: Any, app: Any, listener: socket.socket, freeze: Callable[[], None]) -> None:

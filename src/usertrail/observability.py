@@ -136,6 +136,14 @@ class Metrics:
             ["route", "outcome"],
             registry=self.registry,
         )
+        self.context_reads = Counter(
+            "usertrail_context_reads_total",
+            "Context reads by where the answer came from: cache (built already), advanced "
+            "(built again from cached inputs that new events moved on, without the database) "
+            "or store (loaded from the database)",
+            ["source"],
+            registry=self.registry,
+        )
 
     def background(self) -> tuple[Collector, ...]:
         """What background work counts: in `usertrail serve`'s processor process, when the

@@ -4,9 +4,10 @@ In one process, the processor's derive and store steps took the GIL (and the eve
 from capture: an all-in-one server answered single events at half of `--role ingest`'s
 rate. So `serve` starts `usertrail worker --beside-serve` and keeps it running: the child
 follows the same database, is woken after each commit and tells every server which persons
-changed (adapters.local_notices). With `--processes N`, N-1 more servers answer on the
-listening socket this one bound (the kernel hands each connection to one of them). Every
-child reads its stdin until end of file, so it ends with its parent, even a killed one.
+changed (adapters.local_notices: socket pairs `serve` makes and its children inherit, so
+no name another local user could take first). With `--processes N`, N-1 more servers answer
+on the listening socket this one bound (the kernel hands each connection to one of them).
+Every child reads its stdin until end of file, so it ends with its parent, even a killed one.
 Durability and exactly-once are unchanged: each server commits the raw events before its
 2xx, and the one processor moves its cursor with each slice, as in scale-out.
 """
@@ -30,7 +31,7 @@ RESTART_AFTER_S = 0.5
 
 
 def wanted(settings: Settings) -> bool:
-    """Only for the embedded all-in-one role, on Linux (abstract sockets), with cores to use."""
+    """Only for the embedded all-in-one role, on Linux (SO_PASSCRED), with cores to use."""
     from usertrail.wiring import local_notices_supported
 
     return (
@@ -83,17 +84,26 @@ class ChildProcess:
             time.sleep(RESTART_AFTER_S)
 
 
-def processor(settings: Settings) -> ChildProcess:
+def processor(settings: Settings, notices: list[socket.socket]) -> ChildProcess:
+    """The processor, on its ends of the servers' notice sockets (local_notices.channels)."""
+    fds = tuple(sock.fileno() for sock in notices)
     command = [sys.executable, "-m", "usertrail", "worker", "--beside-serve"]
-    return ChildProcess("processor", command + _data_flags(settings), _environment(settings))
+    command += ["--notice-fds", ",".join(map(str, fds)), *_data_flags(settings)]
+    return ChildProcess("processor", command, _environment(settings), pass_fds=fds)
 
 
-def server(settings: Settings, listener: socket.socket) -> ChildProcess:
-    """One more server answering on `listener` (bound here, inherited by the child)."""
-    fd = listener.fileno()
-    command = [sys.executable, "-m", "usertrail", "serve", "--listen-fd", str(fd)]
+def server(
+    settings: Settings, listener: socket.socket, notices: socket.socket | None
+) -> ChildProcess:
+    """One more server answering on `listener` (bound here, inherited by the child), and
+    talking to the processor on `notices` when one runs beside it."""
+    fds: tuple[int, ...] = (listener.fileno(),)
+    command = [sys.executable, "-m", "usertrail", "serve", "--listen-fd", str(fds[0])]
+    if notices is not None:
+        fds += (notices.fileno(),)
+        command += ["--notice-fd", str(notices.fileno())]
     command += ["--role", settings.role, *_data_flags(settings)]
-    return ChildProcess("server", command, _environment(settings), pass_fds=(fd,))
+    return ChildProcess("server", command, _environment(settings), pass_fds=fds)
 
 
 def _data_flags(settings: Settings) -> list[str]:

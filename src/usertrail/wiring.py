@@ -21,7 +21,9 @@ from usertrail.adapters.local_notices import (
     ProcessorNotices,
     ProcessorTaken,
     ServingNotices,
+    processor_lock,
 )
+from usertrail.adapters.local_notices import channels as local_channels
 from usertrail.adapters.local_notices import supported as local_notices_supported
 from usertrail.adapters.notify import RoutingNotifier
 from usertrail.adapters.posthog_capture import PosthogCapture
@@ -78,7 +80,13 @@ from usertrail.services.sinks import SinkWriter
 from usertrail.settings import Settings
 
 log = structlog.get_logger("usertrail")
-__all__ = ["ProcessorTaken", "Runtime", "build_runtime", "local_notices_supported"]
+__all__ = [
+    "ProcessorTaken",
+    "Runtime",
+    "build_runtime",
+    "local_channels",
+    "local_notices_supported",
+]
 # An embedded deployment split in two processes (`usertrail serve` and the processor it runs
 # beside itself): which side this runtime is.
 Side = Literal["serving", "processor"]
@@ -261,10 +269,13 @@ def open_projects(settings: Settings) -> SqlProjects:
 CONTEXT_BUILDERS_PG = 4
 
 
-def build_runtime(settings: Settings, side: Side | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings, side: Side | None = None, notice_fds: Sequence[int] = ()
+) -> Runtime:
     """Open storage, create the schema and the default project; start nothing yet.
 
-    `side`: this process is one of an embedded deployment's two (local_notices)."""
+    `side`: this process is one of an embedded deployment's two, talking over the sockets
+    `notice_fds` (local_notices: one for a server, one per server for the processor)."""
     url = settings.sqlalchemy_url()
     engine = make_engine(url)
     write_engine = make_engine(url, writer=True)
@@ -293,7 +304,7 @@ def build_runtime(settings: Settings, side: Side | None = None) -> Runtime:
     )
     store = SqlDerivedStore(writer, engine)
     bus, remote = _bus(settings)
-    local = _local_notices(settings, side) if bus is None else None
+    local = _local_notices(settings, side, notice_fds) if bus is None else None
     changes: Notices | None = local or remote
     feed: EventFeed = LogFeed(event_log, store) if bus is None else _bus_feed(settings, bus)
     processor = Processor(feed, store, config_for, metrics)
@@ -321,7 +332,10 @@ def build_runtime(settings: Settings, side: Side | None = None) -> Runtime:
     # SQLite: one builder thread (its reads hold the GIL between rows: two builders only take
     # turns). PostgreSQL: a read waits on the server, so a few overlap.
     builders = 1 if engine.dialect.name == "sqlite" else CONTEXT_BUILDERS_PG
-    context = ContextService(store, projects, config_for, utc_now, cache, limiter, builders)
+    reads = {s: metrics.context_reads.labels(s) for s in ("cache", "advanced", "store")}
+    context = ContextService(
+        store, projects, config_for, utc_now, cache, limiter, builders, lambda s: reads[s].inc()
+    )
     # Invalidate before notifying streams, so a stream's rebuild never reads a stale entry.
     processor.listeners.insert(0, cache.invalidate)
     outbox = SqlOutbox(writer, engine)
@@ -488,13 +502,14 @@ def _bus(settings: Settings) -> tuple[RedisStreamBus | None, RedisChangeNotices 
     return bus, RedisChangeNotices(settings.bus_url, f"{settings.bus_prefix}:changes")
 
 
-def _local_notices(settings: Settings, side: Side | None) -> Notices | None:
+def _local_notices(settings: Settings, side: Side | None, fds: Sequence[int]) -> Notices | None:
     if side is None:
         return None
-    url = settings.sqlalchemy_url()
     if side == "serving":
-        return ServingNotices(url)
-    return ProcessorNotices(url, linger_s=settings.processor_linger_ms / 1000)
+        [fd] = fds
+        return ServingNotices(fd)
+    lock = processor_lock(settings.data_dir, settings.sqlalchemy_url())
+    return ProcessorNotices(fds, lock, linger_s=settings.processor_linger_ms / 1000)
 
 
 def _reconciler(

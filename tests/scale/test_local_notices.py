@@ -1,20 +1,37 @@
-"""The processor's local socket hears only its own user: an abstract name has no file
-permissions, so anyone on the machine can send to it."""
+"""`serve`'s processor socket: nameless, so no other local user can take it first, and what
+reaches it from another user is dropped anyway (SO_PASSCRED)."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import re
+import signal
 import socket
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
+import httpx
 import pytest
+from posthog import Posthog
 
 from tests.factories import make_event, make_raw
-from usertrail.adapters.local_notices import CHANGED, ProcessorNotices, _chunks, processor_address
+from tests.live import API_KEY, TOKEN, LiveServer, wait_for
+from tests.scale.test_scale_out import wait_for_label
+from tests.scale.test_serve_processes import child_of, children
+from usertrail.adapters.local_notices import (
+    CHANGED,
+    ProcessorNotices,
+    ProcessorTaken,
+    _chunks,
+    channels,
+)
 from usertrail.model.event import Changed, Event
 
 NOBODY = 65534
+needs_root = pytest.mark.skipif(os.getuid() != 0, reason="acting as another user needs root")
 
 
 def changed(distinct_id: str) -> bytes:
@@ -23,24 +40,27 @@ def changed(distinct_id: str) -> bytes:
     return datagram
 
 
-def send_as(uid: int, datagram: bytes, address: bytes) -> None:
-    """From a forked child that takes `uid` (it only makes system calls, then exits)."""
+def send_as(uid: int, datagram: bytes, sock: socket.socket) -> None:
+    """From a forked child that inherited `sock` and takes `uid` (it only makes system
+    calls, then exits)."""
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
             os.setuid(uid)
-            socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(datagram, address)
+            sock.send(datagram)
             code = 0
         finally:
             os._exit(code)
     assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
 
-@pytest.mark.skipif(os.getuid() != 0, reason="sending as another user needs root")
-async def test_a_notice_from_another_user_is_dropped_and_ones_own_is_heard() -> None:
-    url = f"sqlite:///notices-{os.getpid()}.db"
-    notices = ProcessorNotices(url, linger_s=0)
+@needs_root
+async def test_a_notice_from_another_user_is_dropped_and_ones_own_is_heard(
+    tmp_path: Path,
+) -> None:
+    [(own, end)] = channels(1)
+    notices = ProcessorNotices([end.detach()], tmp_path / "processor.lock", linger_s=0)
     heard: list[str] = []
     got_own = asyncio.Event()
 
@@ -50,13 +70,127 @@ async def test_a_notice_from_another_user_is_dropped_and_ones_own_is_heard() -> 
 
     listening = asyncio.create_task(notices.listen(deliver))
     try:
-        address = processor_address(url)
-        send_as(NOBODY, changed("forged"), address)
-        send_as(os.getuid(), changed("genuine"), address)
+        send_as(NOBODY, changed("forged"), own)  # e.g. a leaked descriptor
+        send_as(os.getuid(), changed("genuine"), own)
         # Datagrams on one socket arrive in order: once the genuine one is heard, the forged
         # one, sent first, has been read and refused.
         await asyncio.wait_for(got_own.wait(), 30)
         assert heard == ["genuine"]
     finally:
         listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
         await notices.aclose()
+        own.close()
+
+
+def test_a_second_processor_on_one_database_waits_for_the_first(tmp_path: Path) -> None:
+    lock = tmp_path / "processor.lock"
+    pairs = channels(3)
+    first = ProcessorNotices([pairs[0][1].detach()], lock)
+    with pytest.raises(ProcessorTaken):
+        ProcessorNotices([pairs[1][1].fileno()], lock)  # (takes it only with the lock)
+    asyncio.run(first.aclose())
+    asyncio.run(ProcessorNotices([pairs[2][1].detach()], lock).aclose())
+    assert lock.stat().st_mode & 0o077 == 0  # nobody else can open it, so nor lock it
+    for pair in pairs:
+        for sock in pair:
+            sock.close()
+
+
+def squat(address: bytes) -> int:
+    """A child that becomes `nobody`, binds `address` and holds it until killed."""
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setuid(NOBODY)
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind(address)
+            os.write(ready_w, b"1")
+            while True:
+                time.sleep(1)
+        finally:
+            os._exit(1)
+    os.close(ready_w)
+    assert os.read(ready_r, 1) == b"1", "the squatter could not bind"
+    os.close(ready_r)
+    return pid
+
+
+@pytest.fixture
+def squatter(tmp_path: Path) -> Iterator[Path]:
+    """Another local user holding the name the processor's socket had (derived from the
+    database URL, so anyone could compute it)."""
+    data = tmp_path / "data"
+    url = f"sqlite:///{data / 'usertrail.db'}"
+    digest = hashlib.sha256(url.encode()).hexdigest()[:24]
+    pid = squat(b"\0usertrail-processor-" + digest.encode())
+    try:
+        yield data
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+def reached_as(uid: int, address: bytes) -> bool:
+    """Whether a forked child with `uid` can send a datagram to the abstract `address`."""
+    pid = os.fork()
+    if pid == 0:
+        code = 2
+        try:
+            os.setuid(uid)
+            socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(changed("forged"), address)
+            code = 0
+        except OSError:
+            code = 1
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+def abstract_names(pids: list[int]) -> list[str]:
+    """The abstract socket names the processes `pids` hold (their sockets' inodes, looked up
+    in /proc/net/unix, where such names start with '@')."""
+    inodes = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            target = os.readlink(fd) if fd.is_symlink() else ""
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    names = []
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8 and fields[6] in inodes and fields[7].startswith("@"):
+            names.append(fields[7])
+    return names
+
+
+@needs_root
+def test_serve_s_processor_starts_and_hears_its_servers_though_its_old_name_is_taken(
+    squatter: Path,
+) -> None:
+    server = LiveServer(squatter, env={"USERTRAIL_DEMO": "0"}, args=["--processes", "2"])
+    server.start()  # ready only once the processor has answered the server's hello
+    try:
+        assert server.proc is not None
+        tree = [server.proc.pid, *children(server.proc.pid)]
+        assert child_of(server, "worker") in tree
+        # No name anyone could take first: the only names are the kernel's own (SO_PASSCRED
+        # autobinds a sender), given after the socket exists, and nobody else can send to
+        # them (each socket is connected to its pair).
+        names = abstract_names(tree)
+        assert all(re.fullmatch("@[0-9a-f]{5}", name) for name in names), names
+        assert not any(reached_as(NOBODY, b"\0" + name[1:].encode()) for name in names)
+
+        posthog = Posthog(TOKEN, host=server.url, sync_mode=True)
+        posthog.capture("$pageview", distinct_id="u1", properties={"$current_url": "https://a.io/"})
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        wait_for(lambda: httpx.get(f"{server.url}/context/user/u1", headers=headers).is_success)
+        # Now cached in whichever server answered: the processor's notices reach them all.
+        posthog.capture("plan_selected", distinct_id="u1", properties={"plan": "pro"})
+        for _ in range(4):  # both servers (the kernel spreads connections between them)
+            assert wait_for_label(server.url, "u1", "plan selected", timeout=10)
+        metrics = httpx.get(f"{server.url}/metrics").text  # the processor's answer, in it
+        assert "usertrail_events_processed_total 2.0" in metrics
+    finally:
+        server.stop()

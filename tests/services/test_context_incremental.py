@@ -1,9 +1,12 @@
-"""A cached context advanced event by event equals one rebuilt from the database."""
+"""A cached context advanced event by event equals one rebuilt from the database, on SQLite
+and on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from tests import backends
 from tests.factories import click, make_raw, pageview
 from usertrail.core.context.build import ContextOptions
 from usertrail.errors import NotFound
@@ -118,9 +122,29 @@ async def _read(
         return None
 
 
-async def run_trace(tmp: Path, seed: int) -> int:
+# PostgreSQL takes each trace at about twice SQLite's time (a round trip per read): fewer
+# traces there keep the test within the suite's timeout on a loaded machine.
+SEEDS = {"sqlite": 10, "postgresql": 5}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@contextmanager
+def settings_on(backend: str, data_dir: Path) -> Iterator[Settings]:
+    """A fresh database: SQLite under `data_dir`, or a PostgreSQL schema of its own."""
+    if backend == "sqlite":
+        yield Settings(data_dir=data_dir, demo=False)
+        return
+    with backends.pg_schema_url() as url:
+        yield Settings(database_url=url, data_dir=data_dir, demo=False)
+
+
+async def run_trace(settings: Settings, seed: int) -> int:
     rnd = random.Random(seed)
-    runtime = build_runtime(Settings(data_dir=tmp / str(seed), demo=False))
+    runtime = build_runtime(settings)
     incremental, full = services(runtime)
     project_id = runtime.default_project.id
     trace = [msgspec.structs.replace(e, project_id=project_id) for e in random_trace(rnd, 120)]
@@ -141,7 +165,7 @@ async def run_trace(tmp: Path, seed: int) -> int:
 
 @pytest.mark.parametrize(("loaded", "kept"), [(200, 256), (6, 4)])
 async def test_advanced_contexts_equal_rebuilt_ones_over_random_traces(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loaded: int, kept: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str, loaded: int, kept: int
 ) -> None:
     """Hostile and non-ASCII ids and strings, late and same-instant events, days crossed;
     `loaded=6` makes the loaded window full, so its edge cases run too, and `kept=4` lets
@@ -149,8 +173,9 @@ async def test_advanced_contexts_equal_rebuilt_ones_over_random_traces(
     monkeypatch.setattr(context_module, "MIN_EVENTS_LOADED", loaded)
     monkeypatch.setattr(ContextCache, "INPUTS_KEPT", kept)
     advanced = 0
-    for seed in range(10):
-        advanced += await run_trace(tmp_path, seed)
+    for seed in range(SEEDS[backend]):
+        with settings_on(backend, tmp_path / str(seed)) as settings:
+            advanced += await run_trace(settings, seed)
     # The incremental path ran, not only rebuilds. How often depends on timing (a build that
     # races a change notice is not kept): 687 and 111 on a quiet machine, 100 under load.
     assert advanced >= 20
@@ -168,8 +193,8 @@ class CountingReader:
         return self._store.person_data_now(project_id, distinct_id, limit)
 
 
-async def filled(tmp: Path) -> Runtime:
-    runtime = build_runtime(Settings(data_dir=tmp, demo=False))
+async def filled(settings: Settings) -> Runtime:
+    runtime = build_runtime(settings)
     project_id = runtime.default_project.id
     trace = [pageview("/", distinct_id=IDS[1], at=i, project_id=project_id) for i in range(5)]
     await runtime.event_log.append(trace)
@@ -177,8 +202,15 @@ async def filled(tmp: Path) -> Runtime:
     return runtime
 
 
-async def test_concurrent_cold_reads_of_one_context_share_one_build(tmp_path: Path) -> None:
-    runtime = await filled(tmp_path)
+async def test_concurrent_cold_reads_of_one_context_share_one_build(
+    tmp_path: Path, backend: str
+) -> None:
+    with settings_on(backend, tmp_path) as settings:
+        await concurrent_cold_reads(settings)
+
+
+async def concurrent_cold_reads(settings: Settings) -> None:
+    runtime = await filled(settings)
     reader = CountingReader(runtime)
     service = ContextService(reader, runtime.projects, runtime.config_for, lambda: NOW)
     reads = [service.rendered(runtime.default_project, IDS[1], OPTIONS[0]) for _ in range(20)]
@@ -190,8 +222,15 @@ async def test_concurrent_cold_reads_of_one_context_share_one_build(tmp_path: Pa
     await runtime.close()
 
 
-async def test_a_read_after_a_change_notice_does_not_join_an_older_build(tmp_path: Path) -> None:
-    runtime = await filled(tmp_path)
+async def test_a_read_after_a_change_notice_does_not_join_an_older_build(
+    tmp_path: Path, backend: str
+) -> None:
+    with settings_on(backend, tmp_path) as settings:
+        await read_after_notice(settings)
+
+
+async def read_after_notice(settings: Settings) -> None:
+    runtime = await filled(settings)
     reader = CountingReader(runtime)
     service = ContextService(reader, runtime.projects, runtime.config_for, lambda: NOW)
     project = runtime.default_project

@@ -6,31 +6,35 @@ after each commit; the processor tells every serving process what changed, as Re
 does in scale-out: its new events whole (a cached context advances with them, as when the
 processor runs in-process) and the other changes' ids (their contexts are dropped).
 
-Unix datagram sockets in Linux's abstract namespace: no files to clean up, and a name is
-freed when its process dies. The processor's name is derived from the database, so binding it
-is also the lock that keeps one processor per database: a second one finds it taken. Serving
-processes bind an automatic name and say hello every second, so a restarted processor knows
-them again within a second. Datagrams are fire-and-forget: a lost wake costs one poll
-interval of the processor, a lost notice at most the context cache's TTL. An abstract name has
-no file permissions, so anyone on the machine could send to it: every datagram carries its
-sender's credentials (SO_PASSCRED, set by the kernel, not the sender) and one from another user
-is dropped, so nobody else can feed a cached context forged events.
+Unix datagram socket pairs, one per serving process, that `serve` makes before it starts its
+children and hands down (`channels`, inherited file descriptors). They have no name: no other
+user can bind one first (squat it: the processor could not start, or wakes went to the
+squatter) nor send to one. They were abstract names, which have no file permissions. `serve`
+keeps every end open for the life of the deployment, so a restarted processor or server takes
+over the same sockets, with what was queued meanwhile. A file lock in the data directory
+keeps one processor per database (`serve` twice on one data directory: the second processor
+waits). Datagrams are fire-and-forget: a lost wake costs one poll interval of the processor,
+a lost notice at most the context cache's TTL. Every datagram still carries its sender's
+credentials (SO_PASSCRED, set by the kernel), and one from another user is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
 import os
 import socket
 import struct
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import IO
 
-import msgspec
 import structlog
 
-from usertrail.model.event import Changed, Event, PersonId
+from usertrail.adapters.notice_wire import decode_notice, encode_notices
+from usertrail.model.event import Changed
 
 log = structlog.get_logger("usertrail.notices")
 WAKE, HELLO, CHANGED, METRICS, RELAY = b"w", b"h", b"c", b"m", b"r"
@@ -43,27 +47,6 @@ MAX_DATAGRAM = 64 * 1024
 # 4,840 against 3,209 req/s at 32; an event shows in context 30 ms after its ack at p50
 # (15 ms with 5 ms; 12 ms with the processor in-process). USERTRAIL_PROCESSOR_LINGER_MS.
 WAKE_LINGER_S = 0.02
-EVENT_BYTES_MAX = 16 * 1024  # a larger new event goes as its id: its context is rebuilt
-
-
-class _Sent(msgspec.Struct, array_like=True):
-    events: list[msgspec.Raw]  # each encoded once, to know its size
-    ids: list[PersonId]
-
-
-class _Notice(msgspec.Struct, array_like=True):
-    """What changed: new events (a cached context advances with them) and other changes'
-    ids (merges, erasures: their contexts are dropped)."""
-
-    events: list[Event]
-    ids: list[PersonId]
-
-    def changes(self) -> list[Changed]:
-        return [*self.events, *self.ids]
-
-
-_encode = msgspec.msgpack.Encoder().encode
-_decode = msgspec.msgpack.Decoder(_Notice).decode
 
 
 class ProcessorTaken(Exception):
@@ -74,15 +57,23 @@ def supported() -> bool:
     return sys.platform == "linux"
 
 
-def processor_address(database_url: str) -> bytes:
-    digest = hashlib.sha256(database_url.encode()).hexdigest()[:24]
-    return b"\0usertrail-processor-" + digest.encode()
+def channels(servers: int) -> list[tuple[socket.socket, socket.socket]]:
+    """(serving end, processor end) for each of `servers` serving processes, to be handed
+    to the children (subprocess's pass_fds) and kept open while they may be restarted."""
+    pairs = []
+    for _ in range(servers):
+        pair = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+        for sock in pair:
+            sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # see _sender_uid
+        pairs.append(pair)
+    return pairs
 
 
-def _datagram_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+def _inherited(fd: int) -> socket.socket:
+    sock = socket.socket(fileno=fd)
     sock.setblocking(False)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)  # see _sender_uid
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
     return sock
 
 
@@ -99,92 +90,71 @@ def _sender_uid(ancillary: list[tuple[int, int, bytes]]) -> int | None:
 
 
 def _chunks(changes: Sequence[Changed]) -> Iterator[bytes]:
-    """CHANGED datagrams of at most ~MAX_DATAGRAM bytes: each new event whole, in order,
-    and the other changes' ids, deduplicated."""
-    events: list[msgspec.Raw] = []
-    size, ids = 0, set()
-    for change in changes:
-        encoded = _encode(change) if isinstance(change, Event) else b""
-        if not encoded or len(encoded) > EVENT_BYTES_MAX:
-            ids.add((change.project_id, change.distinct_id))
+    """CHANGED datagrams, each within MAX_DATAGRAM (adapters.notice_wire)."""
+    for notice in encode_notices(changes, MAX_DATAGRAM - len(CHANGED)):
+        yield CHANGED + notice
+
+
+def _send(sock: socket.socket, data: bytes, quiet: bool = False) -> None:
+    """Fire and forget: a full queue (the other end is busy, or not running: it is being
+    restarted) drops the datagram."""
+    try:
+        sock.send(data)
+    except OSError as exc:  # never the processor's slice or a request
+        if not quiet:
+            log.warning("notice_dropped", reason=type(exc).__name__)
+
+
+async def _receive_forever(
+    socks: Sequence[socket.socket], handle: Callable[[bytes, socket.socket], None]
+) -> None:
+    """Hand every datagram and the socket it came on to `handle`, until cancelled (reader
+    callbacks: uvloop has no sock_recvfrom)."""
+    loop = asyncio.get_running_loop()
+    for sock in socks:
+        loop.add_reader(sock.fileno(), _read_all, sock, handle)
+    try:
+        await loop.create_future()
+    finally:
+        for sock in socks:
+            loop.remove_reader(sock.fileno())
+
+
+def _read_all(sock: socket.socket, handle: Callable[[bytes, socket.socket], None]) -> None:
+    while True:
+        try:
+            data, ancillary, _, _ = sock.recvmsg(MAX_DATAGRAM, _CREDENTIALS_SPACE)
+        except (BlockingIOError, InterruptedError):
+            return
+        if _sender_uid(ancillary) != os.getuid():
+            log.warning("notice_refused", reason="sent by another user")
             continue
-        if size + len(encoded) > MAX_DATAGRAM // 2:
-            yield CHANGED + _encode(_Sent(events=events, ids=[]))
-            events, size = [], 0
-        events.append(msgspec.Raw(encoded))
-        size += len(encoded)
-    persons = [PersonId(project_id=p, distinct_id=d) for p, d in sorted(ids)]
-    step = 200  # ids are at most a few hundred bytes (core.ids), so 200 fit in one datagram
-    for i in range(0, max(len(persons), 1), step):
-        if events or persons[i : i + step]:
-            yield CHANGED + _encode(_Sent(events=events, ids=persons[i : i + step]))
-        events = []
-
-
-class _Endpoint:
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
-
-    def _send(self, data: bytes, address: bytes) -> bool:
-        """False when nobody listens there any more; a full queue drops the datagram."""
         try:
-            self._sock.sendto(data, address)
-        except (ConnectionRefusedError, FileNotFoundError):
-            return False
-        except BlockingIOError:
-            log.warning("notice_dropped", reason="receiver busy")
-        return True
-
-    async def _receive_forever(self, handle: Callable[[bytes, bytes], None]) -> None:
-        """Hand every datagram and its sender to `handle`, until cancelled (a reader
-        callback: uvloop has no sock_recvfrom)."""
-        loop = asyncio.get_running_loop()
-        loop.add_reader(self._sock.fileno(), self._read_all, handle)
-        try:
-            await loop.create_future()
-        finally:
-            loop.remove_reader(self._sock.fileno())
-
-    def _read_all(self, handle: Callable[[bytes, bytes], None]) -> None:
-        while True:
-            try:
-                data, ancillary, _, address = self._sock.recvmsg(MAX_DATAGRAM, _CREDENTIALS_SPACE)
-            except (BlockingIOError, InterruptedError):
-                return
-            if _sender_uid(ancillary) != os.getuid():
-                log.warning("notice_refused", reason="sent by another user")
-                continue
-            try:
-                handle(data, address if isinstance(address, bytes) else b"")
-            except Exception:  # one bad datagram must not end the listener
-                log.exception("notice_failed")
-
-    async def aclose(self) -> None:
-        self._sock.close()
+            handle(data, sock)
+        except Exception:  # one bad datagram must not end the listener
+            log.exception("notice_failed")
 
 
-class ServingNotices(_Endpoint):
+class ServingNotices:
     """The serving process's end: wakes the processor, hears which persons changed."""
 
-    def __init__(self, database_url: str) -> None:
-        sock = _datagram_socket()
-        sock.bind(b"")  # Linux autobind: a unique abstract name, freed with the process
-        super().__init__(sock)
-        self._processor = processor_address(database_url)
+    def __init__(self, fd: int) -> None:
+        self._sock = _inherited(fd)
         self.processor_seen = False  # the processor has answered a hello (readiness)
         self._asked: dict[bytes, asyncio.Future[bytes]] = {}
 
     def wake(self) -> None:
-        """New events are committed (ingest's on_stored)."""
-        self._send(WAKE, self._processor)
+        """New events are committed (ingest's on_stored). Quiet when dropped: while the
+        processor restarts, its queue fills with wakes; its first slice takes them all."""
+        _send(self._sock, WAKE, quiet=True)
 
     def publish(self, events: Sequence[Changed]) -> None:
         """Persons changed here (erasure): the processor passes it to every serving process."""
         for datagram in _chunks(events):
-            self._send(datagram, self._processor)
+            _send(self._sock, datagram)
 
     async def listen(self, deliver: Callable[[Sequence[Changed]], None]) -> None:
-        def handle(data: bytes, _sender: bytes) -> None:
+        def handle(data: bytes, _sock: socket.socket) -> None:
             if data == HELLO:
                 self.processor_seen = True
             elif data[:1] in (METRICS, RELAY):
@@ -192,11 +162,11 @@ class ServingNotices(_Endpoint):
                 if asked is not None and not asked.done():
                     asked.set_result(data[1:])
             elif data.startswith(CHANGED):
-                deliver(_decode(data[1:]).changes())
+                deliver(decode_notice(data[1:]))
 
         hello = asyncio.create_task(self._say_hello())
         try:
-            await self._receive_forever(handle)
+            await _receive_forever([self._sock], handle)
         finally:
             hello.cancel()
 
@@ -213,7 +183,7 @@ class ServingNotices(_Endpoint):
         asked = self._asked.get(question)
         if asked is None or asked.done():
             asked = self._asked[question] = asyncio.get_running_loop().create_future()
-            self._send(question, self._processor)
+            _send(self._sock, question)
         try:
             return await asyncio.wait_for(asyncio.shield(asked), timeout_s)
         except TimeoutError:
@@ -221,23 +191,20 @@ class ServingNotices(_Endpoint):
 
     async def _say_hello(self) -> None:
         while True:
-            self._send(HELLO, self._processor)
+            _send(self._sock, HELLO, quiet=True)
             # Often until the processor first answers: readiness waits for it.
             await asyncio.sleep(HELLO_EVERY_S if self.processor_seen else 0.05)
 
+    async def aclose(self) -> None:
+        self._sock.close()
 
-class ProcessorNotices(_Endpoint):
+
+class ProcessorNotices:
     """The processor's end: woken by serving processes, tells them all what changed."""
 
-    def __init__(self, database_url: str, linger_s: float = WAKE_LINGER_S) -> None:
-        sock = _datagram_socket()
-        try:
-            sock.bind(processor_address(database_url))
-        except OSError as exc:
-            sock.close()
-            raise ProcessorTaken(database_url) from exc
-        super().__init__(sock)
-        self._members: set[bytes] = set()
+    def __init__(self, fds: Sequence[int], lock: Path, linger_s: float = WAKE_LINGER_S) -> None:
+        self._lock = _hold(lock)
+        self._socks = [_inherited(fd) for fd in fds]
         self._linger_s = linger_s
         self._waking = False
         self.on_wake: Callable[[], None] = lambda: None
@@ -245,34 +212,57 @@ class ProcessorNotices(_Endpoint):
         self.relay_text: Callable[[], bytes] = lambda: b""
 
     def publish(self, events: Sequence[Changed]) -> None:
-        """Processor listener: to every serving process heard from."""
+        """Processor listener: to every serving process."""
         for datagram in _chunks(events):
             self._broadcast(datagram)
 
     def _broadcast(self, datagram: bytes) -> None:
-        for member in list(self._members):
-            if not self._send(datagram, member):
-                self._members.discard(member)
+        for sock in self._socks:
+            _send(sock, datagram)
 
     def _wake(self) -> None:
         self._waking = False
         self.on_wake()
 
     async def listen(self, deliver: Callable[[Sequence[Changed]], None]) -> None:
-        def handle(data: bytes, sender: bytes) -> None:
-            if sender:
-                self._members.add(sender)
+        def handle(data: bytes, sock: socket.socket) -> None:
             if data == WAKE and not self._waking:
                 self._waking = True
                 asyncio.get_running_loop().call_later(self._linger_s, self._wake)
             elif data == HELLO:
-                self._send(HELLO, sender)
+                _send(sock, HELLO, quiet=True)
             elif data == METRICS:
-                self._send(METRICS + self.metrics_text(), sender)
+                _send(sock, METRICS + self.metrics_text())
             elif data == RELAY:
-                self._send(RELAY + self.relay_text(), sender)
+                _send(sock, RELAY + self.relay_text())
             elif data.startswith(CHANGED):
-                deliver(_decode(data[1:]).changes())
+                deliver(decode_notice(data[1:]))
                 self._broadcast(data)
 
-        await self._receive_forever(handle)
+        await _receive_forever(self._socks, handle)
+
+    async def aclose(self) -> None:
+        for sock in self._socks:
+            sock.close()
+        self._lock.close()
+
+
+def processor_lock(data_dir: Path, database_url: str) -> Path:
+    """The file whose lock keeps one processor per database."""
+    digest = hashlib.sha256(database_url.encode()).hexdigest()[:24]
+    return data_dir / f"processor-{digest}.lock"
+
+
+def _hold(path: Path) -> IO[str]:
+    """The lock held until the returned file is closed, or the process ends however it
+    ends; ProcessorTaken if another process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Owner-only: flock needs no write access, so a file others may read they may lock.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    handle = os.fdopen(fd, "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ProcessorTaken(str(path)) from None
+    return handle

@@ -66,3 +66,6 @@ class PersonId(msgspec.Struct, frozen=True, kw_only=True):
 
 # What change listeners receive: the stored events themselves, or notices of them.
 Changed = Event | PersonId
+# A notice that names nobody in particular: any context may be stale (a change notice that
+# could not name its person, or could not be read). No project has an empty id.
+EVERYONE = PersonId(project_id="", distinct_id="")

@@ -47,8 +47,10 @@ class ContextService:
         cache: ContextCache | None = None,
         limiter: ReadLimiter | None = None,
         builders: int = 1,
+        count_read: Callable[[str], None] | None = None,
     ) -> None:
         self._store = store
+        self._count_read = count_read or _uncounted  # "cache", "advanced" or "store"
         self._projects = projects
         self._config_for = config_for
         self._clock = clock
@@ -88,10 +90,13 @@ class ContextService:
         new event of a cached person, it is built again from the cache's advanced inputs."""
         key = (project.id, user_id, options)
         if (cached := self.cache.get(key)) is not None:
+            self._count_read("cache")
             return cached
         if (inputs := self.cache.inputs(key)) is not None:
+            self._count_read("advanced")
             ctx = self._context(inputs, options)
             return self.cache.put(key, ctx, options.include_prompt, inputs.person.distinct_ids)
+        self._count_read("store")
         return await asyncio.shield(self._flight(project, user_id, options))
 
     def _flight(
@@ -154,3 +159,7 @@ class ContextService:
 def loaded_events(options: ContextOptions) -> int:
     """Enough history for the last session and its summary, whatever `n` was asked for."""
     return max(events_wanted(options), MIN_EVENTS_LOADED)
+
+
+def _uncounted(_source: str) -> None:
+    pass

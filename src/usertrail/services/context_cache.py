@@ -21,7 +21,7 @@ import msgspec
 from usertrail.core.context.advance import advance
 from usertrail.core.context.build import ContextInputs
 from usertrail.model.context import UserContext
-from usertrail.model.event import Changed, Event
+from usertrail.model.event import EVERYONE, Changed, Event
 
 Key = tuple[str, str, Hashable]  # (project id, requested user id, options)
 _encode = msgspec.json.Encoder().encode
@@ -128,9 +128,14 @@ class ContextCache:
         """Processor listener: every context that includes a changed distinct id, or an
         account a `$groupidentify` changed, is dropped; or, for a plain new event of a cached
         person, its inputs advance and the context is built again at the next read, without
-        the database. A notice without the event (a merge, a person update, another process)
-        drops. (A change notice from another process names only the id: there an account's
-        new properties wait for the TTL.)"""
+        the database. A notice without the event (a merge, a person update, an event too large
+        for a notice) drops, and EVERYONE drops them all."""
+        if EVERYONE in events:
+            self._changes.saw_everyone()
+            self._entries.clear()
+            self._kept.clear()
+            self._by_id.clear()
+            return
         self._changes.saw(events)
         noticed = {(c.project_id, c.distinct_id) for c in events if not isinstance(c, Event)}
         for event in events:
@@ -202,6 +207,11 @@ class _Changes:
             self._at.move_to_end((change.project_id, change.distinct_id))
         while len(self._at) > self.RECENT:
             self._forgotten = self._at.popitem(last=False)[1]
+
+    def saw_everyone(self) -> None:
+        """Any id may have changed: nothing loaded before now is kept."""
+        self.generation += 1
+        self._forgotten = self.generation
 
     def since(self, generation: int, project_id: str, ids: Sequence[str]) -> bool:
         if generation < self._forgotten:
