@@ -93,10 +93,20 @@ class Processor:
         try:
             while (piece := await reading).events:
                 reading = asyncio.ensure_future(self._feed.read(self._batch_size, wait=False))
+                await asyncio.sleep(0)  # the read starts now, not when derive is done
                 derived = derive(piece.events, self._config_for)
-                if storing is not None:
-                    await self._finish(*storing)
+                done = (storing, await storing[2]) if storing is not None else None
+                # Only after the slice before it committed: a later cursor must not commit
+                # past a slice that failed.
                 stored = asyncio.ensure_future(self._store.apply(derived, self._feed.cursor))
+                # Let it start now: a task starts at the loop's next turn, and awaiting a
+                # read already done gives the loop none, so the slice reached the writer
+                # only after the next one was derived, and the two halves took turns
+                # (a processor on PostgreSQL at 9,000-13,000 events/s, its store alone at
+                # 17,000 and more). The notices of the slice before it go out meanwhile.
+                await asyncio.sleep(0)
+                if done is not None:
+                    await self._settled(*done[0][:2], done[1])
                 storing = (derived, piece, stored)
                 total += len(piece.events)
                 on_batch(len(piece.events))
@@ -155,7 +165,10 @@ class Processor:
     async def _finish(
         self, derived: Derived, piece: Slice, storing: asyncio.Future[list[Event]]
     ) -> None:
-        new_events = await storing
+        await self._settled(derived, piece, await storing)
+
+    async def _settled(self, derived: Derived, piece: Slice, new_events: list[Event]) -> None:
+        """After the slice committed: acknowledge it, count it, tell the listeners."""
         await self._feed.done(piece)
         self._observe(derived)
         self._notify([*new_events, *_reshaped(derived)] if new_events else [])
