@@ -42,11 +42,13 @@ def bulk_insert(
 def _staged(conn: Connection, table: Table, columns: Columns, rows: Sequence[Row]) -> str:
     """The rows COPYed (binary) into this connection's staging table for `table`."""
     stage = f"stage_{table.name}"
-    conn.exec_driver_sql(
-        f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name}) ON COMMIT DELETE ROWS"
-    )
     # The ORDER BY sorts whole rows: 10,000 events spilled to disk with the default 4 MB.
-    conn.exec_driver_sql(f"SET LOCAL work_mem = '{SORT_MEMORY}'")
+    # One round trip for both (no parameters: the simple protocol takes two statements); a
+    # writer thread that waits for PostgreSQL waits again for the GIL after each answer.
+    conn.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table.name}) ON COMMIT DELETE ROWS;"
+        f" SET LOCAL work_mem = '{SORT_MEMORY}'"
+    )
     names = ", ".join(name for name, _ in columns)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY {stage} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
