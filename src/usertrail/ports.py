@@ -8,7 +8,7 @@ Semantics, stated once:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Collection, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -79,9 +79,14 @@ class EventBus(Protocol):
 class DerivedStore(Protocol):
     """Derived state. `apply` stores a processed slice and moves the named cursor (if any)
     atomically, and returns the events that were new (not already stored). Applying the same
-    slice again, or slices in another order, converges to the same state."""
+    slice again, or slices in another order, converges to the same state. With `after` (the
+    slice before it being applied), it prepares the slice at once but writes it only once
+    `after` has committed, and not at all if `after` failed: a cursor never passes a slice
+    that was not stored."""
 
-    async def apply(self, derived: Derived, cursor: str | None) -> list[Event]: ...
+    async def apply(
+        self, derived: Derived, cursor: str | None, after: Awaitable[object] | None = None
+    ) -> list[Event]: ...
 
     async def cursor(self, name: str) -> int: ...
 

@@ -93,17 +93,30 @@ class Processor:
         try:
             while (piece := await reading).events:
                 reading = asyncio.ensure_future(self._feed.read(self._batch_size, wait=False))
+                await asyncio.sleep(0)  # the read starts now, not when derive is done
                 derived = derive(piece.events, self._config_for)
-                if storing is not None:
-                    await self._finish(*storing)
-                stored = asyncio.ensure_future(self._store.apply(derived, self._feed.cursor))
+                previous = storing
+                after = previous[2] if previous is not None else None
+                stored = asyncio.ensure_future(self._store.apply(derived, self._feed.cursor, after))
                 storing = (derived, piece, stored)
+                # Let it start now: the store prepares the slice while the one before it is
+                # written, and the writer takes it the moment that one commits. A task starts
+                # at the loop's next turn, and awaiting a read already done gives the loop
+                # none: the slice reached the writer only after the next one was derived,
+                # and the two halves took turns (a processor on PostgreSQL at 9,000-13,000
+                # events/s whose store alone ran at 17,000 and more).
+                await asyncio.sleep(0)
+                if previous is not None:
+                    await self._finish(*previous)
                 total += len(piece.events)
                 on_batch(len(piece.events))
             if storing is not None:
                 await self._finish(*storing)
+                storing = None
         finally:
             reading.cancel()  # after a failure: the slice read ahead is read again later
+            if storing is not None:  # after a failure: not written if the one before failed
+                _abandon(storing[2])
         return total
 
     async def _isolated(self) -> bool:
@@ -173,6 +186,15 @@ class Processor:
             return
         for listener in self.listeners:
             listener(changed)
+
+
+def _abandon(task: asyncio.Future[list[Event]]) -> None:
+    """Stop waiting for a slice's store; its error, if any, is the one already raised."""
+    if task.done():
+        if not task.cancelled():
+            task.exception()  # retrieved: asyncio logs no "never retrieved"
+    else:
+        task.cancel()
 
 
 def _reshaped(derived: Derived) -> list[PersonId]:

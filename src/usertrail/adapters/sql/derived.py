@@ -17,7 +17,6 @@ from usertrail.adapters.sql.dialect import (
     insert_for,
     least,
     lock_projects,
-    stored_events,
     upsert_persons,
 )
 from usertrail.adapters.sql.eventlog import from_us, to_us
@@ -36,6 +35,7 @@ from usertrail.adapters.sql.tables import (
 )
 from usertrail.adapters.sql.tombstones import drop_raw, erased_for
 from usertrail.adapters.sql.triggers import apply_triggers, insert_hits, insert_sink_records
+from usertrail.core.erasure import screen
 from usertrail.core.identity import resolve
 from usertrail.core.process import Derived, DerivedEvent
 from usertrail.core.settle import Known, PersonKey, Plan, Tally, settle, tally
@@ -89,7 +89,7 @@ def apply_derived(
     # Workers in other processes apply slices of the same projects concurrently: what
     # settling reads must not change before its plan is written, so they take turns.
     lock_projects(conn, {r.event.project_id for r in derived.records})
-    plan = settle(derived, read_known(conn, derived), rows.tally if rows else None)
+    plan = settle(derived, read_known(conn, derived, rows), rows.tally if rows else None)
     if rows is None or plan.tally is not rows.tally:
         rows = slice_rows(plan.new, plan.tally)
     now = datetime.now(UTC)
@@ -100,20 +100,24 @@ def apply_derived(
     return [r.event for r in plan.new]
 
 
-def read_known(conn: Connection, derived: Derived) -> Known:
-    """What settling `derived` reads: tombstones, stored events, stored identity edges."""
+def read_known(conn: Connection, derived: Derived, rows: SliceRows | None = None) -> Known:
+    """What settling `derived` reads: tombstones, stored identity edges, and which of its
+    events were stored before. That last read is the events' insert itself: inserting if
+    absent is idempotent, and what it skipped is what was stored (insert_events). Only the
+    events that erasure lets through are inserted (core.erasure.screen, as settle does)."""
+    erased = erased_for(conn, derived)
+    screened, _ = screen(derived, erased)
+    if rows is None or screened is not derived:
+        rows = slice_rows(screened.records)
     return Known(
-        erased=erased_for(conn, derived),
-        stored=frozenset(
-            stored_events(conn, {(r.event.project_id, r.event.uuid) for r in derived.records})
-        ),
+        erased=erased,
+        stored=frozenset(insert_events(conn, rows.events)),
         edges=tuple(_stored_components(conn, derived.edges)),
     )
 
 
 def write_plan(conn: Connection, plan: Plan, rows: SliceRows, now: datetime) -> None:
-    drop_raw(conn, plan.dropped)
-    insert_events(conn, rows.events)
+    drop_raw(conn, plan.dropped)  # the events themselves went in with read_known
     add_members(conn, rows.members)
     add_counters(conn, rows.counters)  # the processor's hottest statement
     _upsert_seen(conn, plan.slice)

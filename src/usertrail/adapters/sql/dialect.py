@@ -107,23 +107,30 @@ def upsert_persons(conn: Connection, rows: Sequence[Row]) -> None:
     _bulk_insert(conn, persons, _PERSONS, rows, tail, "project_id, distinct_id")
 
 
-def insert_events(conn: Connection, rows: Sequence[Row]) -> None:
-    """Insert derived events not stored yet (see stored_events); one stored is skipped."""
-    _bulk_insert(conn, events, _EVENTS, rows, "ON CONFLICT DO NOTHING", "project_id, uuid")
+def insert_events(conn: Connection, rows: Sequence[Row]) -> set[tuple[str, str]]:
+    """Insert derived events, skipping those stored already; returns the (project, uuid) of
+    those skipped: settling counts them no more (core.settle, rule 2).
+
+    PostgreSQL: the insert's RETURNING tells which went in, so this one statement replaces a
+    SELECT of the slice's keys before it (an index probe per event, and psycopg quoting a
+    10,000-element array in Python on the writer thread: measured, see the commit)."""
+    if not rows:
+        return set()
+    keys = {(row[0], row[1]) for row in rows}
+    if not _pg(conn):
+        stored = _sqlite_stored(conn, keys)
+        _values_insert(conn, events, _EVENTS, rows, "ON CONFLICT DO NOTHING")
+        return stored
+    tail = "ON CONFLICT DO NOTHING RETURNING project_id, uuid"
+    inserted = bulk_insert(conn, events, _EVENTS, rows, tail, "project_id, uuid")
+    return keys.difference((row[0], row[1]) for row in inserted)
 
 
-def stored_events(conn: Connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+def _sqlite_stored(conn: Connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which of these (project, uuid) are stored as derived events."""
     by_project: dict[str, list[str]] = {}
     for project_id, uuid in keys:
         by_project.setdefault(project_id, []).append(uuid)
-    if _pg(conn):
-        sql = f"SELECT uuid FROM {events.name} WHERE project_id = %s AND uuid = ANY(%s)"
-        return {
-            (project_id, r[0])
-            for project_id, uuids in by_project.items()
-            for r in conn.exec_driver_sql(sql, (project_id, uuids))
-        }
     stored: set[tuple[str, str]] = set()
     for project_id, uuids in by_project.items():
         for i in range(0, len(uuids), _SQLITE_MAX_VARIABLES - 1):

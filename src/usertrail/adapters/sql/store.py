@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
@@ -51,8 +51,14 @@ class SqlDerivedStore:
         # (measured: 64 concurrent context reads ran at half the speed of one). Run inline.
         self._inline = reader.dialect.name == "sqlite"
 
-    async def apply(self, derived: Derived, cursor: str | None) -> list[Event]:
-        rows = slice_rows(derived.records)  # here, not on the writer thread (see SliceRows)
+    async def apply(
+        self, derived: Derived, cursor: str | None, after: Awaitable[object] | None = None
+    ) -> list[Event]:
+        # Here, not on the writer thread (see SliceRows), and while the slice before it is
+        # being written: the writer takes this one the moment that one commits.
+        rows = slice_rows(derived.records)
+        if after is not None:
+            await after  # raises if it failed: then this slice is not written either
         return await self._writer.submit(
             lambda conn: apply_derived(conn, derived, cursor, rows), weight=len(derived.records)
         )
