@@ -10,7 +10,9 @@ PostgreSQL, where processes share no directory, a session advisory lock does the
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import os
 from pathlib import Path
 from typing import IO
 
@@ -55,10 +57,20 @@ def hold_exclusively(settings: Settings) -> IO[str] | None:
 def _lock(data_dir: Path, mode: int, detail: str) -> IO[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / LOCK_FILE
-    handle = path.open("a")
+    handle = open_owner_only(path)
     try:
         fcntl.flock(handle, mode | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
         raise DataDirBusy(path, detail) from None
     return handle
+
+
+def open_owner_only(path: Path) -> IO[str]:
+    """A lock file only its owner may open: flock needs no write access, so another local
+    user who could read it could also lock it and keep every server from starting. One made
+    readable by an older version is narrowed."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    with contextlib.suppress(PermissionError):  # not ours: its owner decides
+        os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "w")

@@ -120,3 +120,19 @@ def test_replay_refuses_a_postgresql_database_a_live_server_uses(tmp_path: Path)
             server.stop()
         after = usertrail("replay", "--data-dir", str(tmp_path / "elsewhere"), env=env)
         assert after.returncode == 0, after.stderr
+
+
+def test_the_data_lock_is_owner_only_even_one_an_older_version_left_readable(
+    tmp_path: Path,
+) -> None:
+    """flock needs only read access: a lock file others could read, they could lock, and no
+    server would start (replay would say one is running)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "usertrail.lock").touch(mode=0o644)
+    (data / "usertrail.lock").chmod(0o644)
+    server = LiveServer(data_dir=data, env={"USERTRAIL_DEMO": "0"}).start()
+    try:
+        assert (data / "usertrail.lock").stat().st_mode & 0o777 == 0o600
+    finally:
+        server.stop()

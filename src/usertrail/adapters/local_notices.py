@@ -34,6 +34,7 @@ from typing import IO
 import structlog
 
 from usertrail.adapters.notice_wire import decode_notice, encode_notices
+from usertrail.data_lock import open_owner_only
 from usertrail.model.event import Changed
 
 log = structlog.get_logger("usertrail.notices")
@@ -257,9 +258,7 @@ def _hold(path: Path) -> IO[str]:
     """The lock held until the returned file is closed, or the process ends however it
     ends; ProcessorTaken if another process holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Owner-only: flock needs no write access, so a file others may read they may lock.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    handle = os.fdopen(fd, "w")
+    handle = open_owner_only(path)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
