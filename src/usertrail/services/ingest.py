@@ -137,7 +137,8 @@ class IngestService:
             await self._bus.publish(events)
         accepted, duplicate = self._counters(source)
         accepted.inc(result.accepted)
-        duplicate.inc(result.duplicates)
+        if result.duplicates:
+            duplicate.inc(result.duplicates)
         if result.accepted:
             self._on_stored()
         return result
