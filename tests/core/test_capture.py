@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -106,9 +107,24 @@ def test_missing_uuid_is_derived_stably_from_content() -> None:
     assert event_uuid(event(timestamp="t1")) != event_uuid(event(timestamp="t2"))
 
 
-def test_given_uuid_is_kept_in_canonical_form() -> None:
-    given = "0190F6C2-1B2B-7C3D-8E4F-A1B2C3D4E5F6"
-    assert event_uuid(event(uuid=given)) == given.lower()
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "0190F6C2-1B2B-7C3D-8E4F-A1B2C3D4E5F6",
+        "0190f6c2-1b2b-7c3d-8e4f-a1b2c3d4e5f6",
+        "{0190f6c2-1b2b-7c3d-8e4f-a1b2c3d4e5f6}",
+        "urn:uuid:0190f6c2-1b2b-7c3d-8e4f-a1b2c3d4e5f6",
+        "0190f6c21b2b7c3d8e4fa1b2c3d4e5f6",
+    ],
+)
+def test_given_uuid_is_kept_in_canonical_form(sent: str) -> None:
+    assert event_uuid(event(uuid=sent)) == "0190f6c2-1b2b-7c3d-8e4f-a1b2c3d4e5f6"
+
+
+def test_a_given_uuid_that_is_not_one_is_replaced_by_a_derived_one() -> None:
+    derived = event_uuid(event(uuid="0190f6c2-1b2b-7c3d-8e4f-a1b2c3d4e5fg"))
+    assert derived == event_uuid(event(uuid="0190f6c2-1b2b-7c3d-8e4f-a1b2c3d4e5fg"))
+    assert str(uuid.UUID(derived)) == derived
 
 
 def test_clock_skew_is_corrected_with_sent_at() -> None:

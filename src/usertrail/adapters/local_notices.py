@@ -143,10 +143,21 @@ class ServingNotices:
         self._sock = _inherited(fd)
         self.processor_seen = False  # the processor has answered a hello (readiness)
         self._asked: dict[bytes, asyncio.Future[bytes]] = {}
+        self._waking = False
 
     def wake(self) -> None:
-        """New events are committed (ingest's on_stored). Quiet when dropped: while the
-        processor restarts, its queue fills with wakes; its first slice takes them all."""
+        """New events are committed (ingest's on_stored, on the event loop). One datagram
+        for every request answered in the same turn of the loop: a group commit wakes dozens
+        at once, and each datagram was a syscall here and a wake-up of the processor. It is
+        still sent after their commit, so the processor's next read sees their events."""
+        if not self._waking:
+            self._waking = True
+            asyncio.get_running_loop().call_soon(self._wake_now)
+
+    def _wake_now(self) -> None:
+        """Quiet when dropped: while the processor restarts, its queue fills with wakes; its
+        first slice takes them all."""
+        self._waking = False
         _send(self._sock, WAKE, quiet=True)
 
     def publish(self, events: Sequence[Changed]) -> None:

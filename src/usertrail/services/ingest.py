@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+from prometheus_client import Counter
 
 from usertrail.core.capture import split_request
 from usertrail.core.decode import decode_body
@@ -68,6 +69,7 @@ class IngestService:
         self._metrics = metrics
         self._clock = clock
         self._on_stored = on_stored
+        self._by_source: dict[str, tuple[Counter, Counter]] = {}
 
     async def capture(self, req: CaptureRequest) -> AppendResult:
         payload = await decode_off_loop(
@@ -114,6 +116,16 @@ class IngestService:
         ]
         return await self._store(raws, "backfill")
 
+    def _counters(self, source: str) -> tuple[Counter, Counter]:
+        """The accepted and duplicate counters of `source`, looked up once: prometheus_client's
+        labels() takes a lock and builds a key on every call."""
+        counters = self._by_source.get(source)
+        if counters is None:
+            events = self._metrics.events
+            counters = (events.labels("accepted", source), events.labels("duplicate", source))
+            self._by_source[source] = counters
+        return counters
+
     async def _store(self, events: list[RawEvent], source: str) -> AppendResult:
         if not events:
             raise BadPayload("no events in request")
@@ -123,8 +135,10 @@ class IngestService:
             # Duplicates are published too: the first attempt may have committed and then
             # died before publishing, and the client's retry is what finishes the job.
             await self._bus.publish(events)
-        self._metrics.events.labels("accepted", source).inc(result.accepted)
-        self._metrics.events.labels("duplicate", source).inc(result.duplicates)
+        accepted, duplicate = self._counters(source)
+        accepted.inc(result.accepted)
+        if result.duplicates:
+            duplicate.inc(result.duplicates)
         if result.accepted:
             self._on_stored()
         return result

@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.exc import OperationalError
 
-from usertrail.adapters.sql.admission import PendingGate
+from usertrail.adapters.sql.admission import Deadlines, PendingGate
 from usertrail.adapters.sql.dialect import RAW_COLUMNS, insert_raw_rows
 from usertrail.adapters.sql.tables import events, raw_events
 from usertrail.adapters.sql.writer import GroupCommitWriter
@@ -87,6 +87,7 @@ class SqlEventLog:
         self._reader = reader
         self._timeout_s = timeout_s
         self._gate = PendingGate(max_pending)
+        self._deadlines = Deadlines(timeout_s)
         self._read_sql = _read_sql(reader.dialect.paramstyle)
         # PostgreSQL sends the slice in binary: the bodies as they are, not hex-escaped by
         # the server and unescaped by libpq (measured: the fetch of a slice took a third less).
@@ -97,12 +98,12 @@ class SqlEventLog:
         slot = self._gate.admit()  # Overloaded at once when too many wait already
         # The slot is held until the writer has settled the job, not until this request
         # gives up waiting: a timed-out append still sits in the writer's queue.
-        job = self._writer.submit(
+        job = self._writer.enqueue(
             lambda conn: insert_raw(conn, rows), weight=len(rows), on_settled=slot.release
         )
+        self._deadlines.watch(job)
         try:
-            async with asyncio.timeout(self._timeout_s):  # no task per request, unlike wait_for
-                inserted = await job
+            inserted = await job
         except OperationalError as exc:  # locked, disk full, I/O error: nothing was stored
             raise StorageUnavailable(f"event log unavailable: {exc.orig}") from exc
         except TimeoutError as exc:

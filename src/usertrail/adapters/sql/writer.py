@@ -56,9 +56,19 @@ class GroupCommitWriter:
 
         `on_settled` runs on the writer thread once the job has committed or failed, even
         when the caller stopped waiting."""
+        return await self.enqueue(job, weight, on_settled)
+
+    def enqueue(
+        self,
+        job: Callable[[Connection], T],
+        weight: int = 1,
+        on_settled: Callable[[], None] | None = None,
+    ) -> asyncio.Future[T]:
+        """As submit, the future itself: its waiter may fail it (a deadline); the writer
+        leaves a future that is done alone."""
         pending = _Pending(job, weight, asyncio.get_running_loop(), on_settled)
         self._queue.put(pending)
-        return await pending.future
+        return pending.future
 
     def close(self) -> None:
         """Finish what is queued, stop the thread and close the write connections."""
