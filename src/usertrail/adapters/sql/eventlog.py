@@ -122,6 +122,30 @@ class SqlEventLog:
             rows = cursor.fetchall()
         return [_logged(*row) for row in rows]
 
+    async def as_logged(self, events: Sequence[RawEvent]) -> list[RawEvent]:
+        """Each event as the log holds it (ports.EventLog): the copy stored first under its
+        (project, uuid); one the log no longer holds (erased since) as given. Read after the
+        append committed, so a concurrent attempt's row, which the insert waited for, is in."""
+        return await asyncio.to_thread(self._as_logged, events)
+
+    def _as_logged(self, events: Sequence[RawEvent]) -> list[RawEvent]:
+        wanted: dict[str, set[str]] = {}
+        for e in events:
+            wanted.setdefault(e.project_id, set()).add(e.uuid)
+        logged: dict[tuple[str, str], RawEvent] = {}
+        with self._reader.connect() as conn:
+            for project_id, uuids in wanted.items():
+                ordered = sorted(uuids)
+                for start in range(0, len(ordered), _KEYS_PER_READ):
+                    query = select(raw_events).where(
+                        raw_events.c.project_id == project_id,
+                        raw_events.c.uuid.in_(ordered[start : start + _KEYS_PER_READ]),
+                    )
+                    for row in conn.execute(query):
+                        raw = logged_event(row._mapping).raw
+                        logged[(raw.project_id, raw.uuid)] = raw
+        return [logged.get((e.project_id, e.uuid), e) for e in events]
+
     async def unprocessed_after(
         self, seq: int, received_before: datetime, limit: int
     ) -> tuple[list[LoggedEvent], int]:
@@ -168,6 +192,7 @@ class SqlEventLog:
 
 
 _READ_COLUMNS = ("seq", *RAW_COLUMNS)
+_KEYS_PER_READ = 500  # uuids per `IN (...)`: well under SQLite's limit on parameters
 
 
 def _read_sql(paramstyle: str) -> str:
