@@ -132,18 +132,12 @@ class SqlEventLog:
         wanted: dict[str, set[str]] = {}
         for e in events:
             wanted.setdefault(e.project_id, set()).add(e.uuid)
-        logged: dict[tuple[str, str], RawEvent] = {}
         with self._reader.connect() as conn:
-            for project_id, uuids in wanted.items():
-                ordered = sorted(uuids)
-                for start in range(0, len(ordered), _KEYS_PER_READ):
-                    query = select(raw_events).where(
-                        raw_events.c.project_id == project_id,
-                        raw_events.c.uuid.in_(ordered[start : start + _KEYS_PER_READ]),
-                    )
-                    for row in conn.execute(query):
-                        raw = logged_event(row._mapping).raw
-                        logged[(raw.project_id, raw.uuid)] = raw
+            logged = {
+                (raw.project_id, raw.uuid): raw
+                for project_id, uuids in wanted.items()
+                for raw in _stored_copies(conn, project_id, sorted(uuids))
+            }
         return [logged.get((e.project_id, e.uuid), e) for e in events]
 
     async def unprocessed_after(
@@ -193,6 +187,17 @@ class SqlEventLog:
 
 _READ_COLUMNS = ("seq", *RAW_COLUMNS)
 _KEYS_PER_READ = 500  # uuids per `IN (...)`: well under SQLite's limit on parameters
+
+
+def _stored_copies(conn: Connection, project_id: str, uuids: list[str]) -> list[RawEvent]:
+    copies = []
+    for start in range(0, len(uuids), _KEYS_PER_READ):
+        query = select(raw_events).where(
+            raw_events.c.project_id == project_id,
+            raw_events.c.uuid.in_(uuids[start : start + _KEYS_PER_READ]),
+        )
+        copies += [logged_event(row._mapping).raw for row in conn.execute(query)]
+    return copies
 
 
 def _read_sql(paramstyle: str) -> str:
