@@ -4,6 +4,9 @@ Semantics, stated once:
 - EventLog.append is durable when it returns: each event is either newly stored or was already
   there (same project and uuid). It never stores an event twice.
 - EventLog.read_after returns events in log order (`seq` ascending), for processor cursors.
+- EventLog.as_logged gives each event as the log holds it: the copy stored first under its
+  uuid. A retry's copy differs (its receipt time, and so its skew-corrected timestamp), and
+  derived state is a function of the log, so only the log's copy may be processed.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ class EventLog(Protocol):
     async def append(self, events: Sequence[RawEvent]) -> AppendResult: ...
 
     async def read_after(self, seq: int, limit: int) -> list[LoggedEvent]: ...
+
+    async def as_logged(self, events: Sequence[RawEvent]) -> list[RawEvent]: ...
 
     async def count(self, project_id: str) -> int: ...
 

@@ -133,7 +133,12 @@ class IngestService:
         if self._bus is not None:
             # The raw log is the point of acceptance; the bus carries the work to workers.
             # Duplicates are published too: the first attempt may have committed and then
-            # died before publishing, and the client's retry is what finishes the job.
+            # died before publishing, and the client's retry is what finishes the job. But
+            # as the log holds them: the retry's copy has its own receipt time and so its
+            # own skew-corrected timestamp, and a worker that derived from it would store
+            # state that no replay of the log gives (or whichever copy it took first).
+            if result.duplicates:
+                events = await self._log.as_logged(events)
             await self._bus.publish(events)
         accepted, duplicate = self._counters(source)
         accepted.inc(result.accepted)

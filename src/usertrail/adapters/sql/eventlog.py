@@ -123,6 +123,24 @@ class SqlEventLog:
             rows = cursor.fetchall()
         return [_logged(*row) for row in rows]
 
+    async def as_logged(self, events: Sequence[RawEvent]) -> list[RawEvent]:
+        """Each event as the log holds it (ports.EventLog): the copy stored first under its
+        (project, uuid); one the log no longer holds (erased since) as given. Read after the
+        append committed, so a concurrent attempt's row, which the insert waited for, is in."""
+        return await asyncio.to_thread(self._as_logged, events)
+
+    def _as_logged(self, events: Sequence[RawEvent]) -> list[RawEvent]:
+        wanted: dict[str, set[str]] = {}
+        for e in events:
+            wanted.setdefault(e.project_id, set()).add(e.uuid)
+        with self._reader.connect() as conn:
+            logged = {
+                (raw.project_id, raw.uuid): raw
+                for project_id, uuids in wanted.items()
+                for raw in _stored_copies(conn, project_id, sorted(uuids))
+            }
+        return [logged.get((e.project_id, e.uuid), e) for e in events]
+
     async def unprocessed_after(
         self, seq: int, received_before: datetime, limit: int
     ) -> tuple[list[LoggedEvent], int]:
@@ -169,6 +187,18 @@ class SqlEventLog:
 
 
 _READ_COLUMNS = ("seq", *RAW_COLUMNS)
+_KEYS_PER_READ = 500  # uuids per `IN (...)`: well under SQLite's limit on parameters
+
+
+def _stored_copies(conn: Connection, project_id: str, uuids: list[str]) -> list[RawEvent]:
+    copies = []
+    for start in range(0, len(uuids), _KEYS_PER_READ):
+        query = select(raw_events).where(
+            raw_events.c.project_id == project_id,
+            raw_events.c.uuid.in_(uuids[start : start + _KEYS_PER_READ]),
+        )
+        copies += [logged_event(row._mapping).raw for row in conn.execute(query)]
+    return copies
 
 
 def _read_sql(paramstyle: str) -> str:
