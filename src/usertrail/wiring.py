@@ -307,7 +307,8 @@ def build_runtime(
     local = _local_notices(settings, side, notice_fds) if bus is None else None
     changes: Notices | None = local or remote
     feed: EventFeed = LogFeed(event_log, store) if bus is None else _bus_feed(settings, bus)
-    processor = Processor(feed, store, config_for, metrics)
+    overlap = engine.dialect.name != "sqlite"  # see Processor.drain
+    processor = Processor(feed, store, config_for, metrics, overlap=overlap)
     live = LiveUpdates()
     processor.listeners.append(live.publish)
     if changes is not None:

@@ -45,12 +45,15 @@ class Processor:
         metrics: Metrics,
         *,
         batch_size: int = SLICE_EVENTS,
+        overlap: bool = True,
     ) -> None:
+        """`overlap`: derive a slice while the one before it is stored (see drain)."""
         self._feed = feed
         self._store = store
         self._config_for = config_for
         self._metrics = metrics
         self._batch_size = batch_size
+        self._overlap = overlap
         self._wake = asyncio.Event()
         self.listeners: list[Listener] = []
 
@@ -81,10 +84,17 @@ class Processor:
         """Process everything the feed has now; returns how many events.
 
         Pipelined: while slice k is derived, slice k+1 is read (a reader thread) and slice
-        k-1 stored (the writer thread); SQLite and the drivers release the GIL, so the three
-        overlap. Slices commit in order (one writer), so the cursor only moves forward. Only
-        the first read may wait for new events: once the feed has no more, the drain ends
-        and the last slice's notices go out at once (not after a blocking read's timeout).
+        k-1 stored (the writer thread); the drivers release the GIL, so the three overlap.
+        Slices commit in order (one writer), so the cursor only moves forward. Only the first
+        read may wait for new events: once the feed has no more, the drain ends and the last
+        slice's notices go out at once (not after a blocking read's timeout).
+
+        Without `overlap` (embedded SQLite) derive and store take turns. Beside capture in
+        all-in-one `serve`, overlapping them cost capture a quarter of its rate (measured,
+        bench.capture_ab, 50-event batches: 15,486 / 19,510 events/s against 22,390 / 27,419),
+        we think because a slice's store holds SQLite's one write lock, which capture waits
+        for. PostgreSQL has no such lock, and there the overlap is what lets the store step
+        run beside derive (bench.processing --postgres).
         """
         total = 0
         await self._feed.rewind()
@@ -93,7 +103,8 @@ class Processor:
         try:
             while (piece := await reading).events:
                 reading = asyncio.ensure_future(self._feed.read(self._batch_size, wait=False))
-                await asyncio.sleep(0)  # the read starts now, not when derive is done
+                if self._overlap:
+                    await asyncio.sleep(0)  # the read starts now, not when derive is done
                 derived = derive(piece.events, self._config_for)
                 previous = storing
                 after = previous[2] if previous is not None else None
@@ -105,7 +116,8 @@ class Processor:
                 # none: the slice reached the writer only after the next one was derived,
                 # and the two halves took turns (a processor on PostgreSQL at 9,000-13,000
                 # events/s whose store alone ran at 17,000 and more).
-                await asyncio.sleep(0)
+                if self._overlap:
+                    await asyncio.sleep(0)
                 if previous is not None:
                     await self._finish(*previous)
                 total += len(piece.events)
