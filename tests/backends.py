@@ -66,3 +66,20 @@ def redis_prefix() -> Iterator[str]:
         if keys:
             client.delete(*keys)
         client.close()
+
+
+@contextmanager
+def scale_out_env(**extra: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """A fresh schema and Redis prefix, and the environment every process of a scale-out
+    deployment on them runs with (no demo project); `extra` adds settings."""
+    with pg_schema_url() as url, redis_prefix() as prefix:
+        yield (
+            url,
+            {
+                "USERTRAIL_DATABASE_URL": url,
+                "USERTRAIL_BUS_URL": REDIS_URL,
+                "USERTRAIL_BUS_PREFIX": prefix,
+                "USERTRAIL_DEMO": "0",
+                **extra,
+            },
+        )

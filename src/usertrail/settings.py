@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     # A failed action delivery is retried with exponential backoff, then dead-lettered.
     action_max_attempts: int = Field(default=8, ge=1)
     action_retry_base_s: float = Field(default=5.0, gt=0)
+    # One send's time limit. A sender killed mid-send leaves its claim for twice this long
+    # before another sender (or its restart) takes the delivery over (adapters.sql.outbox).
+    action_send_timeout_s: float = Field(default=30.0, gt=0)
     # Events older than this many days (by event time) are pruned from the raw log and the
     # derived state, every `retention_every_s` by the processor's process (core.retention).
     # None: keep everything.

@@ -348,6 +348,7 @@ def build_runtime(
         utc_now,
         max_attempts=settings.action_max_attempts,
         base_delay_s=settings.action_retry_base_s,
+        send_timeout_s=settings.action_send_timeout_s,
     )
     privacy_store = SqlPrivacy(writer, engine)
     sinks = SinkWriter(

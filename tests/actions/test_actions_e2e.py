@@ -80,7 +80,9 @@ wait_until = wait_for  # the condition reads better as a sentence here
 
 @pytest.fixture
 def acting(tmp_path: Path) -> Iterator[Acting]:
-    with acting_server(tmp_path, PROJECT_FILE, USERTRAIL_ACTION_MAX_ATTEMPTS="3") as parts:
+    # A send killed midway is taken over when its claim lapses: 2 x 2 s here, not 2 x 30 s.
+    env = {"USERTRAIL_ACTION_MAX_ATTEMPTS": "3", "USERTRAIL_ACTION_SEND_TIMEOUT_S": "2"}
+    with acting_server(tmp_path, PROJECT_FILE, **env) as parts:
         yield Acting(*parts)
 
 
@@ -157,7 +159,8 @@ def test_a_kill_between_uses_does_not_fire_twice(acting: Acting) -> None:
     send_batch(acting.server, [feature_used("user_5") for _ in range(3)])
 
     wait_until(lambda: acting.processed("user_5") == 8)  # the uses: a `$set` is no activity
-    wait_until(lambda: len(acting.delivered("user_5")) == 2)
+    # Killed mid-send, the delivery goes again once the dead sender's claim lapses (4 s).
+    wait_until(lambda: len(acting.delivered("user_5")) == 2, timeout=30)
     assert len(acting.actions("user_5")["firings"]) == 1
     assert len({m["Message-ID"] for m in acting.mail.messages}) == 1  # resends share one id
 

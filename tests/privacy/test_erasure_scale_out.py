@@ -43,20 +43,12 @@ class Cluster:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    project_file = tmp_path / "project.yaml"
     with (
         webhook_inbox() as hooks,
-        backends.pg_schema_url() as db_url,
-        backends.redis_prefix() as prefix,
+        backends.scale_out_env(USERTRAIL_PROJECT_FILE=str(project_file)) as (_, env),
     ):
-        project_file = tmp_path / "project.yaml"
         project_file.write_text(PROJECT_FILE.format(hook=hooks.url))
-        env = {
-            "USERTRAIL_DATABASE_URL": db_url,
-            "USERTRAIL_BUS_URL": backends.REDIS_URL,
-            "USERTRAIL_BUS_PREFIX": prefix,
-            "USERTRAIL_PROJECT_FILE": str(project_file),
-            "USERTRAIL_DEMO": "0",
-        }
         contexts = tuple(
             LiveServer(tmp_path / f"context{i}", env=env, args=["--role", "context"])
             for i in range(2)

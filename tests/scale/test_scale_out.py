@@ -49,14 +49,7 @@ class Cluster:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    with backends.pg_schema_url() as db_url, backends.redis_prefix() as prefix:
-        env = {
-            "USERTRAIL_DATABASE_URL": db_url,
-            "USERTRAIL_BUS_URL": backends.REDIS_URL,
-            "USERTRAIL_BUS_PREFIX": prefix,
-            "USERTRAIL_BUS_RECLAIM_IDLE_MS": "1000",
-            "USERTRAIL_DEMO": "0",
-        }
+    with backends.scale_out_env(USERTRAIL_BUS_RECLAIM_IDLE_MS="1000") as (db_url, env):
         cluster = Cluster(env, db_url)
         try:
             # The first process creates the schema and the project; the others find them.

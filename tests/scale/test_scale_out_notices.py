@@ -93,13 +93,7 @@ async def _cold(url: str, data_dir: Path) -> dict[str, Any]:
 
 @pytest.fixture
 def deployment(tmp_path: Path) -> Iterator[Deployment]:
-    with backends.pg_schema_url() as db_url, backends.redis_prefix() as prefix:
-        env = {
-            "USERTRAIL_DATABASE_URL": db_url,
-            "USERTRAIL_BUS_URL": backends.REDIS_URL,
-            "USERTRAIL_BUS_PREFIX": prefix,
-            "USERTRAIL_DEMO": "0",
-        }
+    with backends.scale_out_env() as (db_url, env):
         deployment = Deployment(tmp_path, env, db_url)
         try:
             yield deployment
