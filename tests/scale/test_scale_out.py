@@ -196,6 +196,19 @@ async def embedded_contexts(url: str, tmp: Path, users: list[str]) -> dict[str, 
         await embedded.close()
 
 
+def assert_served(url: str, expected: dict[str, Any]) -> None:
+    """GET /context/user/{id} on the server at `url` answers each user's expected context
+    (all but its `generated_at`)."""
+    for user, want in expected.items():
+        response = httpx.get(
+            f"{url}/context/user/{user}", headers={"Authorization": f"Bearer {API_KEY}"}
+        )
+        assert response.status_code == 200, response.text
+        got, want = response.json(), dict(want)
+        got.pop("generated_at"), want.pop("generated_at")
+        assert got == want, user
+
+
 def test_kill_9_mid_stream_loses_nothing_and_matches_embedded(
     cluster: Cluster, tmp_path: Path
 ) -> None:
@@ -214,15 +227,7 @@ def test_kill_9_mid_stream_loses_nothing_and_matches_embedded(
     assert cluster.context is not None
     users = [f"user-{u}" for u in range(0, USERS, 5)]
     expected = asyncio.run(embedded_contexts(cluster.database_url, tmp_path, users))
-    for user in users:
-        response = httpx.get(
-            f"{cluster.context.url}/context/user/{user}",
-            headers={"Authorization": f"Bearer {API_KEY}"},
-        )
-        assert response.status_code == 200, response.text
-        got, want = response.json(), expected[user]
-        got.pop("generated_at"), want.pop("generated_at")
-        assert got == want, user
+    assert_served(cluster.context.url, expected)
 
     # The context process caches contexts; a worker's change notice must drop the stale one
     # (long before the cache's 60 s TTL would).

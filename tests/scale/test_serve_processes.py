@@ -17,12 +17,12 @@ import signal
 import time
 from pathlib import Path
 
-import httpx
 from posthog import Posthog
 
-from tests.live import API_KEY, TOKEN, LiveServer, wait_for
+from tests.live import TOKEN, LiveServer, wait_for
 from tests.scale.test_scale_out import (
     Sender,
+    assert_served,
     embedded_contexts,
     stored_uuids,
     visit,
@@ -114,15 +114,7 @@ def test_serve_runs_its_processor_beside_it_and_survives_kills(tmp_path: Path) -
 
         users = [f"user-{u}" for u in range(0, USERS, 3)]
         expected = asyncio.run(embedded_contexts(url, tmp_path, users))
-        for user in users:  # exactly once: the same counts as one clean pass
-            response = httpx.get(
-                f"{server.url}/context/user/{user}",
-                headers={"Authorization": f"Bearer {API_KEY}"},
-            )
-            assert response.status_code == 200, response.text
-            got, want = response.json(), expected[user]
-            got.pop("generated_at"), want.pop("generated_at")
-            assert got == want, user
+        assert_served(server.url, expected)  # exactly once: the counts of one clean pass
 
         # The context above is cached in the server; the processor's notice must drop it.
         late = Posthog(TOKEN, host=server.url, sync_mode=True)
