@@ -17,10 +17,15 @@ def parse_timestamp(value: Any) -> datetime | None:
         return _from_epoch(value / 1000 if value > 1e11 else value)
     if not isinstance(value, str) or not value or len(value) > 64:
         return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    try:  # Python 3.11 reads a trailing "Z" itself: every event's timestamp, so no rewrite
+        parsed = datetime.fromisoformat(value)
     except ValueError:
-        return None
+        try:  # a lowercase "z", as some clients send it
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            return None
+    if parsed.tzinfo is UTC:
+        return parsed
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 

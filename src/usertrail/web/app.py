@@ -130,5 +130,6 @@ def served_app(app: FastAPI) -> ASGIApp:
     """The app as uvicorn runs it: cached context reads and capture POSTs are answered
     before FastAPI (web.context_lane, web.capture_lane)."""
     services: Services = app.state.services
-    lane = CaptureLane(app, services, services.settings.body_timeout_s)
-    return CachedContextLane(lane, services)
+    # Capture outermost: it is most of the requests, and a POST has no business in the
+    # context lane's checks.
+    return CaptureLane(CachedContextLane(app, services), services, services.settings.body_timeout_s)
