@@ -7,6 +7,8 @@ Semantics, stated once:
 - EventLog.as_logged gives each event as the log holds it: the copy stored first under its
   uuid. A retry's copy differs (its receipt time, and so its skew-corrected timestamp), and
   derived state is a function of the log, so only the log's copy may be processed.
+- EventBus.publish carries each event as the log holds it, down to the order of its body's
+  keys (sorted, as the log's canonical JSON has them): derivation reads that order.
 """
 
 from __future__ import annotations

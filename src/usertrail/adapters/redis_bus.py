@@ -22,7 +22,11 @@ from usertrail.errors import StorageUnavailable
 from usertrail.model.raw import RawEvent
 from usertrail.ports import BusMessage
 
-_encode = msgspec.msgpack.Encoder().encode
+# Every object's keys sorted, as the raw log holds a body (canonical JSON, sorted keys), so a
+# worker derives from the log's copy exactly, key order included: derivation keeps the first
+# properties and groups it meets (20 and 10), and of two keys that clean to one name, one by
+# position. In the SDK's order, a worker stored other properties than a replay of the log.
+_encode = msgspec.msgpack.Encoder(order="sorted").encode
 _decode = msgspec.msgpack.Decoder(RawEvent).decode
 GROUP = "workers"
 IDLE_CONSUMER_MS = 3_600_000

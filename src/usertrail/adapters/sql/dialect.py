@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Table, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from usertrail.adapters.sql.key_chunks import EventKey, project_chunks
 from usertrail.adapters.sql.pg_bulk import Columns, Row, bulk_insert, unnest_insert
 from usertrail.adapters.sql.tables import counter_members, counters, events, persons, raw_events
 
@@ -126,21 +127,16 @@ def insert_events(conn: Connection, rows: Sequence[Row]) -> set[tuple[str, str]]
     return keys.difference((row[0], row[1]) for row in inserted)
 
 
-def _sqlite_stored(conn: Connection, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+def _sqlite_stored(conn: Connection, keys: set[EventKey]) -> set[EventKey]:
     """Which of these (project, uuid) are stored as derived events."""
-    by_project: dict[str, list[str]] = {}
-    for project_id, uuid in keys:
-        by_project.setdefault(project_id, []).append(uuid)
-    stored: set[tuple[str, str]] = set()
-    for project_id, uuids in by_project.items():
-        for i in range(0, len(uuids), _SQLITE_MAX_VARIABLES - 1):
-            chunk = uuids[i : i + _SQLITE_MAX_VARIABLES - 1]
-            sql = (
-                f"SELECT uuid FROM {events.name} WHERE project_id = ? "
-                f"AND uuid IN ({', '.join('?' * len(chunk))})"
-            )
-            found = conn.exec_driver_sql(sql, (project_id, *chunk))
-            stored.update((project_id, r[0]) for r in found)
+    stored: set[EventKey] = set()
+    for project_id, chunk in project_chunks(keys, _SQLITE_MAX_VARIABLES - 1):  # + project
+        sql = (
+            f"SELECT uuid FROM {events.name} WHERE project_id = ? "
+            f"AND uuid IN ({', '.join('?' * len(chunk))})"
+        )
+        found = conn.exec_driver_sql(sql, (project_id, *chunk))
+        stored.update((project_id, r[0]) for r in found)
     return stored
 
 

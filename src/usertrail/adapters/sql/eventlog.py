@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from usertrail.adapters.sql.admission import Deadlines, PendingGate
 from usertrail.adapters.sql.dialect import RAW_COLUMNS, insert_raw_rows
+from usertrail.adapters.sql.key_chunks import KEYS_PER_STATEMENT, project_chunks
 from usertrail.adapters.sql.raw_insert import insert_appends
 from usertrail.adapters.sql.tables import events, raw_events
 from usertrail.adapters.sql.writer import GroupCommitWriter
@@ -129,14 +130,12 @@ class SqlEventLog:
         return await asyncio.to_thread(self._as_logged, events)
 
     def _as_logged(self, events: Sequence[RawEvent]) -> list[RawEvent]:
-        wanted: dict[str, set[str]] = {}
-        for e in events:
-            wanted.setdefault(e.project_id, set()).add(e.uuid)
+        wanted = {(e.project_id, e.uuid) for e in events}
         with self._reader.connect() as conn:
             logged = {
                 (raw.project_id, raw.uuid): raw
-                for project_id, uuids in wanted.items()
-                for raw in _stored_copies(conn, project_id, sorted(uuids))
+                for project_id, uuids in project_chunks(wanted, KEYS_PER_STATEMENT)
+                for raw in _stored_copies(conn, project_id, uuids)
             }
         return [logged.get((e.project_id, e.uuid), e) for e in events]
 
@@ -186,18 +185,13 @@ class SqlEventLog:
 
 
 _READ_COLUMNS = ("seq", *RAW_COLUMNS)
-_KEYS_PER_READ = 500  # uuids per `IN (...)`: well under SQLite's limit on parameters
 
 
 def _stored_copies(conn: Connection, project_id: str, uuids: list[str]) -> list[RawEvent]:
-    copies = []
-    for start in range(0, len(uuids), _KEYS_PER_READ):
-        query = select(raw_events).where(
-            raw_events.c.project_id == project_id,
-            raw_events.c.uuid.in_(uuids[start : start + _KEYS_PER_READ]),
-        )
-        copies += [logged_event(row._mapping).raw for row in conn.execute(query)]
-    return copies
+    query = select(raw_events).where(
+        raw_events.c.project_id == project_id, raw_events.c.uuid.in_(uuids)
+    )
+    return [logged_event(row._mapping).raw for row in conn.execute(query)]
 
 
 def _read_sql(paramstyle: str) -> str:

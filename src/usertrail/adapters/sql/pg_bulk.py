@@ -35,11 +35,19 @@ def bulk_insert(
     """INSERT `rows` into `table`, in `order` (the conflict key's columns), then `tail`
     (ON CONFLICT …, RETURNING …); returns the statement's result."""
     if len(rows) < STAGE_MIN_ROWS:
-        return unnest_insert(conn, table, columns, rows, tail, order)
+        return unnest_insert(conn, table, _unbounded(columns), rows, tail, order)
     stage = _staged(conn, table, columns, rows)
     names = ", ".join(name for name, _ in columns)
     sql = f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage} ORDER BY {order} {tail}"
     return conn.exec_driver_sql(sql)
+
+
+def _unbounded(columns: Columns) -> Columns:
+    """The types without their length: a cast to varchar(36) cuts a longer value (PostgreSQL's
+    explicit casts truncate), and the events insert then RETURNs a uuid that is not the one
+    sent, which read as "stored before": the event went uncounted, stored under a cut key.
+    Uncut, the column refuses it, as COPY does (and a plain INSERT)."""
+    return tuple((name, kind.split("(")[0]) for name, kind in columns)
 
 
 def _staged(conn: Connection, table: Table, columns: Columns, rows: Sequence[Row]) -> str:

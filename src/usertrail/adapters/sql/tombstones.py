@@ -13,6 +13,7 @@ from sqlalchemy import Connection, delete, select
 
 from usertrail.adapters.sql.dialect import insert_for
 from usertrail.adapters.sql.eventlog import from_us, to_us
+from usertrail.adapters.sql.key_chunks import KEYS_PER_STATEMENT, project_chunks
 from usertrail.adapters.sql.tables import deleted_ids, raw_events
 from usertrail.core.erasure import Erased, id_hash, slice_ids
 from usertrail.core.process import Derived
@@ -27,11 +28,8 @@ def erased_for(conn: Connection, derived: Derived) -> Erased:
 
 def drop_raw(conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
     """Delete these (project, uuid) from the raw log: events erased ids may not bring back."""
-    by_project: dict[str, list[str]] = {}
-    for project_id, uuid in keys:
-        by_project.setdefault(project_id, []).append(uuid)
     raw = raw_events.c
-    for project_id, uuids in by_project.items():
+    for project_id, uuids in project_chunks(set(keys), KEYS_PER_STATEMENT):
         conn.execute(delete(raw_events).where(raw.project_id == project_id, raw.uuid.in_(uuids)))
 
 
