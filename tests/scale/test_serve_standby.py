@@ -174,6 +174,17 @@ def reads_are_fresh_while_standing_by(first: LiveServer, second: LiveServer) -> 
         assert shows(second, user, "plan selected"), user
     assert mentions(pushed.get(timeout=10), "plan selected")
 
+    # An erasure through the first moves no cursor: the second, which hears nothing from the
+    # first's processor, must not answer from a cached context (its TTL is 60 s).
+    erased = "erased/ü " + "z" * 150
+    on_second.capture("$pageview", distinct_id=erased, properties={"$current_url": "/b"})
+    assert wait_for(lambda: context(second, erased), timeout=5)
+    assert context(second, erased) is not None  # read twice: cached, were it cached
+    path = f"/persons/{quote(erased, safe='')}"
+    assert httpx.delete(f"{first.url}{path}", headers=HEADERS).status_code == 200
+    assert context(first, erased) is None
+    assert context(second, erased) is None
+
 
 def stream_while_the_first_dies(first: LiveServer, second: LiveServer) -> set[str]:
     """posthog-python to both; the first SIGKILLed (the second's processor takes over, in
