@@ -20,6 +20,7 @@ from usertrail.adapters.jsonl import JsonlSinkFile
 from usertrail.adapters.local_notices import (
     ProcessorNotices,
     ServingNotices,
+    held_by,
     processor_lock,
 )
 from usertrail.adapters.local_notices import channels as local_channels
@@ -84,6 +85,7 @@ __all__ = [
     "build_runtime",
     "local_channels",
     "local_notices_supported",
+    "processor_running",
 ]
 # An embedded deployment split in two processes (`usertrail serve` and the processor it runs
 # beside itself): which side this runtime is.
@@ -179,6 +181,8 @@ class Runtime:
             serve_pid=notices.leader_pid(),
             data_dir=str(self.settings.data_dir),
         )
+        if self.engine.dialect.name != "sqlite":  # `serve` refuses it; two started at once
+            log.error("two_servers_without_bus", fix="stop one: on PostgreSQL, use the bus")
         notices.stand_by()
         seen: int | None = None
         while not notices.try_lead():
@@ -544,6 +548,12 @@ def _bus(settings: Settings) -> tuple[RedisStreamBus | None, RedisChangeNotices 
         max_deliveries=settings.bus_max_deliveries,
     )
     return bus, RedisChangeNotices(settings.bus_url, f"{settings.bus_prefix}:changes")
+
+
+def processor_running(settings: Settings) -> int | None:
+    """Another `serve`'s processor follows this database from this data directory: that
+    server's pid (0 when not known); None when none does."""
+    return held_by(processor_lock(settings.data_dir, settings.sqlalchemy_url()))
 
 
 def _local_notices(settings: Settings, side: Side | None, fds: Sequence[int]) -> Notices | None:

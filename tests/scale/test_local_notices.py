@@ -91,8 +91,12 @@ async def test_a_second_processor_on_one_database_stands_by_until_the_first_ends
     first = ProcessorNotices([first_end.detach()], lock)
     second = ProcessorNotices([second_end.detach()], lock)
     serving = ServingNotices(own.detach())
-    standing: asyncio.Queue[bool] = asyncio.Queue()  # what on_standby was called with
-    serving.on_standby = standing.put_nowait
+    standing: asyncio.Queue[tuple[bool, str]] = asyncio.Queue()  # on_standby's calls
+
+    def heard(standby: bool) -> None:
+        standing.put_nowait((standby, serving.processor))
+
+    serving.on_standby = heard
     tasks = [asyncio.create_task(second.listen(lambda _c: None))]
     tasks.append(asyncio.create_task(serving.listen(lambda _c: None)))
     try:
@@ -101,13 +105,11 @@ async def test_a_second_processor_on_one_database_stands_by_until_the_first_ends
         assert not second.try_lead()
         # Its server hears that it stands by, and whose processor runs (the lock file's pid:
         # the process beside which the holder runs, this test's parent here).
-        assert await asyncio.wait_for(standing.get(), 10) is True
-        assert serving.processor == "standby"
+        assert await asyncio.wait_for(standing.get(), 10) == (True, "standby")
         assert serving.leader_pid == os.getppid()
         await first.aclose()  # the first ends: the lock is free
         assert second.try_lead()
-        assert await asyncio.wait_for(standing.get(), 10) is False  # told at once
-        assert serving.processor == "running"
+        assert await asyncio.wait_for(standing.get(), 10) == (False, "running")  # at once
         assert serving.leader_pid is None
     finally:
         for task in tasks:

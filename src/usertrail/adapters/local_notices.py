@@ -345,6 +345,21 @@ def _hold(path: Path) -> IO[str]:
     return handle
 
 
+def held_by(path: Path) -> int | None:
+    """Whether a processor holds the lock: the pid of its server (0 when not known), or None
+    when it is free. Only looks: a lock it takes is let go at once."""
+    if not path.exists():
+        return None
+    handle = open_owner_only(path)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _pid(path.read_bytes()) or 0
+    finally:
+        handle.close()  # and with it the lock, had it been free
+    return None
+
+
 def _pid(text: bytes) -> int | None:
     """A pid as the lock file or a STANDBY datagram holds it (anything else: unknown)."""
     digits = text.strip()
