@@ -65,6 +65,7 @@ class LiveServer(_Process):
     env: dict[str, str] = field(default_factory=dict)
     args: list[str] = field(default_factory=list)  # more CLI flags, e.g. ["--role", "ingest"]
     proc: subprocess.Popen[bytes] | None = None
+    log_name: str = "server.log"  # under data_dir (two servers on one data dir: two names)
 
     @property
     def url(self) -> str:
@@ -72,7 +73,7 @@ class LiveServer(_Process):
 
     @property
     def log_path(self) -> Path:
-        return self.data_dir / "server.log"
+        return self.data_dir / self.log_name
 
     @property
     def db_path(self) -> Path:

@@ -265,27 +265,32 @@ def worker(
     import structlog
 
     from usertrail.observability import configure_logging, freeze_startup_heap
-    from usertrail.processor_process import EXIT_TAKEN
-    from usertrail.wiring import ProcessorTaken, build_runtime
+    from usertrail.wiring import build_runtime
 
     settings = settings_from(data_dir=data_dir, project_file=project_file)
     configure_logging(settings.log_level, settings.log_json)
     lock = hold_or_exit(settings, exclusive=False)  # kept open: replay stays off
-    try:
-        fds = [int(fd) for fd in notice_fds.split(",") if fd]
-        runtime = build_runtime(settings, "processor" if beside_serve else None, fds)
-    except ProcessorTaken:
-        raise typer.Exit(EXIT_TAKEN) from None
+    fds = [int(fd) for fd in notice_fds.split(",") if fd]
+    runtime = build_runtime(settings, "processor" if beside_serve else None, fds)
     hold_database_or_exit(runtime, exclusive=False)
 
     async def main() -> None:
         freeze_startup_heap()
+        ended = asyncio.ensure_future(_stdin_closed() if beside_serve else asyncio.Event().wait())
         try:
+            if beside_serve:  # stands by while another `serve`'s processor runs
+                leading = asyncio.ensure_future(runtime.lead())
+                await asyncio.wait([leading, ended], return_when=asyncio.FIRST_COMPLETED)
+                if not leading.done():
+                    leading.cancel()
+                    return
+                leading.result()
             runtime.start_workers(idle_poll=poll_ms / 1000)
             mode = "event bus" if settings.bus_url else "raw log"
             structlog.get_logger("usertrail").info("worker_started", feed=mode)
-            await (_stdin_closed() if beside_serve else asyncio.Event().wait())
+            await ended
         finally:
+            ended.cancel()
             await runtime.close()
 
     with contextlib.suppress(KeyboardInterrupt):

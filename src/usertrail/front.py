@@ -36,6 +36,8 @@ class Services:
     clock: Callable[[], datetime]
     config_for: Callable[[str], ProjectConfig]
     readiness: Callable[[], Awaitable[list[str]]]
+    # `serve`'s processor stands by (another `serve` on the data processes): that one's pid.
+    processor_standby: Callable[[], int | None]
     metrics_exposition: Callable[[], Awaitable[bytes]]
     relay_status: Callable[[], Awaitable[RelayStatus | None]]
     posthog_target: Callable[[Project], Target | None]
@@ -63,6 +65,7 @@ class Services:
             clock=rt.clock,
             config_for=rt.config_for,
             readiness=rt.readiness,
+            processor_standby=rt.processor_standby,
             metrics_exposition=rt.metrics_exposition,
             relay_status=rt.relay_status,
             posthog_target=rt.posthog_target,

@@ -5,7 +5,9 @@ from capture: an all-in-one server answered single events at half of `--role ing
 rate. So `serve` starts `usertrail worker --beside-serve` and keeps it running: the child
 follows the same database, is woken after each commit and tells every server which persons
 changed (adapters.local_notices: socket pairs `serve` makes and its children inherit, so
-no name another local user could take first). With `--processes N`, N-1 more servers answer
+no name another local user could take first). A second `serve` on the same data directory
+(SQLite) is ready too; its processor stands by until the first one's ends (Runtime.lead),
+while the first one processes what both capture. With `--processes N`, N-1 more servers answer
 on the listening socket this one bound (the kernel hands each connection to one of them).
 Every child reads its stdin until end of file, so it ends with its parent, even a killed one.
 Durability and exactly-once are unchanged: each server commits the raw events before its
@@ -26,7 +28,6 @@ import structlog
 from usertrail.settings import Settings
 
 log = structlog.get_logger("usertrail")
-EXIT_TAKEN = 3  # another processor follows this database already: try again later
 RESTART_AFTER_S = 0.5
 
 
@@ -79,8 +80,7 @@ class ChildProcess:
             code = self._child.wait()
             if self._stopping.is_set():
                 return
-            if code != EXIT_TAKEN:
-                log.warning("child_process_ended", child=self._name, exit_code=code)
+            log.warning("child_process_ended", child=self._name, exit_code=code)
             time.sleep(RESTART_AFTER_S)
 
 

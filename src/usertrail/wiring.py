@@ -19,8 +19,8 @@ from sqlalchemy import Engine, text
 from usertrail.adapters.jsonl import JsonlSinkFile
 from usertrail.adapters.local_notices import (
     ProcessorNotices,
-    ProcessorTaken,
     ServingNotices,
+    held_by,
     processor_lock,
 )
 from usertrail.adapters.local_notices import channels as local_channels
@@ -55,7 +55,7 @@ from usertrail.demo.project import (
     loopback_url,
 )
 from usertrail.model.config import ProjectConfig, SinkSpec
-from usertrail.model.event import Changed, PersonId
+from usertrail.model.event import EVERYONE, Changed, PersonId
 from usertrail.model.project import Project
 from usertrail.observability import Metrics
 from usertrail.project_file import load_project_file
@@ -67,7 +67,7 @@ from usertrail.services.actions import ActionDispatcher
 from usertrail.services.backfill import Backfill
 from usertrail.services.context import ContextService
 from usertrail.services.context_cache import ContextCache
-from usertrail.services.feeds import BusFeed, EventFeed, LogFeed
+from usertrail.services.feeds import PROCESSOR_CURSOR, BusFeed, EventFeed, LogFeed
 from usertrail.services.ingest import IngestService, utc_now
 from usertrail.services.live import LiveUpdates
 from usertrail.services.privacy import PrivacyService
@@ -81,16 +81,19 @@ from usertrail.settings import Settings
 
 log = structlog.get_logger("usertrail")
 __all__ = [
-    "ProcessorTaken",
     "Runtime",
     "build_runtime",
     "local_channels",
     "local_notices_supported",
+    "processor_running",
 ]
 # An embedded deployment split in two processes (`usertrail serve` and the processor it runs
 # beside itself): which side this runtime is.
 Side = Literal["serving", "processor"]
 Notices = RedisChangeNotices | ServingNotices | ProcessorNotices
+# A processor standing by tries the lock, and looks whether the other one stored a slice
+# (to wake its servers' live streams), this often.
+STANDBY_POLL_S = 0.2
 
 
 @dataclass
@@ -160,10 +163,51 @@ class Runtime:
         """`usertrail serve` runs the processor in a process beside this one."""
         return isinstance(self.changes, ServingNotices)
 
+    async def lead(self, poll_s: float = STANDBY_POLL_S) -> None:
+        """`serve`'s processor: listen to its servers, and return once it holds the database's
+        processor lock. Until then (another `serve` on this data directory processes, the
+        events captured here too, from the log) it stands by: its servers answer from the
+        store, uncached, and each slice the other stores wakes their live streams (EVERYONE).
+        When that one ends, however it ends, this one takes the lock and carries on from the
+        cursor the other committed with its last slice: nothing lost, nothing twice."""
+        assert isinstance(self.changes, ProcessorNotices)
+        notices = self.changes
+        self._spawn("notices", notices.listen(self._changed))  # woken by, and telling, serve
+        if notices.try_lead():
+            return
+        log.warning(
+            "processor_standing_by",
+            reason="another usertrail serve processes this database",
+            serve_pid=notices.leader_pid(),
+            data_dir=str(self.settings.data_dir),
+        )
+        if self.engine.dialect.name != "sqlite":  # `serve` refuses it; two started at once
+            log.error("two_servers_without_bus", fix="stop one: on PostgreSQL, use the bus")
+        notices.stand_by()
+        seen: int | None = None
+        while not notices.try_lead():
+            try:
+                cursor = await self.store.cursor(PROCESSOR_CURSOR)
+            except Exception:  # the database is away: look again at the next turn
+                log.warning("processor_standby_cursor_failed", exc_info=True)
+            else:
+                if seen is not None and cursor != seen:
+                    notices.publish([EVERYONE])
+                seen = cursor
+            await asyncio.sleep(poll_s)
+        log.warning("processor_took_over", data_dir=str(self.settings.data_dir))
+        notices.publish([EVERYONE])  # what the other stored since the last look
+
+    def processor_standby(self) -> int | None:
+        """This server's processor stands by: the pid of the `serve` whose processor runs
+        (0 when it is not known); None otherwise."""
+        if isinstance(self.changes, ServingNotices) and self.changes.processor == "standby":
+            return self.changes.leader_pid or 0
+        return None
+
     def start_workers(self, idle_poll: float = 1.0) -> None:
-        """The processor and what follows it: action deliveries and sink files."""
-        if isinstance(self.changes, ProcessorNotices):  # woken by, and telling, serve
-            self._spawn("notices", self.changes.listen(self._changed))
+        """The processor and what follows it: action deliveries and sink files (`serve`'s
+        processor: once `lead` returned)."""
         self._spawn("processor", self.processor.run_forever(idle_poll))
         self._spawn("actions", self.actions.run_forever(idle_poll))
         self._spawn("sinks", self.sinks.run_forever(idle_poll, _leading(self.sink_leader)))
@@ -329,6 +373,8 @@ def build_runtime(
     on_stored = local.wake if isinstance(local, ServingNotices) else wake
     ingest = IngestService(event_log, projects, metrics, on_stored=on_stored, bus=bus)
     cache = ContextCache(size=settings.context_cache_size)
+    if isinstance(local, ServingNotices):
+        local.on_standby = cache.bypass
     limiter = read_limiter(settings.read_rate_per_s, settings.read_burst)
     # SQLite: one builder thread (its reads hold the GIL between rows: two builders only take
     # turns). PostgreSQL: a read waits on the server, so a few overlap.
@@ -502,6 +548,12 @@ def _bus(settings: Settings) -> tuple[RedisStreamBus | None, RedisChangeNotices 
         max_deliveries=settings.bus_max_deliveries,
     )
     return bus, RedisChangeNotices(settings.bus_url, f"{settings.bus_prefix}:changes")
+
+
+def processor_running(settings: Settings) -> int | None:
+    """Another `serve`'s processor follows this database from this data directory: that
+    server's pid (0 when not known); None when none does."""
+    return held_by(processor_lock(settings.data_dir, settings.sqlalchemy_url()))
 
 
 def _local_notices(settings: Settings, side: Side | None, fds: Sequence[int]) -> Notices | None:

@@ -24,7 +24,7 @@ from tests.scale.test_serve_processes import child_of, children
 from usertrail.adapters.local_notices import (
     CHANGED,
     ProcessorNotices,
-    ProcessorTaken,
+    ServingNotices,
     _chunks,
     channels,
 )
@@ -83,18 +83,42 @@ async def test_a_notice_from_another_user_is_dropped_and_ones_own_is_heard(
         own.close()
 
 
-def test_a_second_processor_on_one_database_waits_for_the_first(tmp_path: Path) -> None:
+async def test_a_second_processor_on_one_database_stands_by_until_the_first_ends(
+    tmp_path: Path,
+) -> None:
     lock = tmp_path / "processor.lock"
-    pairs = channels(3)
-    first = ProcessorNotices([pairs[0][1].detach()], lock)
-    with pytest.raises(ProcessorTaken):
-        ProcessorNotices([pairs[1][1].fileno()], lock)  # (takes it only with the lock)
-    asyncio.run(first.aclose())
-    asyncio.run(ProcessorNotices([pairs[2][1].detach()], lock).aclose())
+    [(first_own, first_end), (own, second_end)] = channels(2)
+    first = ProcessorNotices([first_end.detach()], lock)
+    second = ProcessorNotices([second_end.detach()], lock)
+    serving = ServingNotices(own.detach())
+    standing: asyncio.Queue[tuple[bool, str]] = asyncio.Queue()  # on_standby's calls
+
+    def heard(standby: bool) -> None:
+        standing.put_nowait((standby, serving.processor))
+
+    serving.on_standby = heard
+    tasks = [asyncio.create_task(second.listen(lambda _c: None))]
+    tasks.append(asyncio.create_task(serving.listen(lambda _c: None)))
+    try:
+        assert first.leading
+        assert not second.leading
+        assert not second.try_lead()
+        # Its server hears that it stands by, and whose processor runs (the lock file's pid:
+        # the process beside which the holder runs, this test's parent here).
+        assert await asyncio.wait_for(standing.get(), 10) == (True, "standby")
+        assert serving.leader_pid == os.getppid()
+        await first.aclose()  # the first ends: the lock is free
+        assert second.try_lead()
+        assert await asyncio.wait_for(standing.get(), 10) == (False, "running")  # at once
+        assert serving.leader_pid is None
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await second.aclose()
+        await serving.aclose()
+        first_own.close()
     assert lock.stat().st_mode & 0o077 == 0  # nobody else can open it, so nor lock it
-    for pair in pairs:
-        for sock in pair:
-            sock.close()
 
 
 def squat(address: bytes) -> int:

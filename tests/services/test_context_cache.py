@@ -10,9 +10,10 @@ from tests.factories import make_event, make_raw
 from usertrail.core.context.build import ContextInputs, ContextOptions
 from usertrail.model.config import ProjectConfig
 from usertrail.model.context import Account, UserContext, UserInfo
-from usertrail.model.event import Event
+from usertrail.model.event import EVERYONE, Event
 from usertrail.model.person import PersonRef
 from usertrail.services.context_cache import ContextCache
+from usertrail.services.live import ANYONE, LiveUpdates, touches
 from usertrail.settings import Settings
 from usertrail.wiring import build_runtime
 
@@ -105,6 +106,32 @@ def test_size_zero_disables_the_cache() -> None:
     cache = ContextCache(size=0)
     cache.put(("p1", "u", 20), context_for("u"))
     assert cache.get(("p1", "u", 20)) is None
+
+
+def test_a_bypassed_cache_keeps_nothing_until_it_is_on_again() -> None:
+    """`serve` standing by: this process hears of no change, so it keeps nothing."""
+    cache = ContextCache()
+    cache.put(("p1", "u1", 20), context_for("u1"))
+    cache.bypass(True)
+    assert cache.get(("p1", "u1", 20)) is None  # what it held is dropped
+    cache.put(("p1", "u2", 20), context_for("u2"))
+    assert cache.get(("p1", "u2", 20)) is None
+    cache.bypass(False)
+    cache.put(("p1", "u2", 20), context_for("u2"))
+    assert cache.get(("p1", "u2", 20)) is not None
+
+
+async def test_everyone_wakes_every_live_subscriber_with_anyone() -> None:
+    live = LiveUpdates()
+    async with live.subscribe("p1") as first, live.subscribe("p2") as second:
+        live.publish([make_event(make_raw(distinct_id="u1", project_id="p1"))])
+        assert first.get_nowait() == frozenset({"u1"})
+        assert second.empty()
+        live.publish([EVERYONE])
+        assert first.get_nowait() is ANYONE
+        assert second.get_nowait() is ANYONE
+        assert touches(ANYONE, {"u9"})
+        assert not touches(frozenset({"u1"}), {"u9"})
 
 
 async def test_a_cached_context_reads_back_equal_to_the_one_built(tmp_path: Path) -> None:

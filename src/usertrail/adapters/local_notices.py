@@ -12,10 +12,13 @@ user can bind one first (squat it: the processor could not start, or wakes went 
 squatter) nor send to one. They were abstract names, which have no file permissions. `serve`
 keeps every end open for the life of the deployment, so a restarted processor or server takes
 over the same sockets, with what was queued meanwhile. A file lock in the data directory
-keeps one processor per database (`serve` twice on one data directory: the second processor
-waits). Datagrams are fire-and-forget: a lost wake costs one poll interval of the processor,
-a lost notice at most the context cache's TTL. Every datagram still carries its sender's
-credentials (SO_PASSCRED, set by the kernel), and one from another user is dropped.
+keeps one processor per database: a second `serve` on the same data directory (SQLite;
+on PostgreSQL `serve` refuses to start it) has its processor stand by, answering its
+servers' hellos with STANDBY and the first server's pid, which the lock file holds, until
+that lock is free, and then take over (wiring.Runtime.lead). Datagrams are
+fire-and-forget: a lost wake costs one poll interval of the processor, a lost notice at most
+the context cache's TTL. Every datagram still carries its sender's credentials (SO_PASSCRED,
+set by the kernel), and one from another user is dropped.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import struct
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import structlog
 
@@ -38,7 +41,7 @@ from usertrail.data_lock import open_owner_only
 from usertrail.model.event import Changed
 
 log = structlog.get_logger("usertrail.notices")
-WAKE, HELLO, CHANGED, METRICS, RELAY = b"w", b"h", b"c", b"m", b"r"
+WAKE, HELLO, STANDBY, CHANGED, METRICS, RELAY = b"w", b"h", b"s", b"c", b"m", b"r"
 HELLO_EVERY_S = 1.0
 MAX_DATAGRAM = 64 * 1024
 # The processor starts a slice this long after the first wake, not at every commit: each
@@ -48,6 +51,11 @@ MAX_DATAGRAM = 64 * 1024
 # 4,840 against 3,209 req/s at 32; an event shows in context 30 ms after its ack at p50
 # (15 ms with 5 ms; 12 ms with the processor in-process). USERTRAIL_PROCESSOR_LINGER_MS.
 WAKE_LINGER_S = 0.02
+
+
+# What a server knows of its processor: nothing yet, it processes, or it stands by while
+# another `serve`'s processor follows the database.
+ProcessorState = Literal["unknown", "running", "standby"]
 
 
 class ProcessorTaken(Exception):
@@ -141,9 +149,26 @@ class ServingNotices:
 
     def __init__(self, fd: int) -> None:
         self._sock = _inherited(fd)
-        self.processor_seen = False  # the processor has answered a hello (readiness)
+        self.processor: ProcessorState = "unknown"  # from its answers to hellos (readiness)
+        self.leader_pid: int | None = None  # standing by: the server whose processor runs
+        # Called with True when the processor stands by, False when it runs (the context
+        # cache: the other server's processor tells this one nothing of what it stores).
+        self.on_standby: Callable[[bool], None] = lambda _standby: None
         self._asked: dict[bytes, asyncio.Future[bytes]] = {}
         self._waking = False
+
+    @property
+    def processor_seen(self) -> bool:
+        """The processor has answered a hello, running or standing by."""
+        return self.processor != "unknown"
+
+    def _heard(self, state: ProcessorState, leader: bytes = b"") -> None:
+        self.leader_pid = _pid(leader) if state == "standby" else None
+        if state != self.processor:
+            if "standby" in (state, self.processor):  # not at every start
+                log.info("processor_state", state=state, leader_pid=self.leader_pid)
+            self.processor = state
+            self.on_standby(state == "standby")
 
     def wake(self) -> None:
         """New events are committed (ingest's on_stored, on the event loop). One datagram
@@ -168,7 +193,9 @@ class ServingNotices:
     async def listen(self, deliver: Callable[[Sequence[Changed]], None]) -> None:
         def handle(data: bytes, _sock: socket.socket) -> None:
             if data == HELLO:
-                self.processor_seen = True
+                self._heard("running")
+            elif data.startswith(STANDBY):
+                self._heard("standby", data[1:])
             elif data[:1] in (METRICS, RELAY):
                 asked = self._asked.get(data[:1])
                 if asked is not None and not asked.done():
@@ -212,16 +239,52 @@ class ServingNotices:
 
 
 class ProcessorNotices:
-    """The processor's end: woken by serving processes, tells them all what changed."""
+    """The processor's end: woken by serving processes, tells them all what changed.
+
+    It leads (processes) only while it holds the database's processor lock: tried here and
+    again at each `try_lead`. Until then its servers hear that it stands by."""
 
     def __init__(self, fds: Sequence[int], lock: Path, linger_s: float = WAKE_LINGER_S) -> None:
-        self._lock = _hold(lock)
+        self._lock_path = lock
+        self._lock: IO[str] | None = None
         self._socks = [_inherited(fd) for fd in fds]
         self._linger_s = linger_s
         self._waking = False
         self.on_wake: Callable[[], None] = lambda: None
         self.metrics_text: Callable[[], bytes] = lambda: b""
         self.relay_text: Callable[[], bytes] = lambda: b""
+        self.try_lead()
+
+    @property
+    def leading(self) -> bool:
+        return self._lock is not None
+
+    def try_lead(self) -> bool:
+        """Take the processor lock if it is free; the servers hear it at once."""
+        if self._lock is None:
+            try:
+                self._lock = _hold(self._lock_path)
+            except ProcessorTaken:
+                return False
+            self._broadcast(HELLO)
+        return True
+
+    def leader_pid(self) -> int | None:
+        """The server whose processor holds the lock, as its lock file says."""
+        try:
+            return _pid(self._lock_path.read_bytes())
+        except OSError:
+            return None
+
+    def stand_by(self) -> None:
+        """Tell the servers now (they ask again each second) that this one stands by."""
+        self._broadcast(self._state())
+
+    def _state(self) -> bytes:
+        if self.leading:
+            return HELLO
+        pid = self.leader_pid()
+        return STANDBY + (str(pid).encode() if pid is not None else b"")
 
     def publish(self, events: Sequence[Changed]) -> None:
         """Processor listener: to every serving process."""
@@ -238,15 +301,15 @@ class ProcessorNotices:
 
     async def listen(self, deliver: Callable[[Sequence[Changed]], None]) -> None:
         def handle(data: bytes, sock: socket.socket) -> None:
-            if data == WAKE and not self._waking:
+            if data == WAKE and not self._waking and self.leading:
                 self._waking = True
                 asyncio.get_running_loop().call_later(self._linger_s, self._wake)
             elif data == HELLO:
-                _send(sock, HELLO, quiet=True)
+                _send(sock, self._state(), quiet=True)
             elif data == METRICS:
                 _send(sock, METRICS + self.metrics_text())
-            elif data == RELAY:
-                _send(sock, RELAY + self.relay_text())
+            elif data == RELAY:  # standing by, it relays nothing
+                _send(sock, RELAY + (self.relay_text() if self.leading else b""))
             elif data.startswith(CHANGED):
                 deliver(decode_notice(data[1:]))
                 self._broadcast(data)
@@ -256,7 +319,8 @@ class ProcessorNotices:
     async def aclose(self) -> None:
         for sock in self._socks:
             sock.close()
-        self._lock.close()
+        if self._lock is not None:
+            self._lock.close()
 
 
 def processor_lock(data_dir: Path, database_url: str) -> Path:
@@ -275,4 +339,29 @@ def _hold(path: Path) -> IO[str]:
     except BlockingIOError:
         handle.close()
         raise ProcessorTaken(str(path)) from None
+    # Whose it is, for a second `serve` standing by: the server this processor runs beside.
+    handle.truncate(0)
+    handle.write(f"{os.getppid()}\n")
+    handle.flush()
     return handle
+
+
+def held_by(path: Path) -> int | None:
+    """Whether a processor holds the lock: the pid of its server (0 when not known), or None
+    when it is free. Only looks: a lock it takes is let go at once."""
+    if not path.exists():
+        return None
+    handle = open_owner_only(path)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _pid(path.read_bytes()) or 0
+    finally:
+        handle.close()  # and with it the lock, had it been free
+    return None
+
+
+def _pid(text: bytes) -> int | None:
+    """A pid as the lock file or a STANDBY datagram holds it (anything else: unknown)."""
+    digits = text.strip()
+    return int(digits) if digits.isdigit() and len(digits) <= 10 else None

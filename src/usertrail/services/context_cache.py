@@ -74,6 +74,14 @@ class ContextCache:
         self._kept: OrderedDict[Key, None] = OrderedDict()  # entries with inputs, LRU
         self._by_id: dict[tuple[str, str], set[Key]] = defaultdict(set)
         self._changes = _Changes()
+        self._bypassed = False
+
+    def bypass(self, on: bool) -> None:
+        """Keep nothing while `on`: this process hears of no change (`serve`'s processor
+        stands by while another one stores, and tells only its own servers)."""
+        self._bypassed = on
+        if on:
+            self.invalidate([EVERYONE])
 
     def get(self, key: Key) -> Rendered | None:
         entry = self._live(key)
@@ -100,7 +108,7 @@ class ContextCache:
         """`loaded`: the inputs, the events limit they were loaded with, and the generation
         taken before the load; an entry without them is only dropped on a change."""
         rendered = Rendered.of(ctx, include_prompt, ids)
-        if self._size <= 0:
+        if self._size <= 0 or self._bypassed:
             return rendered
         old = self._entries.get(key)
         if loaded is not None:

@@ -42,10 +42,13 @@ class EventFeed(Protocol):
         """The slice's derived state is committed."""
 
 
+PROCESSOR_CURSOR = "processor"  # the embedded processor's position in the raw log
+
+
 class LogFeed:
     blocks: bool = False
 
-    def __init__(self, log: EventLog, store: DerivedStore, cursor: str = "processor") -> None:
+    def __init__(self, log: EventLog, store: DerivedStore, cursor: str = PROCESSOR_CURSOR) -> None:
         self._log = log
         self._store = store
         self.cursor: str | None = cursor

@@ -12,9 +12,16 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from usertrail.model.event import Changed
+from usertrail.model.event import EVERYONE, Changed
 
 QUEUE_SIZE = 64
+# The notice for "anyone may have changed" (EVERYONE): a subscriber rebuilds what it shows.
+ANYONE: frozenset[str] = frozenset({"\x00anyone"})
+
+
+def touches(notice: frozenset[str], ids: set[str]) -> bool:
+    """Whether a notice may change what a subscriber following `ids` shows."""
+    return notice is ANYONE or not notice.isdisjoint(ids)
 
 
 class LiveUpdates:
@@ -22,15 +29,18 @@ class LiveUpdates:
         self._subscribers: dict[str, set[asyncio.Queue[frozenset[str]]]] = defaultdict(set)
 
     def publish(self, events: Sequence[Changed]) -> None:
+        if EVERYONE in events:
+            for queues in self._subscribers.values():
+                for queue in queues:
+                    _put(queue, ANYONE)
+            return
         changed: dict[str, set[str]] = defaultdict(set)
         for event in events:
             changed[event.project_id].add(event.distinct_id)
         for project_id, ids in changed.items():
             notice = frozenset(ids)
             for queue in self._subscribers.get(project_id, ()):
-                if queue.full():
-                    queue.get_nowait()  # drop the oldest notice; state is rebuilt anyway
-                queue.put_nowait(notice)
+                _put(queue, notice)
 
     @asynccontextmanager
     async def subscribe(self, project_id: str) -> AsyncIterator[asyncio.Queue[frozenset[str]]]:
@@ -43,3 +53,9 @@ class LiveUpdates:
 
     def subscriber_count(self) -> int:
         return sum(len(s) for s in self._subscribers.values())
+
+
+def _put(queue: asyncio.Queue[frozenset[str]], notice: frozenset[str]) -> None:
+    if queue.full():
+        queue.get_nowait()  # drop the oldest notice; state is rebuilt anyway
+    queue.put_nowait(notice)

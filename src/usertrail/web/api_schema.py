@@ -272,7 +272,16 @@ def webhook_path() -> Json:
 def ops_paths() -> Json:
     readiness = {
         "type": "object",
-        "properties": {"status": {"type": "string", "enum": ["ready"]}},
+        "properties": {
+            "status": {"type": "string", "enum": ["ready"]},
+            "processor": {
+                "type": "string",
+                "enum": ["standby"],
+                "description": "Only when another `usertrail serve` on the same data directory "
+                "processes (this one's processor takes over when it ends); `detail` says which",
+            },
+            "detail": {"type": "string"},
+        },
         "required": ["status"],
     }
     metrics_text = {

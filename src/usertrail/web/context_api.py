@@ -13,6 +13,7 @@ from usertrail.core.context.build import TOKENS_MAX, TOKENS_MIN, ContextOptions
 from usertrail.core.ids import ID_RULE, ID_SCHEMA, checked_id
 from usertrail.errors import NotFound
 from usertrail.services.context_cache import Rendered
+from usertrail.services.live import touches
 from usertrail.web.deps import services_of
 from usertrail.web.read_auth import READ_ERRORS, ApiKey, project_of
 from usertrail.web.sse import gated
@@ -82,7 +83,7 @@ async def user_context_stream(
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                     continue
-                if changed & set(current.ids) or user_id in changed:
+                if touches(changed, {user_id, *current.ids}):
                     try:
                         current = await services.context.rendered(project, user_id, options)
                     except NotFound:  # erased (DELETE /persons/{id}): the stream ends

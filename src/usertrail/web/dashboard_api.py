@@ -19,6 +19,7 @@ from usertrail.errors import NotFound
 from usertrail.model.raw import RawEvent
 from usertrail.model.timeline import TimelineSession
 from usertrail.services.context import MIN_EVENTS_LOADED
+from usertrail.services.live import ANYONE
 from usertrail.web.context_api import UserId
 from usertrail.web.deps import services_of
 from usertrail.web.read_auth import READ_ERRORS, bearer_key, dashboard_cookie
@@ -132,6 +133,9 @@ async def stream(request: Request) -> StreamingResponse:
 
     async def events() -> AsyncGenerator[bytes, None]:
         async for changed in notices(request, services, project.id):
-            yield KEEP_ALIVE if changed is None else sse("changed", sorted(changed))
+            if changed is None:
+                yield KEEP_ALIVE
+            else:  # null: anyone may have changed
+                yield sse("changed", None if changed is ANYONE else sorted(changed))
 
     return gated(request, events())

@@ -1,4 +1,5 @@
-"""/healthz (process is up), /readyz (storage answers), /metrics (Prometheus)."""
+"""/healthz (process is up), /readyz (storage answers; whether `serve`'s processor stands
+by), /metrics (Prometheus)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    problems = await services_of(request).readiness()
+    services = services_of(request)
+    problems = await services.readiness()
     if problems:
         detail = "not ready: " + "; ".join(problems)
         return problem(
@@ -27,7 +29,20 @@ async def readyz(request: Request) -> Response:
             headers={"Retry-After": "5"},
             problems=problems,
         )
+    if (leader := services.processor_standby()) is not None:
+        standby = {"processor": "standby", "detail": _standby(leader)}
+        return json_response({"status": "ready", **standby})
     return json_response({"status": "ready"})
+
+
+def _standby(leader: int) -> str:
+    """Ready all the same: capture and reads work, the other processor processes for both."""
+    other = f"the usertrail serve with pid {leader}" if leader else "another usertrail serve"
+    return (
+        f"{other} processes this database (the events captured here too); this server's "
+        "processor stands by and takes over when that server ends. For more servers on one "
+        "port use `usertrail serve --processes N`"
+    )
 
 
 async def metrics(request: Request) -> Response:

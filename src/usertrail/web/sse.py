@@ -16,6 +16,7 @@ from usertrail.core.context.build import ContextOptions
 from usertrail.errors import NotFound, Overloaded
 from usertrail.model.project import Project
 from usertrail.services.context_cache import Rendered
+from usertrail.services.live import touches
 
 if TYPE_CHECKING:
     from usertrail.front import Services
@@ -98,7 +99,7 @@ async def live_context(
         if changed is None and not first:
             yield KEEP_ALIVE
             continue
-        if changed is not None and not changed & ids:
+        if changed is not None and not touches(changed, ids):
             continue
         first = False
         rendered = await _context_or_none(services, project, user_id, options)

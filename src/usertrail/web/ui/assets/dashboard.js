@@ -274,8 +274,8 @@ function connect() {
   source.onopen = () => setLive("live", true);
   source.onerror = () => setLive("reconnecting…", false);
   source.addEventListener("changed", (event) => {
-    const ids = JSON.parse(event.data);
-    scheduleRefresh(ids.some((id) => id === selected || selectedIds.has(id)));
+    const ids = JSON.parse(event.data); // null: anyone may have changed
+    scheduleRefresh(ids === null || ids.some((id) => id === selected || selectedIds.has(id)));
   });
 }
 

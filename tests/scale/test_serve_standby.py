@@ -1,0 +1,212 @@
+"""Two `usertrail serve`s on one data directory, on two ports (not `--processes N`).
+
+On SQLite the second is ready at once and serves capture and context; its processor stands
+by (its /readyz says so, naming the first server's pid) while the first's processes what
+both capture. Its reads are fresh though the first's processor tells it nothing: it caches
+no context meanwhile, and its live streams wake on every slice the other stores.
+posthog-python streams to both while the first is SIGKILLed (the second's processor takes
+over, in the same process) and started again (now it stands by): every acknowledged event is
+stored, every stored one processed exactly once, and both serve the contexts of one clean
+pass. On PostgreSQL (without the bus) the second does not start, and says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+from posthog import Posthog
+
+from tests.backends import pg_schema_url
+from tests.live import API_KEY, TOKEN, LiveServer, wait_for
+from tests.scale.test_scale_out import (
+    Sender,
+    embedded_contexts,
+    stored_uuids,
+    visit,
+    wait_until_processed,
+)
+from tests.scale.test_serve_processes import child_of
+
+USERS = 8
+EVENTS = 400
+HEADERS = {"Authorization": f"Bearer {API_KEY}"}
+# Ids the lock, the notices and the uncached reads must not trip on: non-ASCII, `/`, `%`,
+# spaces, the longest allowed (NUL is refused at capture: tests/web).
+HOSTILE = ["ünï/çødé 用户", "/" + "ß" * 150 + "/%2F x", "y" * 200]
+
+
+def readyz(server: LiveServer) -> dict[str, Any]:
+    response = httpx.get(f"{server.url}/readyz", timeout=5)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def context(server: LiveServer, user: str) -> dict[str, Any] | None:
+    response = httpx.get(f"{server.url}/context/user/{quote(user, safe='')}", headers=HEADERS)
+    if response.status_code == 404:
+        return None
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def without_time(ctx: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in ctx.items() if key != "generated_at"}
+
+
+def mentions(ctx: dict[str, Any] | None, text: str) -> bool:
+    """Whether one of the context's recent events is labelled with `text`."""
+    return any(text in e["label"].lower() for e in ctx["recent_events"]) if ctx else False
+
+
+def shows(server: LiveServer, user: str, text: str, timeout: float = 5) -> bool:
+    """Well within the context cache's 60 s TTL: a stale cached context fails it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if mentions(context(server, user), text):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def stream_contexts(server: LiveServer, user: str) -> queue.Queue[dict[str, Any]]:
+    """The `context` events of GET /context/user/{id}/stream, read by a thread."""
+    import orjson
+
+    pushed: queue.Queue[dict[str, Any]] = queue.Queue()
+    url = f"{server.url}/context/user/{quote(user, safe='')}/stream"
+
+    def read() -> None:
+        with (
+            contextlib.suppress(httpx.TransportError),  # the server stops at the end
+            httpx.stream("GET", url, headers=HEADERS, timeout=None) as response,
+        ):
+            for line in response.iter_lines():
+                if line.startswith("data: "):
+                    pushed.put(orjson.loads(line[6:]))
+
+    threading.Thread(target=read, daemon=True).start()
+    return pushed
+
+
+def test_a_second_serve_on_the_data_is_ready_stands_by_and_takes_over(tmp_path: Path) -> None:
+    data = tmp_path / "dätä dir"  # the lock file's directory: non-ASCII and a space
+    url, env = f"sqlite:///{data / 'usertrail.db'}", {"USERTRAIL_DEMO": "0"}
+    first = LiveServer(data, env=env, log_name="first.log").start()
+    second = LiveServer(data, env=env, log_name="second.log")
+    try:
+        second.start()  # ready, though the first's processor holds the database
+        assert first.proc is not None
+        assert readyz(first) == {"status": "ready"}
+        standing = readyz(second)
+        assert standing["processor"] == "standby"
+        assert f"pid {first.proc.pid}" in standing["detail"]
+        assert "processor_standing_by" in second.log_path.read_text()
+
+        reads_are_fresh_while_standing_by(first, second)
+        acknowledged = stream_while_the_first_dies(first, second)
+        assert len(acknowledged) >= EVENTS * 0.8  # the SDK's retries got most through
+
+        stored = wait_until_processed(url)
+        raw = stored_uuids(url, "raw_events")
+        assert acknowledged <= raw  # nothing acknowledged was lost
+        assert stored == len(raw)  # nothing stored twice
+        assert stored_uuids(url, "events") == raw  # every stored event processed
+
+        users = [*(f"user-{u}" for u in range(0, USERS, 3)), *HOSTILE]
+        expected = asyncio.run(embedded_contexts(url, tmp_path, users))
+        for server in (first, second):
+            for user, want in expected.items():
+                got = context(server, user)
+                assert got is not None, user
+                assert without_time(got) == without_time(want), user
+
+        # Roles swapped: the first (standing by now) reads what the second's processor stores.
+        on_second = Posthog(TOKEN, host=second.url, sync_mode=True)
+        on_second.capture("report_exported", distinct_id="user-0", properties={"rows": 3})
+        assert shows(first, "user-0", "report exported")
+    finally:
+        second.stop()
+        first.stop()
+
+
+def test_on_postgresql_a_second_serve_on_the_data_does_not_start(tmp_path: Path) -> None:
+    """There two servers' commits can reach the raw log out of seq order, which the
+    processor following it would pass by (cli_serve): it says so and what to do instead."""
+    data = tmp_path / "dätä dir"
+    with pg_schema_url() as url:
+        env = {"USERTRAIL_DEMO": "0", "USERTRAIL_DATABASE_URL": url, "COLUMNS": "500"}
+        first = LiveServer(data, env=env, log_name="first.log").start()
+        second = LiveServer(data, env=env, log_name="second.log")
+        try:
+            with pytest.raises(RuntimeError, match="exited with 1") as refused:
+                second.start()
+            assert first.proc is not None
+            assert f"Another usertrail serve (pid {first.proc.pid})" in str(refused.value)
+            assert str(data) in str(refused.value)
+            assert "USERTRAIL_BUS_URL" in str(refused.value)
+            assert readyz(first) == {"status": "ready"}  # the first carries on
+        finally:
+            second.stop()
+            first.stop()
+
+
+def reads_are_fresh_while_standing_by(first: LiveServer, second: LiveServer) -> None:
+    """Captured on the second, processed by the first's processor, read fresh on both."""
+    on_second = Posthog(TOKEN, host=second.url, sync_mode=True)
+    on_first = Posthog(TOKEN, host=first.url, sync_mode=True)
+    for user in HOSTILE:
+        on_second.capture("$pageview", distinct_id=user, properties={"$current_url": "/a"})
+    for user in HOSTILE:
+        for server in (first, second):
+            assert wait_for(partial(context, server, user), timeout=5)
+    # Read on the second just now (it would be cached): an event the first captures shows
+    # there too, at once, and its live stream pushes it.
+    pushed = stream_contexts(second, HOSTILE[0])
+    assert not mentions(pushed.get(timeout=10), "plan selected")
+    for user in HOSTILE:
+        on_first.capture("plan_selected", distinct_id=user, properties={"plan": "pro"})
+    for user in HOSTILE:
+        assert shows(second, user, "plan selected"), user
+    assert mentions(pushed.get(timeout=10), "plan selected")
+
+    # An erasure through the first moves no cursor: the second, which hears nothing from the
+    # first's processor, must not answer from a cached context (its TTL is 60 s).
+    erased = "erased/ü " + "z" * 150
+    on_second.capture("$pageview", distinct_id=erased, properties={"$current_url": "/b"})
+    assert wait_for(lambda: context(second, erased), timeout=5)
+    assert context(second, erased) is not None  # read twice: cached, were it cached
+    path = f"/persons/{quote(erased, safe='')}"
+    assert httpx.delete(f"{first.url}{path}", headers=HEADERS).status_code == 200
+    assert context(first, erased) is None
+    assert context(second, erased) is None
+
+
+def stream_while_the_first_dies(first: LiveServer, second: LiveServer) -> set[str]:
+    """posthog-python to both; the first SIGKILLed (the second's processor takes over, in
+    the same process) and started again (it stands by). Returns what was acknowledged."""
+    assert second.proc is not None
+    standby = child_of(second, "worker")
+    sender = Sender([first.url, second.url])
+    for i in range(EVENTS):
+        visit(sender, i, USERS, login_step=15)
+        if i == 150:
+            first.kill()  # its processor ends with it: the second's takes the lock
+            wait_for(lambda: "processor" not in readyz(second), what="the takeover")
+            assert child_of(second, "worker") == standby
+        if i == 250:
+            first.start()  # same port and data: now the first stands by
+            assert f"pid {second.proc.pid}" in readyz(first)["detail"]
+        time.sleep(0.003)
+    return sender.close()
