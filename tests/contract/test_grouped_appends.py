@@ -1,6 +1,6 @@
-"""Appends that meet in one commit group are written as one (adapters.sql.raw_insert), and each
-still gets its own exact count, the log keeps the first copy of a uuid in queue order, and
-plain jobs queued between them run between them. On SQLite and PostgreSQL, with hostile ids.
+"""Appends that meet in one commit group (adapters.sql.writer) each get their own exact count,
+the log keeps the first copy of a uuid in queue order, and plain jobs queued between them run
+between them. On SQLite and PostgreSQL, with hostile ids.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from sqlalchemy import Connection, func, select
 
 from usertrail.adapters.sql.engine import create_schema, make_engine
 from usertrail.adapters.sql.eventlog import SqlEventLog
-from usertrail.adapters.sql.raw_insert import MAX_ROWS
 from usertrail.adapters.sql.tables import raw_events
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.model.raw import RawEvent
 from usertrail.ports import AppendResult
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+MAX_ROWS = 256  # a size past a chunk of a few hundred rows
 # NUL as capture stores it (core.envelope.stored_name)
 HOSTILE = ["ü/ß\u202e", "a/b/../c", "𝒳" * 3, "x" * 10_000, "\"';--", "id\ufffdnul"]
 

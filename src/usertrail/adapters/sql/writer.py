@@ -3,8 +3,6 @@
 SQLite allows one writer at a time, and each durable commit costs an fsync. Requests hand their
 rows to this thread; it drains everything queued, writes it in one transaction, commits once
 and wakes every waiting request. Throughput then grows with load instead of queueing on fsync.
-Jobs queued one after another that share a `Batch` run as one call (one statement for every
-request's rows), in queue order with the jobs around them.
 """
 
 from __future__ import annotations
@@ -14,18 +12,15 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable
-from itertools import groupby
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection, Engine
 
 T = TypeVar("T")
-# Several queued jobs' items at once -> each job's result, in their order.
-Batch = Callable[[Connection, list[Any]], list[Any]]
 
 
 class _Pending(Generic[T]):
-    __slots__ = ("batch", "future", "item", "job", "loop", "on_settled", "weight")
+    __slots__ = ("future", "job", "loop", "on_settled", "weight")
 
     def __init__(
         self,
@@ -33,14 +28,11 @@ class _Pending(Generic[T]):
         weight: int,
         loop: asyncio.AbstractEventLoop,
         on_settled: Callable[[], None] | None = None,
-        batch: tuple[Batch, Any] | None = None,
     ):
         self.job = job
         self.weight = weight
         self.loop = loop
         self.on_settled = on_settled
-        self.batch: Batch | None = batch[0] if batch is not None else None
-        self.item: Any = batch[1] if batch is not None else None
         self.future: asyncio.Future[T] = loop.create_future()
 
 
@@ -71,15 +63,10 @@ class GroupCommitWriter:
         job: Callable[[Connection], T],
         weight: int = 1,
         on_settled: Callable[[], None] | None = None,
-        batch: tuple[Batch, Any] | None = None,
     ) -> asyncio.Future[T]:
         """As submit, the future itself: its waiter may fail it (a deadline); the writer
-        leaves a future that is done alone.
-
-        `batch` (a Batch and this job's item): where the jobs queued next to this one have
-        the same Batch, it runs once for all their items instead of each job; `job` must do
-        what the Batch does for its item alone (it runs when a group is retried job by job)."""
-        pending = _Pending(job, weight, asyncio.get_running_loop(), on_settled, batch)
+        leaves a future that is done alone."""
+        pending = _Pending(job, weight, asyncio.get_running_loop(), on_settled)
         self._queue.put(pending)
         return pending.future
 
@@ -138,7 +125,7 @@ class GroupCommitWriter:
         try:
             conn = self._connection()
             with conn.begin():
-                results = _run(conn, group)
+                results = [p.job(conn) for p in group]
         except Exception as exc:
             self._drop_connection()
             if len(group) == 1:
@@ -149,19 +136,6 @@ class GroupCommitWriter:
             return
         self.commits += 1
         _resolve_all(list(zip(group, results, strict=True)))
-
-
-def _run(conn: Connection, group: list[_Pending[Any]]) -> list[Any]:
-    """Every job's result in queue order; each run of neighbours sharing a Batch in one call."""
-    results: list[Any] = []
-    for _, run in groupby(group, key=lambda p: p.batch or p):
-        jobs = list(run)
-        batch = jobs[0].batch
-        if batch is None or len(jobs) == 1:
-            results.extend(p.job(conn) for p in jobs)
-        else:
-            results.extend(batch(conn, [p.item for p in jobs]))
-    return results
 
 
 def _resolve(p: _Pending[Any], value: Any, *, failed: bool) -> None:
