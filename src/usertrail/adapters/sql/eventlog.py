@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.exc import OperationalError
 
 from usertrail.adapters.sql.admission import Deadlines, PendingGate
-from usertrail.adapters.sql.dialect import RAW_COLUMNS, insert_raw_rows
+from usertrail.adapters.sql.dialect import RAW_COLUMNS, insert_raw_rows, lock_raw_log
 from usertrail.adapters.sql.raw_insert import insert_appends
 from usertrail.adapters.sql.tables import events, raw_events
 from usertrail.adapters.sql.writer import GroupCommitWriter
@@ -52,15 +53,20 @@ def raw_row(e: RawEvent) -> tuple[Any, ...]:
     )
 
 
-def insert_raw(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+def insert_raw(conn: Connection, rows: list[tuple[Any, ...]], *, ordered: bool = True) -> int:
     """Insert rows, skipping (project, uuid) already present; returns how many were new."""
-    return insert_appended(conn, [rows])[0]
+    return insert_appended(conn, [rows], ordered=ordered)[0]
 
 
-def insert_appended(conn: Connection, appends: list[list[tuple[Any, ...]]]) -> list[int]:
+def insert_appended(
+    conn: Connection, appends: list[list[tuple[Any, ...]]], *, ordered: bool = True
+) -> list[int]:
     """Several appends' rows (the writer's Batch for appends queued together): each one's
-    count of new rows."""
+    count of new rows. `ordered`: PostgreSQL commits them in seq order with every other
+    process's appends (dialect.lock_raw_log); SqlEventLog says when that is not needed."""
     if conn.dialect.name == "postgresql":
+        if ordered and any(appends):
+            lock_raw_log(conn)
         return [len(insert_raw_rows(conn, rows)) if rows else 0 for rows in appends]
     # The driver's own cursor: SQLAlchemy's INSERT ... RETURNING cost the writer thread more
     # GIL time than SQLite's work did, and that GIL is the one the event loop answers with.
@@ -78,8 +84,17 @@ class SqlEventLog:
         reader: Engine,
         timeout_s: float = 5.0,
         max_pending: int = 1024,
+        *,
+        ordered: bool = True,
     ) -> None:
+        """`ordered`: appends on PostgreSQL commit in seq order across processes, which a
+        reader following the log by seq needs (LogFeed, the embedded processor). Scale-out
+        passes False: its workers read the bus, and the relay and the reconciler read the log
+        behind a gap wait and a time cutoff, so the lock would only serialize its ingest
+        processes' commits."""
         self._writer = writer
+        self._ordered = ordered
+        self._batch = partial(insert_appended, ordered=ordered)  # one object: jobs group by it
         self._reader = reader
         self._timeout_s = timeout_s
         self._gate = PendingGate(max_pending)
@@ -95,10 +110,10 @@ class SqlEventLog:
         # The slot is held until the writer has settled the job, not until this request
         # gives up waiting: a timed-out append still sits in the writer's queue.
         job = self._writer.enqueue(
-            lambda conn: insert_raw(conn, rows),
+            lambda conn: insert_raw(conn, rows, ordered=self._ordered),
             weight=len(rows),
             on_settled=slot.release,
-            batch=(insert_appended, rows),
+            batch=(self._batch, rows),
         )
         self._deadlines.watch(job)
         try:
