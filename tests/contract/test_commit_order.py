@@ -59,7 +59,7 @@ async def test_an_append_committed_after_a_higher_seq_is_still_processed(
         assert (await appending).accepted == 1  # it goes in once the other one committed
         await processor.drain()
         with engine.connect() as conn:
-            processed = set(conn.scalars(select(events.c.uuid)))
+            processed: set[str] = set(conn.scalars(select(events.c.uuid)))
     assert processed == {first.uuid, second.uuid}
     assert waited  # seqs go to one append at a time, until its commit
 
