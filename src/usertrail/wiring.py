@@ -343,11 +343,15 @@ def build_runtime(
         return configs.get(project_id, config)
 
     metrics = Metrics()
+    bus, remote = _bus(settings)
     event_log = SqlEventLog(
-        writer, engine, settings.append_timeout_s, max_pending=settings.max_pending_appends
+        writer,
+        engine,
+        settings.append_timeout_s,
+        max_pending=settings.max_pending_appends,
+        ordered=bus is None,  # without the bus, a processor follows the log by seq
     )
     store = SqlDerivedStore(writer, engine)
-    bus, remote = _bus(settings)
     local = _local_notices(settings, side, notice_fds) if bus is None else None
     changes: Notices | None = local or remote
     feed: EventFeed = LogFeed(event_log, store) if bus is None else _bus_feed(settings, bus)

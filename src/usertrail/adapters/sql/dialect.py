@@ -77,6 +77,35 @@ def insert_raw_rows(conn: Connection, rows: Sequence[Row]) -> list[Any]:
     return list(unnest_insert(conn, raw_events, _RAW, rows, tail))
 
 
+RAW_LOG_LOCK = "usertrail:raw-log"  # a ':' no project id holds (model.project), so no clash
+
+
+def lock_raw_log(conn: Connection) -> None:
+    """PostgreSQL: one raw-log append transaction at a time, across processes, from before
+    it draws its first seq until it commits, so seq order is commit order.
+
+    A seq is drawn at INSERT, before the commit; two processes' transactions could otherwise
+    commit out of seq order, and a reader that follows the log by seq (LogFeed) would pass
+    the lower seqs before they became visible and never read them. With the lock, a reader
+    that sees seq s committed knows every lower seq is committed or will never exist (a
+    skipped duplicate's seq, a rolled-back append). Taken before the first insert of the
+    transaction; the commit (or rollback) releases it. Asked again in the same transaction
+    (every append of a commit group asks) it costs no round trip: the connection remembers
+    the transaction that holds it (the object itself, so a later one is never taken for it).
+    SQLite needs none: its writer holds the database lock from BEGIN IMMEDIATE.
+    """
+    if not _pg(conn):
+        return
+    transaction = conn.get_transaction()
+    if transaction is not None and conn.info.get(RAW_LOG_LOCK) is transaction:
+        return
+    conn.exec_driver_sql(
+        "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':' || %s, 0))",
+        (RAW_LOG_LOCK,),
+    )
+    conn.info[RAW_LOG_LOCK] = transaction
+
+
 def add_counters(conn: Connection, rows: Sequence[Row]) -> None:
     """Add to per-person counters; rows are (project, distinct id, key, count, first, last),
     at most one per key."""
@@ -184,8 +213,9 @@ def lock_projects(conn: Connection, project_ids: Iterable[str]) -> None:
     PostgreSQL: transaction-scoped advisory locks, taken in sorted order (no deadlocks).
     Exclusive for every slice: settling reads which events are stored before it writes
     (core.settle), and a concurrent slice could store one in between.
-    Advisory locks are database-wide: every lock key here and in `leader`/`migrate` includes
-    the schema, so deployments (or test runs) in other schemas never wait on each other.
+    Advisory locks are database-wide: every lock key here (these and RAW_LOG_LOCK) and in
+    `leader`/`migrate`/`live_lock` includes the schema, so deployments (or test runs) in
+    other schemas never wait on each other.
     SQLite needs none: its writer holds the database lock from BEGIN IMMEDIATE.
     """
     if conn.dialect.name != "postgresql":

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.exc import OperationalError
 
 from usertrail.adapters.sql.admission import Deadlines, PendingGate
-from usertrail.adapters.sql.dialect import RAW_COLUMNS, insert_raw_rows
+from usertrail.adapters.sql.dialect import RAW_COLUMNS, insert_raw_rows, lock_raw_log
 from usertrail.adapters.sql.key_chunks import KEYS_PER_STATEMENT, project_chunks
 from usertrail.adapters.sql.tables import events, raw_events
 from usertrail.adapters.sql.writer import GroupCommitWriter
@@ -59,11 +59,15 @@ _SQLITE_INSERT = (
 )
 
 
-def insert_raw(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
-    """Insert rows, skipping (project, uuid) already present; returns how many were new."""
+def insert_raw(conn: Connection, rows: list[tuple[Any, ...]], *, ordered: bool = True) -> int:
+    """Insert rows, skipping (project, uuid) already present; returns how many were new.
+    `ordered`: on PostgreSQL, commit them in seq order with every other process's appends
+    (dialect.lock_raw_log); SqlEventLog says when that is not needed."""
     if not rows:
         return 0
     if conn.dialect.name == "postgresql":
+        if ordered:
+            lock_raw_log(conn)
         return len(insert_raw_rows(conn, rows))
     # The driver's own executemany, whose rowcount is the rows inserted: SQLAlchemy's
     # INSERT ... RETURNING cost the writer thread more GIL time than SQLite's work did,
@@ -84,8 +88,16 @@ class SqlEventLog:
         reader: Engine,
         timeout_s: float = 5.0,
         max_pending: int = 1024,
+        *,
+        ordered: bool = True,
     ) -> None:
+        """`ordered`: appends on PostgreSQL commit in seq order across processes, which a
+        reader following the log by seq needs (LogFeed, the embedded processor). Scale-out
+        passes False: its workers read the bus, and the relay and the reconciler read the log
+        behind a gap wait and a time cutoff, so the lock would only serialize its ingest
+        processes' commits."""
         self._writer = writer
+        self._ordered = ordered
         self._reader = reader
         self._timeout_s = timeout_s
         self._gate = PendingGate(max_pending)
@@ -101,7 +113,9 @@ class SqlEventLog:
         # The slot is held until the writer has settled the job, not until this request
         # gives up waiting: a timed-out append still sits in the writer's queue.
         job = self._writer.enqueue(
-            lambda conn: insert_raw(conn, rows), weight=len(rows), on_settled=slot.release
+            lambda conn: insert_raw(conn, rows, ordered=self._ordered),
+            weight=len(rows),
+            on_settled=slot.release,
         )
         self._deadlines.watch(job)
         try:
