@@ -12,8 +12,9 @@ Key grammar: `kind:value`, e.g. `page:Billing`, `feature:Report export`, `event:
 
 from __future__ import annotations
 
+from usertrail.core.compiled_config import FunnelSlot, compiled
 from usertrail.core.posthog_events import SLOW_PAGE, is_activity
-from usertrail.model.config import FunnelStep, ProjectConfig
+from usertrail.model.config import ProjectConfig
 from usertrail.model.counter import Counter
 from usertrail.model.event import Event
 
@@ -60,23 +61,22 @@ def set_members(event: Event) -> list[tuple[str, str]]:
 
 def funnel_steps(event: Event, config: ProjectConfig) -> list[tuple[str, int]]:
     """Which configured funnel steps this event is (a step matches a page view, an event name,
-    or a click on a component/element)."""
-    hits = []
-    for name, funnel in config.funnels.items():
-        for index, step in enumerate(funnel.steps):
-            if _step_matches(step, event):
-                hits.append((name, index))
-    return hits
+    or a click on a component/element), in configured order."""
+    known = compiled(config)
+    # Steps indexed by the page or event they name: most events are no step at all.
+    slots: list[FunnelSlot] = []
+    if event.kind == "pageview" and event.page is not None:
+        slots += known.funnel_by_page.get(event.page, ())
+    slots += known.funnel_by_event.get(event.name, ())
+    if event.kind == "click":
+        slots += [slot for slot, click in known.funnel_clicks if _clicked(click, event)]
+    if len(slots) > 1:
+        slots.sort()
+    return [(name, index) for _, name, index in slots]
 
 
-def _step_matches(step: FunnelStep, event: Event) -> bool:
-    if step.page is not None:
-        return event.kind == "pageview" and event.page == step.page
-    if step.event is not None:
-        return event.name == step.event
-    return event.kind == "click" and (
-        step.click in event.matched or step.click in (event.component, event.element)
-    )
+def _clicked(click: str | None, event: Event) -> bool:
+    return click in event.matched or click in (event.component, event.element)
 
 
 def merge_counters(rows: list[tuple[str, Counter]]) -> dict[str, Counter]:

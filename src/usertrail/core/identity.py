@@ -14,7 +14,7 @@ writes, so they too come out the same in any order and can be merged incremental
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -213,7 +213,7 @@ def person_update(raw: RawEvent) -> PersonUpdate | None:
     as PostHog's normalizeEvent has it)."""
     props = raw.properties
     body = raw.body
-    if not any(key in props or key in body for key in _UPDATE_KEYS):
+    if not _has_update(props) and not _has_update(body):
         return None  # most events carry none of them: the cheap answer first
     if raw.event in _NO_PERSON_UPDATE_EVENTS or props.get("$process_person_profile") is False:
         return None
@@ -225,6 +225,10 @@ def person_update(raw: RawEvent) -> PersonUpdate | None:
     return PersonUpdate(
         uuid=raw.uuid, timestamp=raw.timestamp, set=set_, set_once=once, unset=tuple(unset)
     )
+
+
+def _has_update(values: Mapping[str, Any]) -> bool:
+    return "$set" in values or "$set_once" in values or "$unset" in values  # _UPDATE_KEYS
 
 
 def props_state(update: PersonUpdate) -> PropsState:
