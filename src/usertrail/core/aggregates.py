@@ -12,7 +12,7 @@ Key grammar: `kind:value`, e.g. `page:Billing`, `feature:Report export`, `event:
 
 from __future__ import annotations
 
-from usertrail.core.compiled_config import FunnelSlot, compiled
+from usertrail.core.compiled_config import compiled
 from usertrail.core.posthog_events import SLOW_PAGE, is_activity
 from usertrail.model.config import ProjectConfig
 from usertrail.model.counter import Counter
@@ -63,16 +63,18 @@ def funnel_steps(event: Event, config: ProjectConfig) -> list[tuple[str, int]]:
     """Which configured funnel steps this event is (a step matches a page view, an event name,
     or a click on a component/element), in configured order."""
     known = compiled(config)
-    # Steps indexed by the page or event they name: most events are no step at all.
-    slots: list[FunnelSlot] = []
-    if event.kind == "pageview" and event.page is not None:
-        slots += known.funnel_by_page.get(event.page, ())
-    slots += known.funnel_by_event.get(event.name, ())
-    if event.kind == "click":
-        slots += [slot for slot, click in known.funnel_clicks if _clicked(click, event)]
-    if len(slots) > 1:
-        slots.sort()
-    return [(name, index) for _, name, index in slots]
+    page = event.page if event.kind == "pageview" else None
+    by_page = known.funnel_by_page.get(page) if page is not None else None
+    by_event = known.funnel_by_event.get(event.name)
+    clicks = known.funnel_clicks if event.kind == "click" else ()
+    if not (by_page or by_event or clicks):
+        return []  # most events: the steps are indexed by the page or event they name
+    slots = [
+        *(by_page or ()),
+        *(by_event or ()),
+        *(slot for slot, click in clicks if _clicked(click, event)),
+    ]
+    return [(name, index) for _, name, index in sorted(slots)]  # in configured order
 
 
 def _clicked(click: str | None, event: Event) -> bool:

@@ -92,8 +92,10 @@ def merge_edge(raw: RawEvent) -> MergeEdge | None:
     None when PostHog would ignore it, so stored edges never join ids through a placeholder.
     """
     spec = _EDGE_EVENTS.get(raw.event)
+    if spec is None:
+        return None
     props = raw.properties
-    if spec is None or props.get("$process_person_profile") is False:
+    if props.get("$process_person_profile") is False:
         return None  # PostHog drops merge events that opt out of person processing
     kind, other_key = spec
     other = _as_id(props.get(other_key))

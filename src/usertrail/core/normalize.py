@@ -43,8 +43,7 @@ _NEVER_KEPT = frozenset(("token", "distinct_id", "api_key"))
 def normalize(raw: RawEvent, config: ProjectConfig, uses: int | None = None) -> Event:
     """`uses`: when the caller has counted it, this is the person's n-th use of the feature."""
     props = raw.properties
-    chain = elements_of(props)
-    key = _chain_key(props)
+    chain, key = _chain(props)
     known = compiled(config)
     url, path, route, route_page = _place(
         known, _str(props.get("$current_url")), _str(props.get("$pathname"))
@@ -96,10 +95,7 @@ def normalize(raw: RawEvent, config: ProjectConfig, uses: int | None = None) -> 
 
 
 def elements_of(props: Mapping[str, Any]) -> tuple[Element, ...]:
-    chain = props.get("$elements_chain")
-    if isinstance(chain, str) and chain:
-        return parse_elements_chain(chain)
-    return elements_from_array(props.get("$elements"))
+    return _chain(props)[0]
 
 
 # What normalize works out from the URL and from the click chain depends on them and the config
@@ -108,12 +104,13 @@ def elements_of(props: Mapping[str, Any]) -> tuple[Element, ...]:
 _CACHED_URL_CHARS = 2000
 
 
-def _chain_key(props: Mapping[str, Any]) -> str | None:
-    """The `$elements_chain` the chain was parsed from, when it is short enough to key a cache."""
+def _chain(props: Mapping[str, Any]) -> tuple[tuple[Element, ...], str | None]:
+    """The click chain, and the `$elements_chain` text it was parsed from when that is short
+    enough to key a cache."""
     chain = props.get("$elements_chain")
-    if isinstance(chain, str) and 0 < len(chain) <= CACHED_CHAIN_CHARS:
-        return chain
-    return None
+    if isinstance(chain, str) and chain:
+        return parse_elements_chain(chain), chain if len(chain) <= CACHED_CHAIN_CHARS else None
+    return elements_from_array(props.get("$elements")), None
 
 
 Place = tuple[str | None, str | None, str | None, str | None]  # url, path, route, route's page
