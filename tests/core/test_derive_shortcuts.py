@@ -6,6 +6,7 @@ The `_plain_*` functions are that computation, as derive did it before the short
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -205,6 +206,20 @@ def test_a_slice_derives_what_the_plain_computation_gives(
     assert _spans(derived) == _plain_spans(trace, derived)
 
 
+@settings(max_examples=300)
+@given(
+    st.dictionaries(
+        st.text(alphabet="abc $\u200b", max_size=3) | st.sampled_from(("token", "x" * 70)),
+        _SCALARS,
+        min_size=10,
+        max_size=40,
+    )
+)
+def test_kept_properties_are_what_the_plain_loop_keeps(props: dict[str, Any]) -> None:
+    """Names that clean to the same text, and more properties than are kept."""
+    assert repr(kept_properties(props)) == repr(_plain_kept(props))
+
+
 def test_each_config_is_compiled_for_itself_however_many_come_and_go() -> None:
     """Configs made and dropped by the hundred (their ids are reused) never share shortcuts."""
     for i in range(600):
@@ -272,6 +287,29 @@ def _plain_normalize(raw: RawEvent, config: ProjectConfig) -> Event:
         properties=kept_properties(props),
         groups=event_groups(raw.event, raw.body, props),
     )
+
+
+def _plain_kept(props: dict[str, Any]) -> dict[str, object]:
+    kept: dict[str, object] = {}
+    for key, value in props.items():
+        if len(kept) >= 20:
+            break
+        if not isinstance(key, str) or key.startswith("$") or key in ("token", "distinct_id"):
+            continue
+        name = clean_text(key, 60)
+        if not name:
+            continue
+        if isinstance(value, str):
+            kept[name] = clean_text(value, 200)
+        elif value is None or isinstance(value, bool) or _finite(value):
+            kept[name] = value
+    return kept
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**64
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def _plain_feature(

@@ -38,21 +38,23 @@ def counter_keys(event: Event, config: ProjectConfig) -> list[str]:
         keys.append(f"slow_page:{event.page or ''}")
     if event.kind == "error":
         keys.append(f"error:{event.label.removeprefix('Hit an error: ')}")
-    keys += [f"funnel:{name}:{i}" for name, i in funnel_steps(event, config)]
+    if steps := funnel_steps(event, config):
+        keys += [f"funnel:{name}:{i}" for name, i in steps]
     return [k[:MAX_KEY_CHARS] for k in keys]
 
 
 def set_members(event: Event) -> list[tuple[str, str]]:
     """Distinct-count sets an event joins: (set, member). "Opened Billing across 3 sessions"
     is the size of the set `page_sessions:Billing`, counted over all the person's ids."""
-    if not is_activity(event.kind):
-        return []
+    viewed = event.kind == "pageview" and event.page
+    if not (viewed or event.feature) or not is_activity(event.kind):
+        return []  # most events (clicks, errors...) join none
     day = event.timestamp.date().isoformat()
     # A `$session_id` reused for days is a new session each day at least (30 idle minutes end
     # one); the exact split needs the neighbouring events, which one event does not have.
     session = f"{event.session_id}/{day}" if event.session_id else f"day-{day}"
     members = []
-    if event.kind == "pageview" and event.page:
+    if viewed:
         members.append((f"page_sessions:{event.page}", session))
     if event.feature:
         members.append((f"feature_sessions:{event.feature}", session))

@@ -217,10 +217,8 @@ def kept_properties(props: Mapping[str, Any]) -> dict[str, object]:
     """A bounded subset of custom properties, for context and sinks: finite scalars only."""
     kept: dict[str, object] = {}
     for key, value in props.items():
-        if len(kept) >= MAX_KEPT_PROPERTIES:
-            break
         if not isinstance(key, str) or key.startswith("$") or key in _NEVER_KEPT:
-            continue
+            continue  # most properties: PostHog's own
         name = clean_text(key, 60)
         if not name:
             continue
@@ -228,6 +226,10 @@ def kept_properties(props: Mapping[str, Any]) -> dict[str, object]:
             kept[name] = clean_text(value, KEPT_STRING_CHARS)
         elif value is None or isinstance(value, bool) or _finite_number(value):
             kept[name] = value
+        else:
+            continue
+        if len(kept) >= MAX_KEPT_PROPERTIES:
+            break
     return kept
 
 
