@@ -15,8 +15,14 @@ from usertrail.core.text import humanize
 from usertrail.model.config import EventFilter, ProjectConfig
 
 MAX_COMPILED = 256  # configs in use at once: one per project (tests build many more)
+MAX_REMEMBERED = 4096  # results per cache: a product repeats a few hundred URLs and chains
 FunnelSlot = tuple[int, str, int]  # (position among all steps, funnel, step index)
+Place = tuple[str | None, str | None, str | None, str | None]  # url, path, route, route's page
+# A click's component, element, element text and the funnel selectors its chain matched.
+Interaction = tuple[str | None, str | None, str | None, tuple[str, ...]]
 _Spec = TypeVar("_Spec")
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 class CompiledConfig:
@@ -24,12 +30,16 @@ class CompiledConfig:
 
     __slots__ = (
         "autocapture_features",
+        "clicked_features",
         "config",
         "feature_by_event",
         "funnel_by_event",
         "funnel_by_page",
         "funnel_clicks",
         "funnel_selectors",
+        "interactions",
+        "pages",
+        "places",
         "sinks_by_event",
         "triggers_by_event",
     )
@@ -66,6 +76,14 @@ class CompiledConfig:
                 self.funnel_clicks.append((slot, step.click))
         self.triggers_by_event = _by_event({k: (s.when, s) for k, s in config.triggers.items()})
         self.sinks_by_event = _by_event({k: (s.when, s) for k, s in config.sinks.items()})
+        # core.normalize's results for this config, by URL, route and click chain. Dicts of
+        # texts, not lru_caches keyed by this object: a key holding an object the garbage
+        # collector tracks is never untracked, so every miss added one to the oldest
+        # generation and full collections ran again and again when no URL repeated.
+        self.places: dict[tuple[str | None, str | None], Place] = {}
+        self.pages: dict[str, str | None] = {}  # by route
+        self.interactions: dict[str, Interaction] = {}
+        self.clicked_features: dict[str, str | None] = {}
 
 
 def _by_event(
@@ -76,6 +94,15 @@ def _by_event(
     for name, (when, spec) in specs.items():
         found.setdefault(when.event, []).append((name, spec))
     return found
+
+
+def remember(cache: dict[_K, _V], key: _K, value: _V) -> _V:
+    """Keep `value` in a bounded cache: when full it starts over, cheaper than an LRU's
+    bookkeeping on every hit."""
+    if len(cache) >= MAX_REMEMBERED:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 _compiled: dict[int, CompiledConfig] = {}

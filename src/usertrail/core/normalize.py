@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
-from usertrail.core.compiled_config import CompiledConfig, compiled
+from usertrail.core.compiled_config import (
+    CompiledConfig,
+    Interaction,
+    Place,
+    compiled,
+    remember,
+)
 from usertrail.core.devices import device_from_properties
 from usertrail.core.elements_chain import (
     CACHED_CHAIN_CHARS,
@@ -98,57 +103,57 @@ def elements_of(props: Mapping[str, Any]) -> tuple[Element, ...]:
     return _chain(props)[0]
 
 
-# What normalize works out from the URL and from the click chain depends on them and the config
-# alone, and a product's events repeat a few hundred of each: worked out once, looked up after.
-# Longer texts are worked out every time, so the caches stay small.
-_CACHED_URL_CHARS = 2000
-
-
 def _chain(props: Mapping[str, Any]) -> tuple[tuple[Element, ...], str | None]:
     """The click chain, and the `$elements_chain` text it was parsed from when that is short
-    enough to key a cache."""
+    enough to key a cache (longer ones are worked out every time, so the caches stay small)."""
     chain = props.get("$elements_chain")
     if isinstance(chain, str) and chain:
         return parse_elements_chain(chain), chain if len(chain) <= CACHED_CHAIN_CHARS else None
     return elements_from_array(props.get("$elements")), None
 
 
-Place = tuple[str | None, str | None, str | None, str | None]  # url, path, route, route's page
+# What normalize works out from the URL and from the click chain depends on them and the config
+# alone, and a product's events repeat a few hundred of each: worked out once per config
+# (CompiledConfig's caches), looked up after.
+_CACHED_URL_CHARS = 2000
 
 
 def _place(known: CompiledConfig, url: str | None, pathname: str | None) -> Place:
-    if len(url or "") + len(pathname or "") <= _CACHED_URL_CHARS:
-        return _cached_place(known, url, pathname)
-    return _place_of(known.config, url, pathname)
+    found = known.places.get((url, pathname))
+    if found is None:
+        found = _place_of(known, url, pathname)
+        if len(url or "") + len(pathname or "") <= _CACHED_URL_CHARS:
+            remember(known.places, (url, pathname), found)
+    return found
 
 
-@lru_cache(maxsize=4096)
-def _cached_place(known: CompiledConfig, url: str | None, pathname: str | None) -> Place:
-    return _place_of(known.config, url, pathname)
-
-
-def _place_of(config: ProjectConfig, url: str | None, pathname: str | None) -> Place:
+def _place_of(known: CompiledConfig, url: str | None, pathname: str | None) -> Place:
     """`$current_url` (else `$pathname`) -> the cleaned URL, its path, route and page name."""
     path = path_of(url) or pathname
     path = clean_text(path, URL_CHARS) if path else None
-    route = route_template(path, config.path_cleaning) if path else None
-    page = page_name(route, config) if route is not None else None
+    route = route_template(path, known.config.path_cleaning) if path else None
+    page = None if route is None else _page(known, route)
     return (clean_text(url, URL_CHARS) if url else None), path, route, page
 
 
-Interaction = tuple[str | None, str | None, str | None, tuple[str, ...]]
+def _page(known: CompiledConfig, route: str) -> str | None:
+    """Many URLs, one route (`/reports/:id`): its page is looked up once."""
+    found = known.pages.get(route)
+    if found is None:
+        found = page_name(route, known.config)
+        if len(route) <= _CACHED_URL_CHARS:
+            remember(known.pages, route, found)
+    return found
 
 
 def _interaction(known: CompiledConfig, chain: tuple[Element, ...], key: str | None) -> Interaction:
     """Component, element, the element's text and the funnel selectors matched, of a click."""
-    if key is not None:
-        return _cached_interaction(known, key)
-    return _interaction_of(known, chain)
-
-
-@lru_cache(maxsize=4096)
-def _cached_interaction(known: CompiledConfig, key: str) -> Interaction:
-    return _interaction_of(known, parse_elements_chain(key))
+    if key is None:
+        return _interaction_of(known, chain)
+    found = known.interactions.get(key)
+    if found is None:
+        found = remember(known.interactions, key, _interaction_of(known, chain))
+    return found
 
 
 def _interaction_of(known: CompiledConfig, chain: tuple[Element, ...]) -> Interaction:
@@ -179,21 +184,18 @@ def _feature(
         found = known.feature_by_event.get(name)
     elif not known.autocapture_features:
         found = None
-    elif key is not None:
-        found = _cached_clicked_feature(known, key)
-    else:
+    elif key is None:
         found = _clicked_feature(known, chain)
+    elif key in known.clicked_features:  # None is a result: no feature
+        found = known.clicked_features[key]
+    else:
+        found = remember(known.clicked_features, key, _clicked_feature(known, chain))
     if found is not None:
         return found
     if name == "feature_used":
         given = props.get("feature") or props.get("feature_name") or props.get("name")
         return (clean_text(str(given), 60) if given else "") or "Feature"
     return None
-
-
-@lru_cache(maxsize=4096)
-def _cached_clicked_feature(known: CompiledConfig, key: str) -> str | None:
-    return _clicked_feature(known, parse_elements_chain(key))
 
 
 def _clicked_feature(known: CompiledConfig, chain: tuple[Element, ...]) -> str | None:
