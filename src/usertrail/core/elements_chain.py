@@ -25,7 +25,7 @@ MAX_ATTRIBUTES = 64
 MAX_CLASSES = 32
 MAX_VALUE_CHARS = 400
 MAX_CHAIN_CHARS = 64_000
-CACHED_CHAIN_CHARS = 8_000  # longer chains are parsed every time, so the cache stays small
+_CACHED_CHAIN_CHARS = 8_000  # longer chains are parsed every time, so the cache stays small
 
 _SPLIT_CHAIN = re.compile(r'(?:[^\s;"]+|"(?:[^"\\]|\\[\s\S]?)*(?:"|\Z))+')
 _SPLIT_CLASS_ATTRIBUTES = re.compile(r"(.*?)(?:$|:([a-zA-Z\-_0-9]*=.*))", re.DOTALL)
@@ -37,7 +37,7 @@ def parse_elements_chain(chain: str) -> tuple[Element, ...]:
     """Never raises: unparseable parts are skipped, sizes are bounded."""
     if not isinstance(chain, str) or not chain:
         return ()
-    if len(chain) <= CACHED_CHAIN_CHARS:
+    if len(chain) <= _CACHED_CHAIN_CHARS:
         return _parse_cached(chain)
     return _parse(chain[:MAX_CHAIN_CHARS])
 

@@ -17,11 +17,7 @@ from usertrail.core.compiled_config import (
     remember,
 )
 from usertrail.core.devices import device_from_properties
-from usertrail.core.elements_chain import (
-    CACHED_CHAIN_CHARS,
-    elements_from_array,
-    parse_elements_chain,
-)
+from usertrail.core.elements_chain import elements_from_array, parse_elements_chain
 from usertrail.core.groups import event_groups
 from usertrail.core.hierarchy import (
     component_name,
@@ -103,26 +99,27 @@ def elements_of(props: Mapping[str, Any]) -> tuple[Element, ...]:
     return _chain(props)[0]
 
 
-def _chain(props: Mapping[str, Any]) -> tuple[tuple[Element, ...], str | None]:
-    """The click chain, and the `$elements_chain` text it was parsed from when that is short
-    enough to key a cache (longer ones are worked out every time, so the caches stay small)."""
-    chain = props.get("$elements_chain")
-    if isinstance(chain, str) and chain:
-        return parse_elements_chain(chain), chain if len(chain) <= CACHED_CHAIN_CHARS else None
-    return elements_from_array(props.get("$elements")), None
-
-
 # What normalize works out from the URL and from the click chain depends on them and the config
 # alone, and a product's events repeat a few hundred of each: worked out once per config
-# (CompiledConfig's caches), looked up after.
-_CACHED_URL_CHARS = 2000
+# (CompiledConfig's caches), looked up after. Longer texts are worked out every time, so the
+# caches stay small.
+_CACHED_CHARS = 2000
+
+
+def _chain(props: Mapping[str, Any]) -> tuple[tuple[Element, ...], str | None]:
+    """The click chain, and the `$elements_chain` text it was parsed from when that is short
+    enough to key a cache."""
+    chain = props.get("$elements_chain")
+    if isinstance(chain, str) and chain:
+        return parse_elements_chain(chain), chain if len(chain) <= _CACHED_CHARS else None
+    return elements_from_array(props.get("$elements")), None
 
 
 def _place(known: CompiledConfig, url: str | None, pathname: str | None) -> Place:
     found = known.places.get((url, pathname))
     if found is None:
         found = _place_of(known, url, pathname)
-        if len(url or "") + len(pathname or "") <= _CACHED_URL_CHARS:
+        if len(url or "") + len(pathname or "") <= _CACHED_CHARS:
             remember(known.places, (url, pathname), found)
     return found
 
@@ -141,7 +138,7 @@ def _page(known: CompiledConfig, route: str) -> str | None:
     found = known.pages.get(route)
     if found is None:
         found = page_name(route, known.config)
-        if len(route) <= _CACHED_URL_CHARS:
+        if len(route) <= _CACHED_CHARS:
             remember(known.pages, route, found)
     return found
 
