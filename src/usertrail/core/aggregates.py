@@ -12,8 +12,9 @@ Key grammar: `kind:value`, e.g. `page:Billing`, `feature:Report export`, `event:
 
 from __future__ import annotations
 
+from usertrail.core.compiled_config import compiled
 from usertrail.core.posthog_events import SLOW_PAGE, is_activity
-from usertrail.model.config import FunnelStep, ProjectConfig
+from usertrail.model.config import ProjectConfig
 from usertrail.model.counter import Counter
 from usertrail.model.event import Event
 
@@ -37,21 +38,23 @@ def counter_keys(event: Event, config: ProjectConfig) -> list[str]:
         keys.append(f"slow_page:{event.page or ''}")
     if event.kind == "error":
         keys.append(f"error:{event.label.removeprefix('Hit an error: ')}")
-    keys += [f"funnel:{name}:{i}" for name, i in funnel_steps(event, config)]
+    if steps := funnel_steps(event, config):
+        keys += [f"funnel:{name}:{i}" for name, i in steps]
     return [k[:MAX_KEY_CHARS] for k in keys]
 
 
 def set_members(event: Event) -> list[tuple[str, str]]:
     """Distinct-count sets an event joins: (set, member). "Opened Billing across 3 sessions"
     is the size of the set `page_sessions:Billing`, counted over all the person's ids."""
-    if not is_activity(event.kind):
-        return []
+    viewed = event.kind == "pageview" and event.page
+    if not (viewed or event.feature) or not is_activity(event.kind):
+        return []  # most events (clicks, errors...) join none
     day = event.timestamp.date().isoformat()
     # A `$session_id` reused for days is a new session each day at least (30 idle minutes end
     # one); the exact split needs the neighbouring events, which one event does not have.
     session = f"{event.session_id}/{day}" if event.session_id else f"day-{day}"
     members = []
-    if event.kind == "pageview" and event.page:
+    if viewed:
         members.append((f"page_sessions:{event.page}", session))
     if event.feature:
         members.append((f"feature_sessions:{event.feature}", session))
@@ -60,23 +63,24 @@ def set_members(event: Event) -> list[tuple[str, str]]:
 
 def funnel_steps(event: Event, config: ProjectConfig) -> list[tuple[str, int]]:
     """Which configured funnel steps this event is (a step matches a page view, an event name,
-    or a click on a component/element)."""
-    hits = []
-    for name, funnel in config.funnels.items():
-        for index, step in enumerate(funnel.steps):
-            if _step_matches(step, event):
-                hits.append((name, index))
-    return hits
+    or a click on a component/element), in configured order."""
+    known = compiled(config)
+    page = event.page if event.kind == "pageview" else None
+    by_page = known.funnel_by_page.get(page) if page is not None else None
+    by_event = known.funnel_by_event.get(event.name)
+    clicks = known.funnel_clicks if event.kind == "click" else ()
+    if not (by_page or by_event or clicks):
+        return []  # most events: the steps are indexed by the page or event they name
+    slots = [
+        *(by_page or ()),
+        *(by_event or ()),
+        *(slot for slot, click in clicks if _clicked(click, event)),
+    ]
+    return [(name, index) for _, name, index in sorted(slots)]  # in configured order
 
 
-def _step_matches(step: FunnelStep, event: Event) -> bool:
-    if step.page is not None:
-        return event.kind == "pageview" and event.page == step.page
-    if step.event is not None:
-        return event.name == step.event
-    return event.kind == "click" and (
-        step.click in event.matched or step.click in (event.component, event.element)
-    )
+def _clicked(click: str | None, event: Event) -> bool:
+    return click in event.matched or click in (event.component, event.element)
 
 
 def merge_counters(rows: list[tuple[str, Counter]]) -> dict[str, Counter]:

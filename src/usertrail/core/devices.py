@@ -21,7 +21,13 @@ _MOBILE_OS = frozenset(("Android", "iOS"))
 
 
 def device_from_properties(props: Mapping[str, Any]) -> Device | None:
-    given = [props.get(key) for key in _DEVICE_KEYS]
+    given = (  # what posthog-js sends, spelled out: this runs for every event
+        props.get("$device_type"),
+        props.get("$browser"),
+        props.get("$browser_version"),
+        props.get("$os"),
+        props.get("$os_version"),
+    )
     try:
         device = _device_of(*given)
     except TypeError:  # a list or an object where a name belongs: unhashable, never a name
@@ -30,9 +36,6 @@ def device_from_properties(props: Mapping[str, Any]) -> Device | None:
         return device
     agent = next((v for k in _UA_KEYS if isinstance(v := props.get(k), str) and v), None)
     return device_from_user_agent(agent[:MAX_USER_AGENT_CHARS]) if agent else None
-
-
-_DEVICE_KEYS = ("$device_type", "$browser", "$browser_version", "$os", "$os_version")
 
 
 # One visitor's events all carry the same five values: clean them once (typed: True and 1 are

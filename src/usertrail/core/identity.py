@@ -14,7 +14,7 @@ writes, so they too come out the same in any order and can be merged incremental
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -92,8 +92,10 @@ def merge_edge(raw: RawEvent) -> MergeEdge | None:
     None when PostHog would ignore it, so stored edges never join ids through a placeholder.
     """
     spec = _EDGE_EVENTS.get(raw.event)
+    if spec is None:
+        return None
     props = raw.properties
-    if spec is None or props.get("$process_person_profile") is False:
+    if props.get("$process_person_profile") is False:
         return None  # PostHog drops merge events that opt out of person processing
     kind, other_key = spec
     other = _as_id(props.get(other_key))
@@ -205,15 +207,12 @@ def component_of(distinct_id: str, edges: Iterable[MergeEdge]) -> set[str]:
 # --- person properties -------------------------------------------------------------------
 
 
-_UPDATE_KEYS = ("$set", "$set_once", "$unset")
-
-
 def person_update(raw: RawEvent) -> PersonUpdate | None:
     """`$set` / `$set_once` / `$unset` in properties or at the top level (the top level wins,
     as PostHog's normalizeEvent has it)."""
     props = raw.properties
     body = raw.body
-    if not any(key in props or key in body for key in _UPDATE_KEYS):
+    if not _has_update(props) and not _has_update(body):
         return None  # most events carry none of them: the cheap answer first
     if raw.event in _NO_PERSON_UPDATE_EVENTS or props.get("$process_person_profile") is False:
         return None
@@ -225,6 +224,12 @@ def person_update(raw: RawEvent) -> PersonUpdate | None:
     return PersonUpdate(
         uuid=raw.uuid, timestamp=raw.timestamp, set=set_, set_once=once, unset=tuple(unset)
     )
+
+
+def _has_update(values: Mapping[str, Any]) -> bool:
+    """Whether `values` has `$set`, `$set_once` or `$unset` (three lookups, no generator: this
+    runs for every event)."""
+    return "$set" in values or "$set_once" in values or "$unset" in values
 
 
 def props_state(update: PersonUpdate) -> PropsState:

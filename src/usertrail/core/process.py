@@ -12,6 +12,7 @@ from datetime import datetime
 import msgspec
 
 from usertrail.core.aggregates import counter_keys, set_members
+from usertrail.core.compiled_config import compiled
 from usertrail.core.groups import group_update, memberships
 from usertrail.core.identity import merge_edge, person_update
 from usertrail.core.normalize import normalize
@@ -65,10 +66,11 @@ def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectCon
     hits: list[TriggerHit] = []
     checks: list[TriggerCheck] = []
     sinks: list[SinkRecord] = []
-    seen: dict[tuple[str, str], SeenId] = {}
+    seen: dict[tuple[str, str], list[datetime]] = {}  # (project, id) -> [first, last]
     for item in logged:
         raw = item.raw
         config = config_for(raw.project_id)
+        known = compiled(config)
         event = normalize(raw, config)
         records.append(
             DerivedEvent(
@@ -78,10 +80,13 @@ def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectCon
                 received=raw.received_at,
             )
         )
-        for hit, check in hits_and_checks(raw, config):
-            hits.append(hit)
-            checks.append(check)
-        sinks.extend(sink_records(raw, config))
+        # Most events feed no trigger and no sink: one lookup says so.
+        if raw.event in known.triggers_by_event:
+            for hit, check in hits_and_checks(raw, config):
+                hits.append(hit)
+                checks.append(check)
+        if raw.event in known.sinks_by_event:
+            sinks.extend(sink_records(raw, config))
         if (edge := merge_edge(raw)) is not None:
             edges.append((raw.project_id, edge))
             checks.extend(merge_checks(raw.project_id, edge, config))
@@ -99,7 +104,10 @@ def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectCon
         records=tuple(records),
         edges=tuple(edges),
         updates=tuple(updates),
-        seen=tuple(seen.values()),
+        seen=tuple(
+            SeenId(project_id=project_id, distinct_id=distinct_id, first=first, last=last)
+            for (project_id, distinct_id), (first, last) in seen.items()
+        ),
         trigger_hits=tuple(hits),
         trigger_checks=tuple(checks),
         sink_records=tuple(sinks),
@@ -110,16 +118,13 @@ def derive(logged: Sequence[LoggedEvent], config_for: Callable[[str], ProjectCon
 
 
 def _see(
-    seen: dict[tuple[str, str], SeenId], project_id: str, distinct_id: str, ts: datetime
+    seen: dict[tuple[str, str], list[datetime]], project_id: str, distinct_id: str, ts: datetime
 ) -> None:
-    key = (project_id, distinct_id)
-    old = seen.get(key)
-    if old is None:
-        seen[key] = SeenId(project_id=project_id, distinct_id=distinct_id, first=ts, last=ts)
-    else:
-        seen[key] = SeenId(
-            project_id=project_id,
-            distinct_id=distinct_id,
-            first=min(old.first, ts),
-            last=max(old.last, ts),
-        )
+    """Widen the id's [first, last] (a SeenId per id is made once, at the end of the slice)."""
+    span = seen.get((project_id, distinct_id))
+    if span is None:
+        seen[project_id, distinct_id] = [ts, ts]
+    elif ts < span[0]:  # as min() and max(): an equal time keeps the one seen first
+        span[0] = ts
+    elif ts > span[1]:
+        span[1] = ts

@@ -14,8 +14,9 @@ _SPACES = re.compile(r"\s+")
 def clean_text(text: str, limit: int = 120) -> str:
     """Strip invisible characters, collapse whitespace, and cut to `limit` with an ellipsis."""
     limit = max(limit, 1)
-    if text.isascii() and text.isprintable():  # the common case, checked in C
-        # Printable ASCII has no whitespace but " ", so only runs of it need the regex.
+    if text.isprintable():  # the common case (any script), checked in C
+        # A printable string has no invisible character and no whitespace but " " (every
+        # code point checked, tests/core/test_text.py), so only runs of " " need the regex.
         kept = _SPACES.sub(" ", text) if "  " in text else text
     else:
         kept = _SPACES.sub(
