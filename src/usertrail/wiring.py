@@ -172,6 +172,11 @@ class Runtime:
         cursor the other committed with its last slice: nothing lost, nothing twice."""
         assert isinstance(self.changes, ProcessorNotices)
         notices = self.changes
+        if self.relay is not None:
+            # Before the servers first hear from this process, which makes them ready: on a
+            # new database the relay's cursor starts at the end of the log, and set later it
+            # would pass by what clients sent as soon as the server answered ready.
+            await self.relay.start()
         self._spawn("notices", notices.listen(self._changed))  # woken by, and telling, serve
         if notices.try_lead():
             return

@@ -24,6 +24,7 @@ set by the kernel), and one from another user is dropped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -253,7 +254,10 @@ class ProcessorNotices:
         self.on_wake: Callable[[], None] = lambda: None
         self.metrics_text: Callable[[], bytes] = lambda: b""
         self.relay_text: Callable[[], bytes] = lambda: b""
-        self.try_lead()
+        # Quietly: its servers are ready once its listener answers them, after what must
+        # come first (Runtime.lead); only a later takeover is announced at once.
+        with contextlib.suppress(ProcessorTaken):
+            self._lock = _hold(lock)
 
     @property
     def leading(self) -> bool:

@@ -126,6 +126,11 @@ class RelayService:
     def wake(self) -> None:
         self._wake.set()
 
+    async def start(self) -> None:
+        """Set the cursor, the first time, at the end of the log (done by the first step
+        otherwise): nothing before it is relayed, everything after it is."""
+        await self._state.start_cursor(CURSOR)
+
     async def run_forever(self, idle_poll: float, leading: Callable[[], Awaitable[bool]]) -> None:
         while True:
             try:
