@@ -4,8 +4,9 @@ The second is ready at once and serves capture and context; its processor stands
 /readyz says so, naming the first server's pid) while the first's processes what both
 capture. Its reads are fresh though the first's processor tells it nothing: it caches no
 context meanwhile, and its live streams wake on every slice the other stores. posthog-python
-streams to both while the first is SIGKILLed (the second's processor takes over, in the same
-process) and started again (now it stands by): every acknowledged event is stored, every
+streams to both, and threads post batches to both at once (Burst), while the first is
+SIGKILLed (the second's processor takes over, in the same process) and started again (now
+it stands by): every acknowledged event is stored, every
 stored one processed exactly once, and both serve the contexts of one clean pass. On SQLite
 and on PostgreSQL without the bus (the same lock in the data directory keeps one processor;
 there both servers' raw-log appends commit in seq order, dialect.lock_raw_log, or the
