@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from usertrail.cli_options import (
     DATA_DIR,
@@ -72,36 +71,11 @@ def serve(
         listener = socket.socket(fileno=listen_fd)
         _end_with_parent()
     lock = hold_or_exit(settings, exclusive=False)
-    if listen_fd is None and wanted(settings):
-        _one_writer_on_postgresql(settings)
     try:
         _serve(settings, listener, notice_fd, first=listen_fd is None)
     finally:
         if lock is not None:
             lock.close()
-
-
-def _one_writer_on_postgresql(settings: Settings) -> None:
-    """A second `serve` on this data directory stands by on SQLite (its processor takes over
-    when the first's ends); on PostgreSQL it does not start. There the processor follows the
-    raw log by seq, which PostgreSQL hands out before commit: two servers' commits can land
-    out of seq order, and the processor would pass an event by for good (measured: 10 of 800
-    events, two servers capturing at once). The bus has no such order to keep."""
-    from usertrail.wiring import processor_running
-
-    if settings.sqlalchemy_url().startswith("sqlite"):
-        return
-    leader = processor_running(settings)
-    if leader is None:
-        return
-    other = f"usertrail serve (pid {leader})" if leader else "usertrail serve"
-    console.print(
-        f"[red]Another {other} already processes this database from "
-        f"{escape(str(settings.data_dir))}.[/] On PostgreSQL, more servers on one database "
-        "need the event bus (USERTRAIL_BUS_URL, docs/scaling.md): without it the processor "
-        "could pass by events two servers commit out of order."
-    )
-    raise typer.Exit(1)
 
 
 def _end_with_parent() -> None:

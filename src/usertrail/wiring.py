@@ -20,7 +20,6 @@ from usertrail.adapters.jsonl import JsonlSinkFile
 from usertrail.adapters.local_notices import (
     ProcessorNotices,
     ServingNotices,
-    held_by,
     processor_lock,
 )
 from usertrail.adapters.local_notices import channels as local_channels
@@ -85,7 +84,6 @@ __all__ = [
     "build_runtime",
     "local_channels",
     "local_notices_supported",
-    "processor_running",
 ]
 # An embedded deployment split in two processes (`usertrail serve` and the processor it runs
 # beside itself): which side this runtime is.
@@ -169,7 +167,9 @@ class Runtime:
         events captured here too, from the log) it stands by: its servers answer from the
         store, uncached, and each slice the other stores wakes their live streams (EVERYONE).
         When that one ends, however it ends, this one takes the lock and carries on from the
-        cursor the other committed with its last slice: nothing lost, nothing twice."""
+        cursor the other committed with its last slice: nothing lost, nothing twice. On
+        PostgreSQL too: both `serve`s' appends commit in seq order (SqlEventLog `ordered`,
+        dialect.lock_raw_log), so the one processor following the log by seq passes none."""
         assert isinstance(self.changes, ProcessorNotices)
         notices = self.changes
         if self.relay is not None:
@@ -186,8 +186,6 @@ class Runtime:
             serve_pid=notices.leader_pid(),
             data_dir=str(self.settings.data_dir),
         )
-        if self.engine.dialect.name != "sqlite":  # `serve` refuses it; two started at once
-            log.error("two_servers_without_bus", fix="stop one: on PostgreSQL, use the bus")
         notices.stand_by()
         seen: int | None = None
         while not notices.try_lead():
@@ -557,12 +555,6 @@ def _bus(settings: Settings) -> tuple[RedisStreamBus | None, RedisChangeNotices 
         max_deliveries=settings.bus_max_deliveries,
     )
     return bus, RedisChangeNotices(settings.bus_url, f"{settings.bus_prefix}:changes")
-
-
-def processor_running(settings: Settings) -> int | None:
-    """Another `serve`'s processor follows this database from this data directory: that
-    server's pid (0 when not known); None when none does."""
-    return held_by(processor_lock(settings.data_dir, settings.sqlalchemy_url()))
 
 
 def _local_notices(settings: Settings, side: Side | None, fds: Sequence[int]) -> Notices | None:

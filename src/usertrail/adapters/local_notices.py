@@ -12,10 +12,10 @@ user can bind one first (squat it: the processor could not start, or wakes went 
 squatter) nor send to one. They were abstract names, which have no file permissions. `serve`
 keeps every end open for the life of the deployment, so a restarted processor or server takes
 over the same sockets, with what was queued meanwhile. A file lock in the data directory
-keeps one processor per database: a second `serve` on the same data directory (SQLite;
-on PostgreSQL `serve` refuses to start it) has its processor stand by, answering its
-servers' hellos with STANDBY and the first server's pid, which the lock file holds, until
-that lock is free, and then take over (wiring.Runtime.lead). Datagrams are
+keeps one processor per database: a second `serve` on the same data directory (SQLite, or
+PostgreSQL without the bus) has its processor stand by, answering its servers' hellos with
+STANDBY and the first server's pid, which the lock file holds, until that lock is free, and
+then take over (wiring.Runtime.lead). Datagrams are
 fire-and-forget: a lost wake costs one poll interval of the processor, a lost notice at most
 the context cache's TTL. Every datagram still carries its sender's credentials (SO_PASSCRED,
 set by the kernel), and one from another user is dropped.
@@ -348,21 +348,6 @@ def _hold(path: Path) -> IO[str]:
     handle.write(f"{os.getppid()}\n")
     handle.flush()
     return handle
-
-
-def held_by(path: Path) -> int | None:
-    """Whether a processor holds the lock: the pid of its server (0 when not known), or None
-    when it is free. Only looks: a lock it takes is let go at once."""
-    if not path.exists():
-        return None
-    handle = open_owner_only(path)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return _pid(path.read_bytes()) or 0
-    finally:
-        handle.close()  # and with it the lock, had it been free
-    return None
 
 
 def _pid(text: bytes) -> int | None:
