@@ -291,12 +291,35 @@ def worker(
             await ended
         finally:
             ended.cancel()
+            if beside_serve:
+                _exit_after(SHUTDOWN_GRACE_S)
             await runtime.close()
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
     if lock is not None:
         lock.close()
+
+
+SHUTDOWN_GRACE_S = 10.0
+
+
+def _exit_after(seconds: float) -> None:
+    """End this process in `seconds` however its shutdown goes. `serve`'s processor, its
+    server gone, was seen running on for good, holding the processor lock (so a second
+    `serve` never took over), its event loop alive in a task that had not ended when
+    cancelled. Ending now is as safe as the SIGKILL every write already survives."""
+    import threading
+
+    import structlog
+
+    def end() -> None:
+        structlog.get_logger("usertrail").warning("shutdown_stuck", after_s=seconds)
+        os._exit(1)
+
+    timer = threading.Timer(seconds, end)
+    timer.daemon = True
+    timer.start()
 
 
 async def _stdin_closed() -> None:
