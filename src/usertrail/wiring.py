@@ -328,7 +328,7 @@ def build_runtime(
     write_engine = make_engine(url, writer=True)
     create_schema(write_engine)
     writer = GroupCommitWriter(write_engine, max_weight=settings.max_commit_events)
-    projects = SqlProjects(engine)
+    projects = SqlProjects(engine, write_engine)
     default, created = projects.ensure(
         DEFAULT_PROJECT_ID,
         "Default project",

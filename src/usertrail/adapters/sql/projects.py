@@ -31,8 +31,14 @@ def new_credentials() -> dict[str, str]:
 class SqlProjects:
     """Projects change rarely, so lookups are served from memory, reloaded on a miss."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, write_engine: Engine | None = None) -> None:
+        """`write_engine`: one that takes SQLite's write lock at BEGIN (engine.make_engine's
+        `writer`). A plain BEGIN that reads and then writes must upgrade its lock, and
+        SQLite refuses that at once, no wait, when another process committed meanwhile: a
+        `serve` started beside a busy one failed its first write for as long as the load
+        lasted."""
         self._engine = engine
+        self._write_engine = write_engine or engine
         self._index: dict[Field, dict[str, Project]] = {"token": {}, "api_key": {}, "id": {}}
         self._loaded_at = 0.0
 
@@ -56,7 +62,7 @@ class SqlProjects:
     def ensure(self, project_id: str, name: str, **fixed: str | None) -> tuple[Project, bool]:
         """Create the project if missing; credentials given in `fixed` override stored ones."""
         overrides = {k: v for k, v in fixed.items() if v}
-        with self._engine.begin() as conn:
+        with self._write_engine.begin() as conn:
             row = conn.execute(select(projects.c.id).where(projects.c.id == project_id)).first()
             created = row is None
             if created:
