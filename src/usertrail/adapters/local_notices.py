@@ -24,7 +24,6 @@ set by the kernel), and one from another user is dropped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fcntl
 import hashlib
 import os
@@ -256,21 +255,22 @@ class ProcessorNotices:
         self.relay_text: Callable[[], bytes] = lambda: b""
         # Quietly: its servers are ready once its listener answers them, after what must
         # come first (Runtime.lead); only a later takeover is announced at once.
-        with contextlib.suppress(ProcessorTaken):
-            self._lock = _hold(lock)
+        self.try_lead(announce=False)
 
     @property
     def leading(self) -> bool:
         return self._lock is not None
 
-    def try_lead(self) -> bool:
-        """Take the processor lock if it is free; the servers hear it at once."""
+    def try_lead(self, *, announce: bool = True) -> bool:
+        """Take the processor lock if it is free; with `announce`, the servers hear it at
+        once."""
         if self._lock is None:
             try:
                 self._lock = _hold(self._lock_path)
             except ProcessorTaken:
                 return False
-            self._broadcast(HELLO)
+            if announce:
+                self._broadcast(HELLO)
         return True
 
     def leader_pid(self) -> int | None:
