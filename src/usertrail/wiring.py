@@ -92,6 +92,8 @@ Notices = RedisChangeNotices | ServingNotices | ProcessorNotices
 # A processor standing by tries the lock, and looks whether the other one stored a slice
 # (to wake its servers' live streams), this often.
 STANDBY_POLL_S = 0.2
+# A leading processor looks whether another `serve` on its database erased an id this often.
+ERASURES_POLL_S = 1.0
 
 
 @dataclass
@@ -178,28 +180,22 @@ class Runtime:
             # would pass by what clients sent as soon as the server answered ready.
             await self.relay.start()
         self._spawn("notices", notices.listen(self._changed))  # woken by, and telling, serve
-        if notices.try_lead():
-            return
-        log.warning(
-            "processor_standing_by",
-            reason="another usertrail serve processes this database",
-            serve_pid=notices.leader_pid(),
-            data_dir=str(self.settings.data_dir),
-        )
-        notices.stand_by()
-        seen: int | None = None
-        while not notices.try_lead():
-            try:
-                cursor = await self.store.cursor(PROCESSOR_CURSOR)
-            except Exception:  # the database is away: look again at the next turn
-                log.warning("processor_standby_cursor_failed", exc_info=True)
-            else:
-                if seen is not None and cursor != seen:
-                    notices.publish([EVERYONE])
-                seen = cursor
-            await asyncio.sleep(poll_s)
-        log.warning("processor_took_over", data_dir=str(self.settings.data_dir))
-        notices.publish([EVERYONE])  # what the other stored since the last look
+        if not notices.try_lead():
+            log.warning(
+                "processor_standing_by",
+                reason="another usertrail serve processes this database",
+                serve_pid=notices.leader_pid(),
+                data_dir=str(self.settings.data_dir),
+            )
+            notices.stand_by()
+            cursor = partial(self.store.cursor, PROCESSOR_CURSOR)
+            await _everyone_when_moved(notices, cursor, poll_s, until=notices.try_lead)
+            log.warning("processor_took_over", data_dir=str(self.settings.data_dir))
+            notices.publish([EVERYONE])  # what the other stored since the last look
+        # An erasure sent to a `serve` standing by reaches its own servers only (its processor
+        # tells nobody else): this one's servers learn of it from the tombstones.
+        erased = _everyone_when_moved(notices, self.store.erasures, ERASURES_POLL_S)
+        self._spawn("erasures", erased)
 
     def processor_standby(self) -> int | None:
         """This server's processor stands by: the pid of the `serve` whose processor runs
@@ -289,6 +285,27 @@ class Runtime:
                 await asyncio.to_thread(lock.release)
         await asyncio.to_thread(self.writer.close)
         self.engine.dispose()
+
+
+async def _everyone_when_moved(
+    notices: ProcessorNotices,
+    read: Callable[[], Awaitable[object]],
+    poll_s: float,
+    until: Callable[[], bool] = lambda: False,
+) -> None:
+    """Tell this processor's servers that anyone may have changed (EVERYONE) whenever `read`
+    gives another answer than the last time, every `poll_s`, until `until()`."""
+    seen: object = None
+    while not until():
+        try:
+            now = await read()
+        except Exception:  # the database is away: look again at the next turn
+            log.warning("processor_watch_failed", exc_info=True)
+        else:
+            if seen is not None and now != seen:
+                notices.publish([EVERYONE])
+            seen = now
+        await asyncio.sleep(poll_s)
 
 
 def _leading(lock: LeaderLock) -> Callable[[], Awaitable[bool]]:

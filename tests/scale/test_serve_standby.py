@@ -6,7 +6,8 @@ capture. Its reads are fresh though the first's processor tells it nothing: it c
 context meanwhile, and its live streams wake on every slice the other stores. posthog-python
 streams to both, and threads post batches to both at once (Burst), while the first is
 SIGKILLed (the second's processor takes over, in the same process) and started again (now
-it stands by): every acknowledged event is stored, every
+it stands by): an erasure through either server is gone from the other's reads within
+seconds (the first caches, well within its 60 s TTL); every acknowledged event is stored, every
 stored one processed exactly once, and both serve the contexts of one clean pass. On SQLite
 and on PostgreSQL without the bus (the same lock in the data directory keeps one processor;
 there both servers' raw-log appends commit in seq order, dialect.lock_raw_log, or the
@@ -202,6 +203,18 @@ def reads_are_fresh_while_standing_by(first: LiveServer, second: LiveServer) -> 
     assert httpx.delete(f"{first.url}{path}", headers=HEADERS).status_code == 200
     assert context(first, erased) is None
     assert context(second, erased) is None
+
+    # And through the second: its processor, standing by, tells the first's servers nothing,
+    # and the first caches. Its processor watches the tombstones: gone in about a second, not
+    # at the cache's TTL (60 s).
+    erased_too = "erased/用户 " + "q" * 150
+    on_first.capture("$pageview", distinct_id=erased_too, properties={"$current_url": "/c"})
+    assert wait_for(lambda: context(first, erased_too), timeout=5)
+    assert context(first, erased_too) is not None  # read twice: cached now
+    path = f"/persons/{quote(erased_too, safe='')}"
+    assert httpx.delete(f"{second.url}{path}", headers=HEADERS).status_code == 200
+    assert context(second, erased_too) is None
+    assert wait_for(lambda: context(first, erased_too) is None, timeout=5)
 
 
 def stream_while_the_first_dies(

@@ -29,6 +29,7 @@ from usertrail.adapters.sql.tables import (
     persons,
     raw_events,
 )
+from usertrail.adapters.sql.tombstones import erasures
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.core.process import Derived
 from usertrail.model.counter import Counter
@@ -81,6 +82,10 @@ class SqlDerivedStore:
 
     async def dead_letter(self, event: LoggedEvent, error: str, cursor: str, at: datetime) -> None:
         await self._writer.submit(lambda conn: record_dead(conn, event, error, cursor, at))
+
+    async def erasures(self) -> tuple[int, int]:
+        """Moves with every erasure (tombstones.erasures)."""
+        return await self._read(erasures)
 
     async def dead_count(self) -> int:
         query = select(func.count()).select_from(dead_events)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, func, select
 
 from usertrail.adapters.sql.dialect import insert_for
 from usertrail.adapters.sql.eventlog import from_us, to_us
@@ -62,6 +62,13 @@ def record_erased(
         ),
         rows,
     )
+
+
+def erasures(conn: Connection) -> tuple[int, int]:
+    """How many ids are erased and when the last was: it moves with every erasure (erasing an
+    id again moves its time), so a process that did not make one can tell that one was made."""
+    row = conn.execute(select(func.count(), func.max(deleted_ids.c.deleted_us))).one()
+    return int(row[0]), int(row[1] or 0)
 
 
 def _any_erased(conn: Connection, projects: set[str]) -> bool:
