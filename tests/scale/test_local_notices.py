@@ -21,6 +21,7 @@ from tests.factories import make_event, make_raw
 from tests.live import API_KEY, TOKEN, LiveServer, wait_for
 from tests.scale.test_scale_out import wait_for_label
 from tests.scale.test_serve_processes import child_of, children
+from tests.services.test_context_cache import context_for
 from usertrail.adapters.local_notices import (
     CHANGED,
     ProcessorNotices,
@@ -28,7 +29,9 @@ from usertrail.adapters.local_notices import (
     _chunks,
     channels,
 )
-from usertrail.model.event import Changed, Event
+from usertrail.core.context.build import ContextOptions
+from usertrail.model.event import EVERYONE, Changed, Event, PersonId
+from usertrail.services.context_cache import ContextCache
 
 NOBODY = 65534
 needs_root = pytest.mark.skipif(os.getuid() != 0, reason="acting as another user needs root")
@@ -119,6 +122,102 @@ async def test_a_second_processor_on_one_database_stands_by_until_the_first_ends
         await serving.aclose()
         first_own.close()
     assert lock.stat().st_mode & 0o077 == 0  # nobody else can open it, so nor lock it
+
+
+# A changed person (non-ASCII, '/', NUL, 1,200 characters), and about 2 MB of other changes
+# sent first: some 35 datagrams, far more than a reader's queue holds (net.unix.max_dgram_qlen
+# is 10 by default, and the sender's buffer holds fewer of this size).
+HOSTILE = "😀/\x00é" * 300
+BURST = [PersonId(project_id="p1", distinct_id=f"{i}/" + "x" * 20_000) for i in range(100)]
+
+
+class Hearer:
+    """A process's listener: what it heard, notice by notice, into a real ContextCache that
+    holds the changed person's context."""
+
+    def __init__(self) -> None:
+        self.heard: list[list[Changed]] = []
+        self.everyone = asyncio.Event()
+        self.cache = ContextCache()
+        self.key = ("p1", HOSTILE, ContextOptions())
+        self.cache.put(self.key, context_for(HOSTILE))
+
+    def deliver(self, changes: Sequence[Changed]) -> None:
+        self.heard.append(list(changes))
+        self.cache.invalidate(changes)
+        if EVERYONE in changes:
+            self.everyone.set()
+
+    def heard_of(self, change: Changed) -> bool:
+        return any(change in notice for notice in self.heard)
+
+
+async def test_notices_a_full_queue_refused_reach_the_server_as_everyone_after_them(
+    tmp_path: Path,
+) -> None:
+    [(own, end)] = channels(1)
+    fd = end.detach()
+    processor = ProcessorNotices([fd], tmp_path / "processor.lock", linger_s=0)
+    serving = ServingNotices(own.detach())
+    server = Hearer()
+    event = make_event(make_raw(distinct_id=HOSTILE, project_id="p1"))
+    processor.publish(BURST)  # the server is not reading yet: its queue fills
+    processor.publish([event])  # refused too
+    listening = asyncio.create_task(serving.listen(server.deliver))
+    try:
+        await asyncio.wait_for(server.everyone.wait(), 10)
+        await asyncio.sleep(0.05)  # nothing after it
+        assert server.heard[-1] == [EVERYONE]
+        assert len(server.heard) > 1  # what the queue held came first
+        assert not server.heard_of(event)  # refused: EVERYONE stands for it
+        assert server.cache.get(server.key) is None
+        assert not asyncio.get_running_loop().remove_writer(fd)  # paid, so unregistered
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+        await processor.aclose()
+        await serving.aclose()
+
+
+async def test_an_erasure_a_full_queue_refused_reaches_the_processor_and_servers_as_everyone(
+    tmp_path: Path,
+) -> None:
+    [(own, end), (other_own, other_end)] = channels(2)
+    processor = ProcessorNotices(
+        [end.detach(), other_end.detach()], tmp_path / "processor.lock", linger_s=0
+    )
+    serving, other = ServingNotices(own.detach()), ServingNotices(other_own.detach())
+    erased = PersonId(project_id="p1", distinct_id=HOSTILE)
+    serving.publish(BURST)  # the processor is not reading yet: its queue fills
+    serving.publish([erased])  # refused too
+    heard, server = Hearer(), Hearer()  # the processor, and the other server
+    tasks = [asyncio.create_task(processor.listen(heard.deliver))]
+    tasks.append(asyncio.create_task(other.listen(server.deliver)))
+    try:
+        await asyncio.wait_for(heard.everyone.wait(), 10)
+        assert heard.heard[-1] == [EVERYONE]
+        assert not heard.heard_of(erased)
+        await asyncio.wait_for(server.everyone.wait(), 10)  # passed on by the processor
+        assert server.cache.get(server.key) is None
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await processor.aclose()
+        await serving.aclose()
+        await other.aclose()
+
+
+async def test_a_socket_closed_while_it_owes_everyone_calls_nothing_back(
+    tmp_path: Path,
+) -> None:
+    [(own, end)] = channels(1)
+    fd = end.detach()
+    processor = ProcessorNotices([fd], tmp_path / "processor.lock", linger_s=0)
+    processor.publish(BURST)  # nobody reads: it owes EVERYONE
+    await processor.aclose()
+    own.close()
+    assert not asyncio.get_running_loop().remove_writer(fd)
 
 
 def squat(address: bytes) -> int:

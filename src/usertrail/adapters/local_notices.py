@@ -15,10 +15,14 @@ over the same sockets, with what was queued meanwhile. A file lock in the data d
 keeps one processor per database: a second `serve` on the same data directory (SQLite, or
 PostgreSQL without the bus) has its processor stand by, answering its servers' hellos with
 STANDBY and the first server's pid, which the lock file holds, until that lock is free, and
-then take over (wiring.Runtime.lead). Datagrams are
-fire-and-forget: a lost wake costs one poll interval of the processor, a lost notice at most
-the context cache's TTL. Every datagram still carries its sender's credentials (SO_PASSCRED,
-set by the kernel), and one from another user is dropped.
+then take over (wiring.Runtime.lead). Wakes, hellos and
+answers are fire-and-forget: a lost wake costs one poll interval of the processor, and hellos
+repeat. A change notice is not lost: one that the reader's full queue refuses (a burst of more
+datagrams than `net.unix.max_dgram_qlen`, or a reader being restarted) leaves its socket owing
+the reader EVERYONE (every cached context dropped, every live stream woken), sent as soon as
+the socket is writable again, after every notice it stands for (_Outbox). Every datagram still
+carries its sender's credentials (SO_PASSCRED, set by the kernel), and one from another user
+is dropped.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ import structlog
 
 from usertrail.adapters.notice_wire import decode_notice, encode_notices
 from usertrail.data_lock import open_owner_only
-from usertrail.model.event import Changed
+from usertrail.model.event import EVERYONE, Changed
 
 log = structlog.get_logger("usertrail.notices")
 WAKE, HELLO, STANDBY, CHANGED, METRICS, RELAY = b"w", b"h", b"s", b"c", b"m", b"r"
@@ -114,6 +118,53 @@ def _send(sock: socket.socket, data: bytes, quiet: bool = False) -> None:
             log.warning("notice_dropped", reason=type(exc).__name__)
 
 
+_OWED = next(_chunks([EVERYONE]))
+
+
+class _Outbox:
+    """One socket's CHANGED datagrams, on the event loop. One that the socket refuses (the
+    reader's queue is full) leaves it owing its reader EVERYONE, sent once the socket is
+    writable again; those that come meanwhile are dropped too: the EVERYONE, sent after them,
+    stands for them all. So the reader hears every change, as itself or as EVERYONE."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._owing: asyncio.AbstractEventLoop | None = None  # whose writer callback pays
+        self._dropped = 0
+
+    def send(self, datagram: bytes) -> None:
+        if self._owing is None:
+            try:
+                self._sock.send(datagram)
+                return
+            except OSError as exc:  # never the processor's slice or a request
+                self._owe(exc)
+        self._dropped += 1
+
+    def _owe(self, exc: OSError) -> None:
+        """One warning and one writer callback for the whole episode."""
+        log.warning("notice_dropped", reason=type(exc).__name__, then="everyone")
+        self._owing = asyncio.get_running_loop()
+        self._owing.add_writer(self._sock.fileno(), self._pay)
+
+    def _pay(self) -> None:
+        try:
+            self._sock.send(_OWED)
+        except (BlockingIOError, InterruptedError):
+            return  # full again already: at its next room
+        except OSError as exc:  # the reading end is gone for good: nobody is left to tell
+            log.warning("notice_lost", reason=type(exc).__name__, dropped=self._dropped)
+        else:
+            log.info("notice_everyone_sent", dropped=self._dropped)
+        self.close()
+
+    def close(self) -> None:
+        """Nothing owed any more, and no callback after this."""
+        if self._owing is not None:
+            self._owing.remove_writer(self._sock.fileno())
+        self._owing, self._dropped = None, 0
+
+
 async def _receive_forever(
     socks: Sequence[socket.socket], handle: Callable[[bytes, socket.socket], None]
 ) -> None:
@@ -149,6 +200,7 @@ class ServingNotices:
 
     def __init__(self, fd: int) -> None:
         self._sock = _inherited(fd)
+        self._changes = _Outbox(self._sock)
         self.processor: ProcessorState = "unknown"  # from its answers to hellos (readiness)
         self.leader_pid: int | None = None  # standing by: the server whose processor runs
         # Called with True when the processor stands by, False when it runs (the context
@@ -188,7 +240,7 @@ class ServingNotices:
     def publish(self, events: Sequence[Changed]) -> None:
         """Persons changed here (erasure): the processor passes it to every serving process."""
         for datagram in _chunks(events):
-            _send(self._sock, datagram)
+            self._changes.send(datagram)
 
     async def listen(self, deliver: Callable[[Sequence[Changed]], None]) -> None:
         def handle(data: bytes, _sock: socket.socket) -> None:
@@ -235,6 +287,7 @@ class ServingNotices:
             await asyncio.sleep(HELLO_EVERY_S if self.processor_seen else 0.05)
 
     async def aclose(self) -> None:
+        self._changes.close()
         self._sock.close()
 
 
@@ -248,6 +301,7 @@ class ProcessorNotices:
         self._lock_path = lock
         self._lock: IO[str] | None = None
         self._socks = [_inherited(fd) for fd in fds]
+        self._changes = [_Outbox(sock) for sock in self._socks]
         self._linger_s = linger_s
         self._waking = False
         self.on_wake: Callable[[], None] = lambda: None
@@ -293,7 +347,11 @@ class ProcessorNotices:
     def publish(self, events: Sequence[Changed]) -> None:
         """Processor listener: to every serving process."""
         for datagram in _chunks(events):
-            self._broadcast(datagram)
+            self._tell_all(datagram)
+
+    def _tell_all(self, changed: bytes) -> None:
+        for outbox in self._changes:
+            outbox.send(changed)
 
     def _broadcast(self, datagram: bytes) -> None:
         for sock in self._socks:
@@ -316,11 +374,13 @@ class ProcessorNotices:
                 _send(sock, RELAY + (self.relay_text() if self.leading else b""))
             elif data.startswith(CHANGED):
                 deliver(decode_notice(data[1:]))
-                self._broadcast(data)
+                self._tell_all(data)
 
         await _receive_forever(self._socks, handle)
 
     async def aclose(self) -> None:
+        for outbox in self._changes:
+            outbox.close()
         for sock in self._socks:
             sock.close()
         if self._lock is not None:
