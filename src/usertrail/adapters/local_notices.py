@@ -15,14 +15,15 @@ over the same sockets, with what was queued meanwhile. A file lock in the data d
 keeps one processor per database: a second `serve` on the same data directory (SQLite, or
 PostgreSQL without the bus) has its processor stand by, answering its servers' hellos with
 STANDBY and the first server's pid, which the lock file holds, until that lock is free, and
-then take over (wiring.Runtime.lead). Wakes, hellos and
-answers are fire-and-forget: a lost wake costs one poll interval of the processor, and hellos
-repeat. A change notice is not lost: one that the reader's full queue refuses (a burst of more
-datagrams than `net.unix.max_dgram_qlen`, or a reader being restarted) leaves its socket owing
-the reader EVERYONE (every cached context dropped, every live stream woken), sent as soon as
-the socket is writable again, after every notice it stands for (_Outbox). Every datagram still
-carries its sender's credentials (SO_PASSCRED, set by the kernel), and one from another user
-is dropped.
+then take over (wiring.Runtime.lead).
+
+Wakes, hellos and answers are fire-and-forget: a lost wake costs one poll interval of the
+processor, and hellos repeat. A change notice is not lost: one that the reader's full queue
+refuses (a burst of more datagrams than `net.unix.max_dgram_qlen`, or a reader being
+restarted) leaves its socket owing the reader EVERYONE (every cached context dropped, every
+live stream woken), sent as soon as the socket is writable again, after every notice it
+stands for (_Outbox). Every datagram carries its sender's credentials (SO_PASSCRED, set by
+the kernel), and one from another user is dropped.
 """
 
 from __future__ import annotations
