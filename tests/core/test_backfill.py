@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from usertrail.core.backfill import COLUMNS, Position, events_of, last_position, page_query
+from usertrail.core.decode import parse_json
+from usertrail.core.envelope import encode_body
 from usertrail.errors import BadPayload
+from usertrail.model.relay import QueryAnswer
 
 SINCE = datetime(2026, 9, 1, tzinfo=UTC)
 UUID = "0190e2b1-7c4e-7d4a-9f3e-1a2b3c4d5e6f"
@@ -80,3 +86,31 @@ def test_a_position_round_trips_through_its_text() -> None:
     at = Position(timestamp=datetime(2026, 9, 2, 10, tzinfo=UTC), uuid=UUID)
     assert Position.decode(at.encode()) == at
     assert last_position([]) is None
+
+
+# Properties as an object, not HogQL's JSON string: the answer's decoder (msgspec) keeps
+# integers past 64 bits, which capture's parse reads as floats and the raw log must encode.
+big_ints = st.integers(-(10**300), 10**300) | st.sampled_from([2**64, -(2**63) - 1])
+properties = st.dictionaries(
+    st.text(max_size=5),
+    st.recursive(
+        st.none() | big_ints | st.text(max_size=5),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+        max_leaves=8,
+    ),
+)
+
+
+@given(properties)
+@settings(max_examples=200, deadline=None)
+def test_an_object_of_properties_holds_big_integers_as_capture_reads_them(
+    props: dict[str, object],
+) -> None:
+    row = [UUID, "$pageview", "josé", "2026-09-02T10:00:00Z", props, ""]
+    wire = msgspec.json.encode({"columns": COLUMNS, "results": [row]})
+    answer = msgspec.json.decode(wire, type=QueryAnswer)  # as adapters.posthog_query reads it
+
+    [event] = events_of(answer.columns, answer.results)
+
+    assert event["properties"] == parse_json(msgspec.json.encode(props))
+    assert encode_body(event)  # the raw log takes it

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import msgspec
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.factories import make_raw
+from usertrail.core.decode import parse_json
 from usertrail.core.sinks import sink_line, sink_records
 from usertrail.model.config import ProjectConfig, SinkSpec
 
@@ -68,3 +72,33 @@ def test_only_matching_events_reach_a_sink() -> None:
     config = ProjectConfig(sinks={"training": SPEC})
     assert [r.sink for r in sink_records(make_raw("generation_failed"), config)] == ["training"]
     assert list(sink_records(make_raw("feature_used"), config)) == []
+
+
+# Integers of any size, alone or nested, as a RawEvent built in code (not parsed from JSON
+# by capture) can hold them; within a float's range, so capture's parse is the oracle.
+any_ints = st.integers(-(10**300), 10**300) | st.sampled_from([2**64, -(2**63) - 1, 10**30])
+json_values = st.recursive(
+    st.none() | st.booleans() | any_ints | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=12,
+)
+
+
+def unchanged(text: str) -> str:
+    return text
+
+
+@given(json_values)
+@settings(max_examples=300, deadline=None)
+def test_a_line_holds_any_integer_as_capture_would_read_it(value: object) -> None:
+    raw = make_raw("generation_failed", properties={"failure_reason": value})
+    line = sink_line(SPEC, raw, unchanged)
+    assert line is not None
+    assert orjson.loads(line)["failure_reason"] == parse_json(msgspec.json.encode(value))
+
+
+def test_an_integer_past_a_floats_range_is_written_as_null() -> None:
+    raw = make_raw("generation_failed", properties={"failure_reason": [10**400, -(10**400)]})
+    line = sink_line(SPEC, raw, unchanged)
+    assert line is not None
+    assert orjson.loads(line)["failure_reason"] == [None, None]  # as orjson writes an inf

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 import orjson
 
+from usertrail.core.decode import json_safe
 from usertrail.core.timestamps import parse_timestamp
 from usertrail.errors import BadPayload
 
@@ -75,7 +76,9 @@ def events_of(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[dic
 
 def _event(row: dict[str, Any]) -> dict[str, Any]:
     props = row["properties"]
-    props = orjson.loads(props) if isinstance(props, str) and props else (props or {})
+    # As a string (HogQL's JSON column), parsed as capture parses bodies; as an object, the
+    # answer's decoder (msgspec) kept its integers past 64 bits, which capture reads as floats.
+    props = orjson.loads(props) if isinstance(props, str) and props else json_safe(props or {})
     if not isinstance(props, dict):
         raise BadPayload("a row's properties are not an object")
     if row["elements_chain"]:

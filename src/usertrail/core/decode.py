@@ -22,6 +22,7 @@ from usertrail.errors import BadPayload, PayloadTooLarge
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DECOMPRESSED_BYTES = 20 * 1024 * 1024  # PostHog's batch limit
+JSON_INT_MIN, JSON_INT_MAX = -(2**63), 2**64 - 1  # orjson's range: past it, a float
 
 
 def decode_body(
@@ -68,6 +69,31 @@ def parse_json(data: bytes | str) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise BadPayload(f"invalid JSON: {exc}") from exc
+
+
+def fits_json_int(value: int) -> bool:
+    """What orjson (and msgpack) write as an integer, and so every store and reader holds."""
+    return JSON_INT_MIN <= value <= JSON_INT_MAX
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every integer past 64 bits a float, as parse_json reads one from a capture
+    body: for values decoded otherwise (msgspec keeps big ints) or built in code, so that they
+    encode wherever a parsed body does. Past a float's range too, None (JSON's null for inf)."""
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and not fits_json_int(value):
+        return _as_float(value)
+    return value
+
+
+def _as_float(value: int) -> float | None:
+    try:
+        return float(value)
+    except OverflowError:
+        return None
 
 
 def _unwrap_form(body: bytes, hint: str) -> tuple[bytes, str]:

@@ -16,6 +16,7 @@ from usertrail.core.compiled_config import (
     compiled,
     remember,
 )
+from usertrail.core.decode import fits_json_int
 from usertrail.core.devices import device_from_properties
 from usertrail.core.elements_chain import elements_from_array, parse_elements_chain
 from usertrail.core.groups import event_groups
@@ -234,7 +235,7 @@ def kept_properties(props: Mapping[str, Any]) -> dict[str, object]:
 
 def _finite_number(value: Any) -> bool:
     if isinstance(value, int):
-        return -(2**63) <= value < 2**64  # what every store and JSON reader can hold
+        return fits_json_int(value)
     return isinstance(value, float) and math.isfinite(value)
 
 

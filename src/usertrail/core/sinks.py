@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from usertrail.core.decode import json_safe
 from usertrail.core.redact import redact
 from usertrail.core.triggers import event_matches
 from usertrail.model.actions import SinkRecord
@@ -64,4 +65,4 @@ def _redact_values(value: Any, redactor: Redactor) -> Any:
         return {key: _redact_values(item, redactor) for key, item in value.items()}
     if isinstance(value, list):
         return [_redact_values(item, redactor) for item in value]
-    return value
+    return json_safe(value)  # an int past 64 bits from a body built in code: orjson refuses it
