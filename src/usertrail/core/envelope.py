@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid as uuidlib
 from datetime import datetime
@@ -31,6 +32,7 @@ def to_raw_events(
     source: str,
     ip: str | None = None,
 ) -> list[RawEvent]:
+    ip = client_ip(ip)  # checked once: a request's events share it
     events = [
         to_raw_event(e, project_id=project_id, sent_at=batch.sent_at, now=now, source=source, ip=ip)
         for e in batch.events
@@ -51,6 +53,7 @@ def to_raw_event(
     source: str,
     ip: str | None = None,
 ) -> RawEvent:
+    """One event; `ip` as client_ip kept it (to_raw_events, the one way an ip comes in)."""
     name = event.get("event")
     if not isinstance(name, str) or not name:
         raise BadPayload("event has no 'event' name")
@@ -68,6 +71,21 @@ def to_raw_event(
         body=event,
         ip=ip,
     )
+
+
+def client_ip(text: str | None) -> str | None:
+    """The client's address as stored, or None when it is none: from the peer, or from
+    X-Forwarded-For as the server trusts it (any text a proxy passed on). An IPv6 zone is
+    dropped (it names the server's own link), so what is kept is short ASCII (at most 45
+    characters), and every backend stores the same: PostgreSQL's column is varchar(64),
+    and it cannot hold NUL."""
+    if text is None:
+        return None
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return text.partition("%")[0]
 
 
 def find_distinct_id(event: dict[str, Any]) -> str | None:
