@@ -18,6 +18,8 @@ from sqlalchemy import Engine, text
 
 from usertrail.adapters.jsonl import JsonlSinkFile
 from usertrail.adapters.local_notices import (
+    InlineLead,
+    ProcessorLock,
     ProcessorNotices,
     ServingNotices,
     processor_lock,
@@ -134,6 +136,7 @@ class Runtime:
     relay_leader: LeaderLock | None = None  # one process at a time relays
     relay_upstream: PosthogCapture | None = None
     proxy: PosthogProxy | None = None  # flags, config, assets, recordings to PostHog
+    inline_lead: InlineLead | None = None  # the processor in-process: its lock and standby
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def clock(self) -> datetime:
@@ -153,7 +156,10 @@ class Runtime:
     def start(self) -> None:
         """Start background work on the running loop (the in-process processor)."""
         if self.settings.role == "all" and not self.processor_elsewhere:
-            self.start_workers()
+            if self.inline_lead is None:
+                self.start_workers()
+            else:
+                self._spawn("lead", self._lead_then_work())
         if self.changes is not None:
             # Workers in other processes: hear which persons changed, for the cache and streams.
             self._spawn("changes", self.changes.listen(self._changed))
@@ -163,23 +169,38 @@ class Runtime:
         """`usertrail serve` runs the processor in a process beside this one."""
         return isinstance(self.changes, ServingNotices)
 
+    async def _lead_then_work(self, retry_s: float = 1.0) -> None:
+        """The processor in-process: once it leads. A failed start is tried again, as
+        `serve` starts its processor process again."""
+        while True:
+            try:
+                await self.lead()
+            except Exception:  # the database is away (the relay's first cursor)
+                log.exception("processor_lead_failed")
+                await asyncio.sleep(retry_s)
+            else:
+                break
+        self.start_workers()
+
     async def lead(self, poll_s: float = STANDBY_POLL_S) -> None:
-        """`serve`'s processor: listen to its servers, and return once it holds the database's
-        processor lock. Until then (another `serve` on this data directory processes, the
-        events captured here too, from the log) it stands by: its servers answer from the
-        store, uncached, and each slice the other stores wakes their live streams (EVERYONE).
-        When that one ends, however it ends, this one takes the lock and carries on from the
-        cursor the other committed with its last slice: nothing lost, nothing twice. On
-        PostgreSQL too: both `serve`s' appends commit in seq order (SqlEventLog `ordered`,
-        dialect.lock_raw_log), so the one processor following the log by seq passes none."""
-        assert isinstance(self.changes, ProcessorNotices)
-        notices = self.changes
+        """`serve`'s processor (in a process of its own, listening to its servers; or in the
+        server's, `inline_lead`): return once it holds the database's processor lock. Until
+        then (another `serve` on this data directory processes, the events captured here too,
+        from the log) it stands by: its servers answer from the store, uncached, and each
+        slice the other stores wakes their live streams (EVERYONE). When that one ends,
+        however it ends, this one takes the lock and carries on from the cursor the other
+        committed with its last slice: nothing lost, nothing twice. On PostgreSQL too: both
+        `serve`s' appends commit in seq order (SqlEventLog `ordered`, dialect.lock_raw_log),
+        so the one processor following the log by seq passes none."""
+        notices = self.changes if isinstance(self.changes, ProcessorNotices) else self.inline_lead
+        assert notices is not None
         if self.relay is not None:
             # Before the servers first hear from this process, which makes them ready: on a
             # new database the relay's cursor starts at the end of the log, and set later it
             # would pass by what clients sent as soon as the server answered ready.
             await self.relay.start()
-        self._spawn("notices", notices.listen(self._changed))  # woken by, and telling, serve
+        if isinstance(notices, ProcessorNotices):  # woken by, and telling, serve
+            self._spawn("notices", notices.listen(self._changed))
         if not notices.try_lead():
             log.warning(
                 "processor_standing_by",
@@ -202,6 +223,8 @@ class Runtime:
         (0 when it is not known); None otherwise."""
         if isinstance(self.changes, ServingNotices) and self.changes.processor == "standby":
             return self.changes.leader_pid or 0
+        if self.inline_lead is not None and self.inline_lead.standing_by:
+            return self.inline_lead.leader_pid() or 0
         return None
 
     def start_workers(self, idle_poll: float = 1.0) -> None:
@@ -283,12 +306,14 @@ class Runtime:
         for lock in (self.upkeep_leader, self.relay_leader):
             if lock is not None:
                 await asyncio.to_thread(lock.release)
+        if self.inline_lead is not None:
+            self.inline_lead.release()  # after the processor's tasks ended
         await asyncio.to_thread(self.writer.close)
         self.engine.dispose()
 
 
 async def _everyone_when_moved(
-    notices: ProcessorNotices,
+    notices: ProcessorNotices | InlineLead,
     read: Callable[[], Awaitable[object]],
     poll_s: float,
     until: Callable[[], bool] = lambda: False,
@@ -429,6 +454,7 @@ def build_runtime(
         purges=privacy_store,
     )
     forget = _forgetter(cache, live, changes)
+    inline_lead = _inline_lead(settings, side, bus, cache, forget)
     # A slice's firings and sink lines commit with it: the senders look right after.
     processor.listeners.extend((lambda _events: actions.wake(), lambda _events: sinks.wake()))
     runtime = Runtime(
@@ -470,6 +496,7 @@ def build_runtime(
         relay_leader=LeaderLock(write_engine, "usertrail:relay") if relay else None,
         relay_upstream=upstream,
         proxy=PosthogProxy(settings.proxy_timeout_s) if relay else None,
+        inline_lead=inline_lead,
     )
     return runtime
 
@@ -580,8 +607,23 @@ def _local_notices(settings: Settings, side: Side | None, fds: Sequence[int]) ->
     if side == "serving":
         [fd] = fds
         return ServingNotices(fd)
-    lock = processor_lock(settings.data_dir, settings.sqlalchemy_url())
+    lock = ProcessorLock(processor_lock(settings.data_dir, settings.sqlalchemy_url()), os.getppid())
     return ProcessorNotices(fds, lock, linger_s=settings.processor_linger_ms / 1000)
+
+
+def _inline_lead(
+    settings: Settings,
+    side: Side | None,
+    bus: RedisStreamBus | None,
+    cache: ContextCache,
+    forget: Callable[[Sequence[PersonId]], None],
+) -> InlineLead | None:
+    """`serve` with its processor in-process follows the log by seq, as the split one does:
+    one processor per database, under the same lock (a bus has its consumer group instead)."""
+    if side is not None or bus is not None or settings.role != "all":
+        return None
+    path = processor_lock(settings.data_dir, settings.sqlalchemy_url())
+    return InlineLead(ProcessorLock(path, os.getpid()), cache.bypass, forget)
 
 
 def _reconciler(

@@ -21,6 +21,7 @@ from tests.factories import make_event, make_raw
 from tests.services.test_context_cache import context_for, inputs_for
 from usertrail.adapters.local_notices import (
     MAX_DATAGRAM,
+    ProcessorLock,
     ProcessorNotices,
     ServingNotices,
     channels,
@@ -134,7 +135,7 @@ async def _local_round_trip(batch: list[Changed]) -> list[Changed]:
     """`batch` published by a real processor socket, as a real serving socket hears it."""
     [(own, end)] = channels(1)
     lock = Path(tempfile.gettempdir()) / f"hostile-{uuidlib.uuid4().hex}.lock"
-    processor = ProcessorNotices([end.detach()], lock, linger_s=0)
+    processor = ProcessorNotices([end.detach()], ProcessorLock(lock, server_pid=1), linger_s=0)
     serving = ServingNotices(own.detach())
     heard: list[Changed] = []
     done = asyncio.Event()

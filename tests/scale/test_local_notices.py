@@ -24,6 +24,7 @@ from tests.scale.test_serve_processes import child_of, children
 from tests.services.test_context_cache import context_for
 from usertrail.adapters.local_notices import (
     CHANGED,
+    ProcessorLock,
     ProcessorNotices,
     ServingNotices,
     _chunks,
@@ -35,6 +36,11 @@ from usertrail.services.context_cache import ContextCache
 
 NOBODY = 65534
 needs_root = pytest.mark.skipif(os.getuid() != 0, reason="acting as another user needs root")
+
+
+def held_by_parent(path: Path) -> ProcessorLock:
+    """The lock as `serve`'s processor takes it: for the server that started it."""
+    return ProcessorLock(path, os.getppid())
 
 
 def changed(distinct_id: str) -> bytes:
@@ -63,7 +69,9 @@ async def test_a_notice_from_another_user_is_dropped_and_ones_own_is_heard(
     tmp_path: Path,
 ) -> None:
     [(own, end)] = channels(1)
-    notices = ProcessorNotices([end.detach()], tmp_path / "processor.lock", linger_s=0)
+    notices = ProcessorNotices(
+        [end.detach()], held_by_parent(tmp_path / "processor.lock"), linger_s=0
+    )
     heard: list[str] = []
     got_own = asyncio.Event()
 
@@ -91,8 +99,8 @@ async def test_a_second_processor_on_one_database_stands_by_until_the_first_ends
 ) -> None:
     lock = tmp_path / "processor.lock"
     [(first_own, first_end), (own, second_end)] = channels(2)
-    first = ProcessorNotices([first_end.detach()], lock)
-    second = ProcessorNotices([second_end.detach()], lock)
+    first = ProcessorNotices([first_end.detach()], held_by_parent(lock))
+    second = ProcessorNotices([second_end.detach()], held_by_parent(lock))
     serving = ServingNotices(own.detach())
     standing: asyncio.Queue[tuple[bool, str]] = asyncio.Queue()  # on_standby's calls
 
@@ -157,7 +165,7 @@ async def test_notices_a_full_queue_refused_reach_the_server_as_everyone_after_t
 ) -> None:
     [(own, end)] = channels(1)
     fd = end.detach()
-    processor = ProcessorNotices([fd], tmp_path / "processor.lock", linger_s=0)
+    processor = ProcessorNotices([fd], held_by_parent(tmp_path / "processor.lock"), linger_s=0)
     serving = ServingNotices(own.detach())
     server = Hearer()
     event = make_event(make_raw(distinct_id=HOSTILE, project_id="p1"))
@@ -184,7 +192,7 @@ async def test_an_erasure_a_full_queue_refused_reaches_the_processor_and_servers
 ) -> None:
     [(own, end), (other_own, other_end)] = channels(2)
     processor = ProcessorNotices(
-        [end.detach(), other_end.detach()], tmp_path / "processor.lock", linger_s=0
+        [end.detach(), other_end.detach()], held_by_parent(tmp_path / "processor.lock"), linger_s=0
     )
     serving, other = ServingNotices(own.detach()), ServingNotices(other_own.detach())
     erased = PersonId(project_id="p1", distinct_id=HOSTILE)
@@ -213,7 +221,7 @@ async def test_a_socket_closed_while_it_owes_everyone_calls_nothing_back(
 ) -> None:
     [(own, end)] = channels(1)
     fd = end.detach()
-    processor = ProcessorNotices([fd], tmp_path / "processor.lock", linger_s=0)
+    processor = ProcessorNotices([fd], held_by_parent(tmp_path / "processor.lock"), linger_s=0)
     processor.publish(BURST)  # nobody reads: it owes EVERYONE
     await processor.aclose()
     own.close()

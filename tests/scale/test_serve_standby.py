@@ -42,7 +42,7 @@ from tests.scale.test_scale_out import (
     visit,
     wait_until_processed,
 )
-from tests.scale.test_serve_processes import child_of
+from tests.scale.test_serve_processes import child_of, children
 
 USERS = 8
 EVENTS = 400
@@ -57,6 +57,8 @@ BURSTERS = 4  # threads posting batches at once
 # startup write ("database is locked") for 20 s. Its appends need no order lock anyway.
 BURST_PAUSE_SQLITE_S = 0.05
 BATCH = 10
+PER_SERVER = 60  # events each server captures in the in-process processors' test
+PROCESSED = "usertrail_events_processed_total "  # a server's own processor's count
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -309,3 +311,66 @@ class Burst:
             assert not thread.is_alive()
         assert not self.unanswered, f"{self.unanswered} batches were never acknowledged"
         return self.acknowledged
+
+
+@pytest.mark.timeout(90)
+def test_an_in_process_processor_takes_the_same_lock_stands_by_and_takes_over(
+    tmp_path: Path, backend: tuple[str, dict[str, str]]
+) -> None:
+    """USERTRAIL_PROCESSOR_PROCESS=0: each `serve`'s processor in its own process. The
+    second's stands by (and says so) while the first's processes what both capture; the
+    first SIGKILLed, the second's takes over. Each event processed once, by one of them."""
+    url, env = backend
+    env = {**env, "USERTRAIL_PROCESSOR_PROCESS": "0"}
+    data = tmp_path / "dätä dir"
+    first = LiveServer(data, env=env, log_name="first.log").start()
+    second = LiveServer(data, env=env, log_name="second.log").start()
+    try:
+        assert first.proc is not None
+        assert not children(first.proc.pid)  # no processor process: in the server's
+        assert readyz(first) == {"status": "ready"}
+        standing = readyz(second)
+        assert standing["processor"] == "standby"
+        assert f"pid {first.proc.pid}" in standing["detail"]
+
+        sent = captured(first, 0) | captured(second, 1)
+        wait_until_processed(url, timeout=30)
+        assert (processed(first), processed(second)) == (2 * PER_SERVER, 0)
+
+        first.kill()
+        wait_for(lambda: "processor" not in readyz(second), what="the takeover")
+        sent |= captured(second, 2)
+        stored = wait_until_processed(url, timeout=30)
+        assert processed(second) == PER_SERVER
+        assert stored_uuids(url, "raw_events") == sent
+        assert stored == len(sent)
+        assert stored_uuids(url, "events") == sent  # each processed, once
+    finally:
+        second.stop()
+        first.stop()
+
+
+def captured(server: LiveServer, turn: int) -> set[str]:
+    """PER_SERVER events of hostile ids in batches, all acknowledged; their uuids."""
+    uuids: set[str] = set()
+    for start in range(0, PER_SERVER, BATCH):
+        batch = [
+            {
+                "event": "$pageview",
+                "distinct_id": (HOSTILE + BURST_IDS)[(turn + i) % 9],
+                "uuid": str(uuid.uuid4()),
+                "properties": {"$current_url": f"https://a.io/{turn}/{start + i}"},
+            }
+            for i in range(BATCH)
+        ]
+        answer = httpx.post(f"{server.url}/batch/", json={"api_key": TOKEN, "batch": batch})
+        assert answer.status_code == 200, answer.text
+        uuids |= {str(event["uuid"]) for event in batch}
+    return uuids
+
+
+def processed(server: LiveServer) -> float:
+    """Events this server's own processor stored (its in-process counter)."""
+    text = httpx.get(f"{server.url}/metrics", timeout=5).text
+    [value] = [line.split()[1] for line in text.splitlines() if line.startswith(PROCESSED)]
+    return float(value)

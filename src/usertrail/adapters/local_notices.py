@@ -15,7 +15,8 @@ over the same sockets, with what was queued meanwhile. A file lock in the data d
 keeps one processor per database: a second `serve` on the same data directory (SQLite, or
 PostgreSQL without the bus) has its processor stand by, answering its servers' hellos with
 STANDBY and the first server's pid, which the lock file holds, until that lock is free, and
-then take over (wiring.Runtime.lead).
+then take over (wiring.Runtime.lead); a processor in its server's process (InlineLead)
+takes the same lock and stands by the same way.
 
 Wakes, hellos and answers are fire-and-forget: a lost wake costs one poll interval of the
 processor, and hellos repeat. A change notice is not lost: one that the reader's full queue
@@ -43,7 +44,7 @@ import structlog
 
 from usertrail.adapters.notice_wire import decode_notice, encode_notices
 from usertrail.data_lock import open_owner_only
-from usertrail.model.event import EVERYONE, Changed
+from usertrail.model.event import EVERYONE, Changed, PersonId
 
 log = structlog.get_logger("usertrail.notices")
 WAKE, HELLO, STANDBY, CHANGED, METRICS, RELAY = b"w", b"h", b"s", b"c", b"m", b"r"
@@ -298,9 +299,10 @@ class ProcessorNotices:
     It leads (processes) only while it holds the database's processor lock: tried here and
     again at each `try_lead`. Until then its servers hear that it stands by."""
 
-    def __init__(self, fds: Sequence[int], lock: Path, linger_s: float = WAKE_LINGER_S) -> None:
-        self._lock_path = lock
-        self._lock: IO[str] | None = None
+    def __init__(
+        self, fds: Sequence[int], lock: ProcessorLock, linger_s: float = WAKE_LINGER_S
+    ) -> None:
+        self._lock = lock
         self._socks = [_inherited(fd) for fd in fds]
         self._changes = [_Outbox(sock) for sock in self._socks]
         self._linger_s = linger_s
@@ -314,26 +316,21 @@ class ProcessorNotices:
 
     @property
     def leading(self) -> bool:
-        return self._lock is not None
+        return self._lock.held
 
     def try_lead(self, *, announce: bool = True) -> bool:
         """Take the processor lock if it is free; with `announce`, the servers hear it at
         once."""
-        if self._lock is None:
-            try:
-                self._lock = _hold(self._lock_path)
-            except ProcessorTaken:
-                return False
-            if announce:
-                self._broadcast(HELLO)
+        if self._lock.held:
+            return True
+        if not self._lock.try_take():
+            return False
+        if announce:
+            self._broadcast(HELLO)
         return True
 
     def leader_pid(self) -> int | None:
-        """The server whose processor holds the lock, as its lock file says."""
-        try:
-            return _pid(self._lock_path.read_bytes())
-        except OSError:
-            return None
+        return self._lock.holder()
 
     def stand_by(self) -> None:
         """Tell the servers now (they ask again each second) that this one stands by."""
@@ -384,8 +381,79 @@ class ProcessorNotices:
             outbox.close()
         for sock in self._socks:
             sock.close()
-        if self._lock is not None:
-            self._lock.close()
+        self._lock.release()
+
+
+class InlineLead:
+    """`serve`'s processor in the serving process (USERTRAIL_PROCESSOR_PROCESS=0): the same
+    lock as ProcessorNotices takes, and the same standby (Runtime.lead), told to this process
+    itself rather than sent to servers: its readiness, its context cache (`on_standby`: the
+    other processor tells this process nothing) and its live streams (`publish`)."""
+
+    def __init__(
+        self,
+        lock: ProcessorLock,
+        on_standby: Callable[[bool], None],
+        publish: Callable[[Sequence[PersonId]], None],
+    ) -> None:
+        self._lock = lock
+        self._on_standby = on_standby
+        self.publish = publish
+        self.standing_by = False
+
+    def try_lead(self) -> bool:
+        if not self._lock.try_take():
+            return False
+        if self.standing_by:
+            self.standing_by = False
+            self._on_standby(False)
+        return True
+
+    def leader_pid(self) -> int | None:
+        return self._lock.holder()
+
+    def stand_by(self) -> None:
+        self.standing_by = True
+        self._on_standby(True)
+
+    def release(self) -> None:
+        self._lock.release()
+
+
+class ProcessorLock:
+    """The file lock that keeps one processor per database (processor_lock names it), and
+    whose it is: the pid of the server the holder processes for, which the lock file holds
+    for a second `serve`'s standby to name."""
+
+    def __init__(self, path: Path, server_pid: int) -> None:
+        self._path = path
+        self._server_pid = server_pid
+        self._file: IO[str] | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._file is not None
+
+    def try_take(self) -> bool:
+        """Held (now or already), or False: another process holds it."""
+        if self._file is None:
+            try:
+                self._file = _hold(self._path, self._server_pid)
+            except ProcessorTaken:
+                return False
+        return True
+
+    def holder(self) -> int | None:
+        """The server whose processor holds the lock, as the lock file says."""
+        try:
+            return _pid(self._path.read_bytes())
+        except OSError:
+            return None
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def processor_lock(data_dir: Path, database_url: str) -> Path:
@@ -394,9 +462,9 @@ def processor_lock(data_dir: Path, database_url: str) -> Path:
     return data_dir / f"processor-{digest}.lock"
 
 
-def _hold(path: Path) -> IO[str]:
+def _hold(path: Path, server_pid: int) -> IO[str]:
     """The lock held until the returned file is closed, or the process ends however it
-    ends; ProcessorTaken if another process holds it."""
+    ends; ProcessorTaken if another process (or file of this one) holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open_owner_only(path)
     try:
@@ -404,9 +472,9 @@ def _hold(path: Path) -> IO[str]:
     except BlockingIOError:
         handle.close()
         raise ProcessorTaken(str(path)) from None
-    # Whose it is, for a second `serve` standing by: the server this processor runs beside.
+    # Whose it is, for a second `serve` standing by: the server this processor runs for.
     handle.truncate(0)
-    handle.write(f"{os.getppid()}\n")
+    handle.write(f"{server_pid}\n")
     handle.flush()
     return handle
 
