@@ -10,7 +10,7 @@ sees an integer orjson cannot write (core.sinks turns one into a float all the s
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine
 
-from tests import backends
 from tests.factories import make_raw
 from usertrail.adapters.sql.store import count_events
 from usertrail.core.backfill import COLUMNS, events_of
@@ -46,15 +45,6 @@ nested = st.recursive(
     ),
     max_leaves=6,
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'usertrail.db'}"
-    else:
-        with backends.pg_schema_url() as url:
-            yield url
 
 
 @pytest.fixture
