@@ -142,10 +142,11 @@ class LiveWorker(_Process):
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
     proc: Popen[bytes] | None = None
+    log_name: str = "worker.log"  # under data_dir (two workers on one data dir: two names)
 
     @property
     def log_path(self) -> Path:
-        return self.data_dir / "worker.log"
+        return self.data_dir / self.log_name
 
     def start(self, timeout: float = 20) -> LiveWorker:
         self.spawn()

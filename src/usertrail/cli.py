@@ -258,7 +258,9 @@ def worker(
     """Run the processor, action deliveries and sink files in their own process.
 
     Beside `serve --role ingest`, on its own core. (`serve` starts one itself, with
-    `--beside-serve`: woken by it, telling it what changed, ending with it.)
+    `--beside-serve`: woken by it, telling it what changed, ending with it.) Without the
+    bus, one processor follows a database: a worker stands by while another holds the
+    processor lock (a worker's, or a `serve`'s), and takes over when that one ends.
     """
     import asyncio
 
@@ -278,7 +280,9 @@ def worker(
         freeze_startup_heap()
         ended = asyncio.ensure_future(_stdin_closed() if beside_serve else asyncio.Event().wait())
         try:
-            if beside_serve:  # stands by while another `serve`'s processor runs
+            # One processor per database: it stands by while another (a `serve`'s, or a
+            # worker's) holds the lock. With the bus, the consumer group shares the work.
+            if beside_serve or runtime.inline_lead is not None:
                 leading = asyncio.ensure_future(runtime.lead())
                 await asyncio.wait([leading, ended], return_when=asyncio.FIRST_COMPLETED)
                 if not leading.done():

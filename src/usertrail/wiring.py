@@ -136,7 +136,7 @@ class Runtime:
     relay_leader: LeaderLock | None = None  # one process at a time relays
     relay_upstream: PosthogCapture | None = None
     proxy: PosthogProxy | None = None  # flags, config, assets, recordings to PostHog
-    inline_lead: InlineLead | None = None  # the processor in-process: its lock and standby
+    inline_lead: InlineLead | None = None  # the processor in-process, or a worker's: its lock
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def clock(self) -> datetime:
@@ -184,14 +184,15 @@ class Runtime:
 
     async def lead(self, poll_s: float = STANDBY_POLL_S) -> None:
         """`serve`'s processor (in a process of its own, listening to its servers; or in the
-        server's, `inline_lead`): return once it holds the database's processor lock. Until
-        then (another `serve` on this data directory processes, the events captured here too,
-        from the log) it stands by: its servers answer from the store, uncached, and each
-        slice the other stores wakes their live streams (EVERYONE). When that one ends,
-        however it ends, this one takes the lock and carries on from the cursor the other
-        committed with its last slice: nothing lost, nothing twice. On PostgreSQL too: both
-        `serve`s' appends commit in seq order (SqlEventLog `ordered`, dialect.lock_raw_log),
-        so the one processor following the log by seq passes none."""
+        server's, `inline_lead`, as a standalone `usertrail worker`'s): return once it holds
+        the database's processor lock. Until then (another `serve` or worker on this data
+        directory processes, the events captured here too, from the log) it stands by: its
+        servers answer from the store, uncached, and each slice the other stores wakes their
+        live streams (EVERYONE). When that one ends, however it ends, this one takes the lock
+        and carries on from the cursor the other committed with its last slice: nothing lost,
+        nothing twice. On PostgreSQL too: all appends commit in seq order (SqlEventLog
+        `ordered`, dialect.lock_raw_log), so the one processor following the log by seq
+        passes none."""
         notices = self.changes if isinstance(self.changes, ProcessorNotices) else self.inline_lead
         assert notices is not None
         if self.relay is not None:
@@ -204,7 +205,7 @@ class Runtime:
         if not notices.try_lead():
             log.warning(
                 "processor_standing_by",
-                reason="another usertrail serve processes this database",
+                reason="another usertrail serve or worker processes this database",
                 serve_pid=notices.leader_pid(),
                 data_dir=str(self.settings.data_dir),
             )
@@ -618,9 +619,11 @@ def _inline_lead(
     cache: ContextCache,
     forget: Callable[[Sequence[PersonId]], None],
 ) -> InlineLead | None:
-    """`serve` with its processor in-process follows the log by seq, as the split one does:
-    one processor per database, under the same lock (a bus has its consumer group instead)."""
-    if side is not None or bus is not None or settings.role != "all":
+    """`serve` with its processor in-process, or a standalone `usertrail worker`, follows the
+    log by seq, as the split one does: one processor per database, under the same lock (a
+    bus has its consumer group instead). Whatever the role: a worker is a processor even
+    with USERTRAIL_ROLE=ingest in its environment, and a server of another role never leads."""
+    if side is not None or bus is not None:
         return None
     path = processor_lock(settings.data_dir, settings.sqlalchemy_url())
     return InlineLead(ProcessorLock(path, os.getpid()), cache.bypass, forget)

@@ -15,8 +15,8 @@ over the same sockets, with what was queued meanwhile. A file lock in the data d
 keeps one processor per database: a second `serve` on the same data directory (SQLite, or
 PostgreSQL without the bus) has its processor stand by, answering its servers' hellos with
 STANDBY and the first server's pid, which the lock file holds, until that lock is free, and
-then take over (wiring.Runtime.lead); a processor in its server's process (InlineLead)
-takes the same lock and stands by the same way.
+then take over (wiring.Runtime.lead); a processor in its server's process, or a standalone
+`usertrail worker` (InlineLead), takes the same lock and stands by the same way.
 
 Wakes, hellos and answers are fire-and-forget: a lost wake costs one poll interval of the
 processor, and hellos repeat. A change notice is not lost: one that the reader's full queue
@@ -385,7 +385,8 @@ class ProcessorNotices:
 
 
 class InlineLead:
-    """`serve`'s processor in the serving process (USERTRAIL_PROCESSOR_PROCESS=0): the same
+    """`serve`'s processor in the serving process (USERTRAIL_PROCESSOR_PROCESS=0), or a
+    standalone `usertrail worker`'s (its own server, whose pid the lock file holds): the same
     lock as ProcessorNotices takes, and the same standby (Runtime.lead), told to this process
     itself rather than sent to servers: its readiness, its context cache (`on_standby`: the
     other processor tells this process nothing) and its live streams (`publish`)."""

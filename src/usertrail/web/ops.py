@@ -37,10 +37,11 @@ async def readyz(request: Request) -> Response:
 
 def _standby(leader: int) -> str:
     """Ready all the same: capture and reads work, the other processor processes for both."""
-    other = f"the usertrail serve with pid {leader}" if leader else "another usertrail serve"
+    # The lock's holder: another `serve`, or a standalone `usertrail worker`.
+    other = f"the usertrail process with pid {leader}" if leader else "another usertrail process"
     return (
         f"{other} processes this database (the events captured here too); this server's "
-        "processor stands by and takes over when that server ends. For more servers on one "
+        "processor stands by and takes over when that process ends. For more servers on one "
         "port use `usertrail serve --processes N`"
     )
 
