@@ -425,6 +425,7 @@ def build_runtime(
     cache = ContextCache(size=settings.context_cache_size)
     if isinstance(local, ServingNotices):
         local.on_standby = cache.bypass
+        local.wants_event = cache.holds
     limiter = read_limiter(settings.read_rate_per_s, settings.read_burst)
     # SQLite: one builder thread (its reads hold the GIL between rows: two builders only take
     # turns). PostgreSQL: a read waits on the server, so a few overlap.

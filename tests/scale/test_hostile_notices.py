@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import uuid as uuidlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tests import backends
 from tests.factories import make_event, make_raw
-from tests.services.test_context_cache import context_for, inputs_for
+from tests.services.test_context_cache import context_for, group_identify, inputs_for
 from usertrail.adapters.local_notices import (
     MAX_DATAGRAM,
     ProcessorLock,
@@ -108,6 +108,33 @@ def test_every_hostile_change_is_encoded_within_bounds_and_arrives(
     assert covered(batch, heard) == []
 
 
+def every_other_id(batch: Sequence[Changed]) -> set[tuple[str, str]]:
+    return {(c.project_id, c.distinct_id) for c in batch[::2]}
+
+
+def whole_if_wanted(changes: Sequence[Changed], wanted: set[tuple[str, str]]) -> list[Event]:
+    """The events a reader wanting `wanted` gets whole (and every `$groupidentify`)."""
+    return [
+        c
+        for c in changes
+        if isinstance(c, Event)
+        and ((c.project_id, c.distinct_id) in wanted or c.name == "$groupidentify")
+    ]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=SLOW_AND_LARGE)
+@given(batches)
+def test_a_reader_gets_whole_only_the_events_it_wants_and_the_ids_of_the_others(
+    batch: list[Changed],
+) -> None:
+    wanted = every_other_id(batch)
+    notices = list(encode_notices(batch, MAX_DATAGRAM - 1))
+    heard = [c for n in notices for c in decode_notice(n, lambda p, d: (p, d) in wanted)]
+    assert covered(batch, heard) == []
+    whole = [c for c in heard if isinstance(c, Event)]
+    assert whole == whole_if_wanted([c for n in notices for c in decode_notice(n)], wanted)
+
+
 def test_an_id_too_large_for_any_notice_says_everyone() -> None:
     huge = PersonId(project_id="p1", distinct_id="😀" * 20_000)  # 80 kB: no datagram holds it
     [notice] = encode_notices([huge], MAX_DATAGRAM - 1)
@@ -131,12 +158,33 @@ def test_everyone_drops_every_cached_context_and_any_load_it_raced() -> None:
     assert cache.get(("p1", "u2", ContextOptions())) is None  # loaded before the notice
 
 
-async def _local_round_trip(batch: list[Changed]) -> list[Changed]:
+def test_a_cache_reading_notices_advances_what_it_holds_and_still_refuses_raced_loads() -> None:
+    """Decoded for the cache (whole only the events of ids it holds), a notice still advances
+    a held context, and still keeps out a context of anyone it names loaded before it."""
+    cache, held, other = ContextCache(), "user/ü\u202e", "other\x00😀"
+    key = ("p1", held, ContextOptions())
+    cache.put(key, context_for(held), loaded=(inputs_for(held), 20, cache.generation()))
+    since = cache.generation()  # a load of `other` starts
+    events = [make_event(make_raw(distinct_id=d, project_id="p1")) for d in (held, other)]
+    [notice] = encode_notices(events, MAX_DATAGRAM)
+    heard = decode_notice(notice, cache.holds)
+    assert heard == [events[0], PersonId(project_id="p1", distinct_id=other)]
+    cache.invalidate(heard)
+    assert cache.inputs(key) is not None  # advanced: built from its inputs at the next read
+    raced = ("p1", other, ContextOptions())
+    cache.put(raced, context_for(other), loaded=(inputs_for(other), 20, since))
+    assert cache.get(raced) is None
+
+
+async def _local_round_trip(
+    batch: list[Changed], wants: Callable[[str, str], bool] | None = None
+) -> list[Changed]:
     """`batch` published by a real processor socket, as a real serving socket hears it."""
     [(own, end)] = channels(1)
     lock = Path(tempfile.gettempdir()) / f"hostile-{uuidlib.uuid4().hex}.lock"
     processor = ProcessorNotices([end.detach()], ProcessorLock(lock, server_pid=1), linger_s=0)
     serving = ServingNotices(own.detach())
+    serving.wants_event = wants
     heard: list[Changed] = []
     done = asyncio.Event()
     marker = PersonId(project_id="p1", distinct_id="end-of-batch")
@@ -179,6 +227,18 @@ OVERFLOWING = [PersonId(project_id="p1", distinct_id=f"{i}/" + "é" * 20_000) fo
 def test_hostile_changes_through_local_sockets_all_arrive(batch: list[Changed]) -> None:
     heard = asyncio.run(_local_round_trip(batch))
     assert covered(batch, heard) == []
+
+
+def test_a_serving_socket_decodes_whole_only_the_events_it_wants() -> None:
+    ids = ["ünï/cødé \u202e", "😀" * 3000, "a\x00b", "/"]  # 12 kB of emoji: one datagram
+    batch: list[Changed] = [make_event(make_raw(distinct_id=i, project_id="p1")) for i in ids]
+    batch += [group_identify("acme"), PersonId(project_id="p1", distinct_id="merged/ü")]
+    wanted = {("p1", ids[0]), ("p1", ids[1])}
+    heard = asyncio.run(_local_round_trip(batch, lambda p, d: (p, d) in wanted))
+    assert covered(batch, heard) == []
+    assert [c for c in heard if isinstance(c, Event)] == [batch[0], batch[1], batch[4]]
+    assert _as_id(batch[2]) in heard
+    assert _as_id(batch[3]) in heard
 
 
 async def _redis_round_trip(batch: list[Changed], channel: str) -> list[Changed]:

@@ -42,7 +42,7 @@ from typing import IO, Literal
 
 import structlog
 
-from usertrail.adapters.notice_wire import decode_notice, encode_notices
+from usertrail.adapters.notice_wire import Wants, decode_notice, encode_notices
 from usertrail.data_lock import open_owner_only
 from usertrail.model.event import EVERYONE, Changed, PersonId
 
@@ -208,6 +208,9 @@ class ServingNotices:
         # Called with True when the processor stands by, False when it runs (the context
         # cache: the other server's processor tells this one nothing of what it stores).
         self.on_standby: Callable[[bool], None] = lambda _standby: None
+        # Whose new events to decode whole (a cached context advances with them); of the
+        # others only the ids are read: in capture traffic, nearly every event (notice_wire).
+        self.wants_event: Wants | None = None
         self._asked: dict[bytes, asyncio.Future[bytes]] = {}
         self._waking = False
 
@@ -255,7 +258,7 @@ class ServingNotices:
                 if asked is not None and not asked.done():
                     asked.set_result(data[1:])
             elif data.startswith(CHANGED):
-                deliver(decode_notice(data[1:]))
+                deliver(decode_notice(data[1:], self.wants_event))
 
         hello = asyncio.create_task(self._say_hello())
         try:

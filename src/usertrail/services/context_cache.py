@@ -83,6 +83,11 @@ class ContextCache:
         if on:
             self.invalidate([EVERYONE])
 
+    def holds(self, project_id: str, distinct_id: str) -> bool:
+        """Whether a cached context may include this distinct id: only then can a new event
+        of it advance one (`invalidate` needs the event whole, not just its id)."""
+        return (project_id, distinct_id) in self._by_id
+
     def get(self, key: Key) -> Rendered | None:
         entry = self._live(key)
         return entry.rendered if entry is not None else None
@@ -145,6 +150,8 @@ class ContextCache:
             self._by_id.clear()
             return
         self._changes.saw(events)
+        if not self._by_id:
+            return  # nothing cached: nothing to drop or advance
         noticed = {(c.project_id, c.distinct_id) for c in events if not isinstance(c, Event)}
         for event in events:
             ids = [event.distinct_id]
@@ -152,7 +159,9 @@ class ContextCache:
                 ids += [_group_id(t, k) for t, k in event.groups]
             for changed in ids:
                 slot = (event.project_id, changed)
-                keys = self._by_id.pop(slot, set())
+                if slot not in self._by_id:
+                    continue  # no cached context includes it (most events of a notice)
+                keys = self._by_id.pop(slot)
                 plain = isinstance(event, Event) and slot not in noticed
                 if kept := self._advanced(keys, event) if plain else set():
                     self._by_id[slot] = kept
@@ -210,9 +219,11 @@ class _Changes:
 
     def saw(self, changes: Sequence[Changed]) -> None:
         self.generation += 1
+        at = self._at
         for change in changes:
-            self._at[(change.project_id, change.distinct_id)] = self.generation
-            self._at.move_to_end((change.project_id, change.distinct_id))
+            key = (change.project_id, change.distinct_id)
+            at[key] = self.generation
+            at.move_to_end(key)
         while len(self._at) > self.RECENT:
             self._forgotten = self._at.popitem(last=False)[1]
 

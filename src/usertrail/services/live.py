@@ -29,6 +29,8 @@ class LiveUpdates:
         self._subscribers: dict[str, set[asyncio.Queue[frozenset[str]]]] = defaultdict(set)
 
     def publish(self, events: Sequence[Changed]) -> None:
+        if not any(self._subscribers.values()):
+            return  # no stream open, as mostly: every notice is one to nobody
         if EVERYONE in events:
             for queues in self._subscribers.values():
                 for queue in queues:
