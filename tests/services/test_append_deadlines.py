@@ -1,5 +1,6 @@
-"""Deadlines (adapters.sql.admission): what waits for the writer fails with TimeoutError once
-its time is up, by one timer for all the waits, and nothing settled is touched."""
+"""FutureDeadlines (usertrail.deadlines), as the raw log's appends use them: what waits for the
+writer fails with TimeoutError once its time is up, by one timer for all the waits, and nothing
+settled is touched."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ import asyncio
 
 import pytest
 
-from usertrail.adapters.sql.admission import Deadlines
+from usertrail.deadlines import FutureDeadlines
 
 
 async def test_an_unsettled_wait_fails_when_its_time_is_up_and_a_settled_one_keeps_its_result() -> (
     None
 ):
-    deadlines = Deadlines(0.05)
+    deadlines = FutureDeadlines(0.05)
     loop = asyncio.get_running_loop()
     settled, stuck = loop.create_future(), loop.create_future()
     deadlines.watch(settled)
@@ -27,7 +28,7 @@ async def test_an_unsettled_wait_fails_when_its_time_is_up_and_a_settled_one_kee
 
 
 async def test_waits_watched_later_expire_later_each_after_its_own_timeout() -> None:
-    deadlines = Deadlines(0.1)
+    deadlines = FutureDeadlines(0.1)
     loop = asyncio.get_running_loop()
     first = loop.create_future()
     deadlines.watch(first)
@@ -42,7 +43,7 @@ async def test_waits_watched_later_expire_later_each_after_its_own_timeout() -> 
 
 
 def test_a_new_event_loop_gets_its_own_timer() -> None:
-    deadlines = Deadlines(0.05)
+    deadlines = FutureDeadlines(0.05)
 
     async def settle_at_once() -> None:  # the loop ends with this wait's timer still armed
         future = asyncio.get_running_loop().create_future()

@@ -16,7 +16,6 @@ follows the commit.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
@@ -28,6 +27,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from usertrail.deadlines import TaskDeadlines
 from usertrail.errors import PayloadTooLarge, RequestTimeout, UsertrailError
 from usertrail.web import capture, webhook
 from usertrail.web.problems import crashed, refused
@@ -79,7 +79,7 @@ class CaptureLane:
     def __init__(self, app: ASGIApp, services: Services, timeout_s: float) -> None:
         self.app = app
         self._services = services
-        self._timeout_s = timeout_s
+        self._deadlines = TaskDeadlines(timeout_s)
         self._cors = CORSMiddleware(app, **CORS_OPTIONS)  # type: ignore[arg-type]
         self._lanes = {
             path: self._answering(path, answer) for path, answer in lane_routes().items()
@@ -100,10 +100,9 @@ class CaptureLane:
             started = time.perf_counter()
             headers = read_headers(scope)
             cors = cors_headers(self._cors, headers.get("origin"))
-            deadline = asyncio.get_running_loop().time() + self._timeout_s
             refusal: Response | None = None
             try:
-                body = await receive_body(receive, headers.get("content-length"), deadline)
+                body = await receive_body(receive, headers.get("content-length"), self._deadlines)
                 content = await answer(self._services, scope, headers, body)
             except UsertrailError as exc:
                 refusal = refused(self._services.metrics, scope, exc)
@@ -132,14 +131,17 @@ def read_headers(scope: Scope) -> Headers:
 
 
 async def receive_body(
-    receive: Receive, declared: str | None, deadline: float, limit: int = capture.MAX_BODY_BYTES
+    receive: Receive,
+    declared: str | None,
+    deadlines: TaskDeadlines,
+    limit: int = capture.MAX_BODY_BYTES,
 ) -> bytes:
     """The whole body, by the deadline (408) and within the limit (413), as web.capture's
-    read_body and web.guard's deadline give the routes; one timer for the whole body."""
+    read_body and web.guard's deadline give the routes; one deadline for the whole body."""
     capture.refuse_declared(declared, limit)
     chunks, size, more = [], 0, True
     try:
-        async with asyncio.timeout_at(deadline):
+        with deadlines.bound():
             while more:
                 message = await receive()
                 if message["type"] != "http.request":

@@ -13,12 +13,13 @@ import orjson
 from sqlalchemy import Connection, Engine, and_, func, select
 from sqlalchemy.exc import OperationalError
 
-from usertrail.adapters.sql.admission import Deadlines, PendingGate
+from usertrail.adapters.sql.admission import PendingGate
 from usertrail.adapters.sql.dialect import RAW_COLUMNS, insert_raw_rows, lock_raw_log
 from usertrail.adapters.sql.key_chunks import KEYS_PER_STATEMENT, project_chunks
 from usertrail.adapters.sql.tables import events, raw_events
 from usertrail.adapters.sql.writer import GroupCommitWriter
 from usertrail.core.envelope import encode_body
+from usertrail.deadlines import FutureDeadlines
 from usertrail.errors import StorageUnavailable
 from usertrail.model.raw import LoggedEvent, RawEvent
 from usertrail.ports import AppendResult
@@ -73,12 +74,13 @@ def insert_raw(conn: Connection, rows: list[tuple[Any, ...]], *, ordered: bool =
     # INSERT ... RETURNING cost the writer thread more GIL time than SQLite's work did,
     # and that GIL is the one the event loop answers requests with. (One multi-row VALUES
     # statement for a whole commit group was tried: no gain under wrk, interleaved A/B.)
-    with closing(conn.connection.driver_connection.cursor()) as cursor:  # type: ignore[union-attr]
-        try:
-            cursor.executemany(_SQLITE_INSERT, rows)
-        except sqlite3.OperationalError as exc:  # as SQLAlchemy raises it (append maps it)
-            raise OperationalError(_SQLITE_INSERT, None, exc) from exc
-        return int(cursor.rowcount)
+    # (sqlite3's own executemany: a cursor made and dropped in C, not by SQLAlchemy and
+    # contextlib in Python, once per request in a group.)
+    driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
+    try:
+        return int(driver.executemany(_SQLITE_INSERT, rows).rowcount)
+    except sqlite3.OperationalError as exc:  # as SQLAlchemy raises it (append maps it)
+        raise OperationalError(_SQLITE_INSERT, None, exc) from exc
 
 
 class SqlEventLog:
@@ -101,7 +103,7 @@ class SqlEventLog:
         self._reader = reader
         self._timeout_s = timeout_s
         self._gate = PendingGate(max_pending)
-        self._deadlines = Deadlines(timeout_s)
+        self._deadlines = FutureDeadlines(timeout_s)
         self._read_sql = _read_sql(reader.dialect.paramstyle)
         # PostgreSQL sends the slice in binary: the bodies as they are, not hex-escaped by
         # the server and unescaped by libpq (measured: the fetch of a slice took a third less).
