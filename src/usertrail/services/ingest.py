@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -41,20 +42,14 @@ async def decode_off_loop(
 ) -> Any:
     """Small bodies decode inline; big ones on a worker thread, so one slow body (up to 20 MB
     of gzip or pure-Python lz64) never stalls every other request on the event loop."""
-    if len(body) <= INLINE_DECODE_BYTES:
-        return decode_body(
-            body,
-            content_type=content_type,
-            content_encoding=content_encoding,
-            compression=compression,
-        )
-    return await asyncio.to_thread(
+    decode = functools.partial(
         decode_body,
         body,
         content_type=content_type,
         content_encoding=content_encoding,
         compression=compression,
     )
+    return decode() if len(body) <= INLINE_DECODE_BYTES else await asyncio.to_thread(decode)
 
 
 class IngestService:
