@@ -271,6 +271,8 @@ def worker(
 
     settings = settings_from(data_dir=data_dir, project_file=project_file)
     configure_logging(settings.log_level, settings.log_json)
+    if beside_serve:
+        os.nice(settings.processor_nice)  # capture first when the cores are short
     lock = hold_or_exit(settings, exclusive=False)  # kept open: replay stays off
     fds = [int(fd) for fd in notice_fds.split(",") if fd]
     runtime = build_runtime(settings, "processor" if beside_serve else None, fds)

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # ... which starts a slice this long after it is first woken (adapters.local_notices):
     # fresher context with less, fewer capture commits waiting on its writes with more.
     processor_linger_ms: int = Field(default=20, ge=0, le=1000)
+    # ... at this niceness: when capture and the processor want more CPU than there is, the
+    # kernel gives capture (whose 2xx waits) the larger share, and the processor, behind,
+    # catches up in larger slices, which cost less per event. 0: the server's priority.
+    processor_nice: int = Field(default=5, ge=0, le=19)
     # `serve`: server processes answering on the one port (each captures and reads; the
     # processor stays one). More than one needs the processor out of them (above, or a bus).
     processes: int = Field(default=1, ge=1, le=64)
