@@ -22,7 +22,6 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -33,7 +32,6 @@ import httpx
 import pytest
 from posthog import Posthog
 
-from tests.backends import pg_schema_url
 from tests.live import API_KEY, TOKEN, LiveServer, wait_for
 from tests.scale.test_scale_out import (
     Sender,
@@ -59,18 +57,6 @@ BURST_PAUSE_SQLITE_S = 0.05
 BATCH = 10
 PER_SERVER = 60  # events each server captures in the in-process processors' test
 PROCESSED = "usertrail_events_processed_total "  # a server's own processor's count
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """The database URL and the servers' environment (no bus on either)."""
-    data = tmp_path / "dätä dir"  # the lock file's directory: non-ASCII and a space
-    env = {"USERTRAIL_DEMO": "0"}
-    if request.param == "sqlite":
-        yield f"sqlite:///{data / 'usertrail.db'}", env
-        return
-    with pg_schema_url() as url:
-        yield url, {**env, "USERTRAIL_DATABASE_URL": url}
 
 
 def readyz(server: LiveServer) -> dict[str, Any]:

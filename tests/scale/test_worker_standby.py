@@ -11,34 +11,22 @@ without the bus; before, both workers followed the raw log and processed events 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from tests.backends import pg_schema_url
 from tests.live import LiveServer, LiveWorker, wait_for
 from tests.scale.test_scale_out import stored_uuids, wait_until_processed
-from tests.scale.test_serve_standby import PER_SERVER, captured, readyz
+from tests.scale.test_serve_standby import (
+    PER_SERVER,
+    captured,
+    readyz,
+)
 from tests.scale.test_serve_standby import processed as processed_by_server
 
 PROCESSED = "usertrail_events_processed_total"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[tuple[str, dict[str, str]]]:
-    """The database URL and the processes' environment (no bus on either)."""
-    data = tmp_path / "dätä dir"  # the lock file's directory: non-ASCII and a space
-    env = {"USERTRAIL_DEMO": "0"}
-    if request.param == "sqlite":
-        yield f"sqlite:///{data / 'usertrail.db'}", env
-        return
-    with pg_schema_url() as url:
-        yield url, {**env, "USERTRAIL_DATABASE_URL": url}
 
 
 def counted_worker(data: Path, name: str, env: dict[str, str]) -> LiveWorker:
@@ -75,9 +63,9 @@ def processed_by_both(first: LiveWorker, second: LiveWorker, total: int) -> tupl
 
 @pytest.mark.timeout(60)
 def test_a_second_worker_on_the_data_stands_by_and_takes_over(
-    tmp_path: Path, database: tuple[str, dict[str, str]]
+    tmp_path: Path, backend: tuple[str, dict[str, str]]
 ) -> None:
-    url, env = database
+    url, env = backend
     data = tmp_path / "dätä dir"
     ingest = LiveServer(data, env=env, args=["--role", "ingest"], log_name="ingest.log")
     first = counted_worker(data, "first", env)
