@@ -72,7 +72,9 @@ def begin_immediate(dbapi_conn: sqlite3.Connection) -> None:
                 dbapi_conn.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+                # Any kind of busy: the extended codes too (SQLITE_BUSY_RECOVERY, 261, while
+                # another connection recovers the WAL of a database just opened).
+                busy = getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
                 waited = time.monotonic() - started
                 if not busy or waited > BUSY_TIMEOUT_MS / 1000:
                     raise
