@@ -28,19 +28,22 @@ async def test_a_task_that_finished_in_time_is_never_cancelled_later() -> None:
     await asyncio.sleep(0.15)  # past the deadline, outside the bound: still running
 
 
+async def outcome(deadlines: TaskDeadlines, wait: float, delay: float = 0.0) -> str:
+    """After `delay`, a bound around a wait of `wait` seconds: how it ended."""
+    await asyncio.sleep(delay)
+    try:
+        with deadlines.bound():
+            await asyncio.sleep(wait)
+    except TimeoutError:
+        return "timed out"
+    return "finished"
+
+
 async def test_each_task_gets_its_own_deadline_from_when_it_began() -> None:
     deadlines = TaskDeadlines(0.1)
-
-    async def bounded(delay: float, wait: float) -> str:
-        await asyncio.sleep(delay)
-        try:
-            with deadlines.bound():
-                await asyncio.sleep(wait)
-        except TimeoutError:
-            return "timed out"
-        return "finished"
-
-    results = await asyncio.gather(bounded(0, 0.2), bounded(0.06, 0.07), bounded(0.02, 0.01))
+    results = await asyncio.gather(
+        outcome(deadlines, 0.2), outcome(deadlines, 0.07, 0.06), outcome(deadlines, 0.01, 0.02)
+    )
     assert list(results) == ["timed out", "finished", "finished"]
 
 
@@ -60,14 +63,5 @@ async def test_a_cancel_from_outside_stays_a_cancel() -> None:
 
 def test_a_new_event_loop_gets_its_own_timer() -> None:
     deadlines = TaskDeadlines(0.05)
-
-    async def bounded(wait: float) -> str:
-        try:
-            with deadlines.bound():
-                await asyncio.sleep(wait)
-        except TimeoutError:
-            return "timed out"
-        return "finished"
-
-    assert asyncio.run(bounded(0)) == "finished"  # its loop ends with the timer armed
-    assert asyncio.run(bounded(2)) == "timed out"
+    assert asyncio.run(outcome(deadlines, 0)) == "finished"  # its loop ends with the timer armed
+    assert asyncio.run(outcome(deadlines, 2)) == "timed out"
