@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,16 @@ from sqlalchemy.exc import OperationalError
 
 from usertrail.adapters.sql.migrate import migrate
 
+# SQLite's own default: a commit that leaves the WAL longer than this many pages copies it
+# into the database file (a checkpoint) before it returns.
+AUTOCHECKPOINT_PAGES = 1000
 
-def make_engine(url: str, *, writer: bool = False) -> Engine:
-    """An engine; on SQLite, `writer=True` takes the write lock at BEGIN (no upgrade deadlocks)."""
+
+def make_engine(
+    url: str, *, writer: bool = False, autocheckpoint: int = AUTOCHECKPOINT_PAGES
+) -> Engine:
+    """An engine; on SQLite, `writer=True` takes the write lock at BEGIN (no upgrade deadlocks),
+    and a commit checkpoints past `autocheckpoint` pages of WAL."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
@@ -29,7 +37,7 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
         pool_size=16,
         max_overflow=16,
     )
-    event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "connect", partial(_sqlite_pragmas, autocheckpoint=autocheckpoint))
 
     # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy's documented recipe
     # is to switch it off and emit BEGIN ourselves.
@@ -83,7 +91,7 @@ def begin_immediate(dbapi_conn: sqlite3.Connection) -> None:
         dbapi_conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, autocheckpoint: int) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     _switch_to_wal(cur)
@@ -95,6 +103,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # An erased person's rows must not stay readable in freed pages of the file: SQLite
     # zeroes what it deletes (privacy.checkpoint then moves the zeroed pages over the WAL).
     cur.execute("PRAGMA secure_delete=ON")
+    cur.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
     cur.close()
 
 
