@@ -281,19 +281,21 @@ def worker(
     async def main() -> None:
         freeze_startup_heap()
         ended = asyncio.ensure_future(_stdin_closed() if beside_serve else asyncio.Event().wait())
+        mode = "event bus" if settings.bus_url else "raw log"
+
+        def started() -> None:
+            structlog.get_logger("usertrail").info("worker_started", feed=mode)
+
         try:
             # One processor per database: it stands by while another (a `serve`'s, or a
-            # worker's) holds the lock. With the bus, the consumer group shares the work.
+            # worker's) holds the lock, and a failed start is tried again (Runtime.lead_and_work,
+            # as the processor in `serve`'s process). With the bus, the consumer group shares
+            # the work.
             if beside_serve or runtime.inline_lead is not None:
-                leading = asyncio.ensure_future(runtime.lead())
-                await asyncio.wait([leading, ended], return_when=asyncio.FIRST_COMPLETED)
-                if not leading.done():
-                    leading.cancel()
-                    return
-                leading.result()
-            runtime.start_workers(idle_poll=poll_ms / 1000)
-            mode = "event bus" if settings.bus_url else "raw log"
-            structlog.get_logger("usertrail").info("worker_started", feed=mode)
+                runtime.spawn_lead(poll_ms / 1000, on_lead=started)
+            else:
+                runtime.start_workers(idle_poll=poll_ms / 1000)
+                started()
             await ended
         finally:
             ended.cancel()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -17,19 +18,14 @@ import structlog
 from sqlalchemy import Engine, text
 
 from usertrail.adapters.jsonl import JsonlSinkFile
-from usertrail.adapters.local_notices import (
-    InlineLead,
-    ProcessorLock,
-    ProcessorNotices,
-    ServingNotices,
-    processor_lock,
-)
+from usertrail.adapters.local_notices import InlineLead, ProcessorNotices, ServingNotices
 from usertrail.adapters.local_notices import channels as local_channels
 from usertrail.adapters.local_notices import supported as local_notices_supported
 from usertrail.adapters.notify import RoutingNotifier
 from usertrail.adapters.posthog_capture import PosthogCapture
 from usertrail.adapters.posthog_proxy import PosthogProxy
 from usertrail.adapters.posthog_query import PosthogQuery
+from usertrail.adapters.processor_lock import ProcessorLock, processor_lock
 from usertrail.adapters.redis_bus import RedisStreamBus
 from usertrail.adapters.redis_changes import RedisChangeNotices
 from usertrail.adapters.smtp import SmtpConfig, SmtpNotifier
@@ -98,6 +94,18 @@ STANDBY_POLL_S = 0.2
 ERASURES_POLL_S = 1.0
 # See _autocheckpoint.
 SERVER_AUTOCHECKPOINT_FACTOR = 8
+# A leading processor asks the database whether it still holds its processor lock this
+# often, besides a look (no roundtrip) before each slice (ProcessorLock.still_held).
+LEAD_CHECK_S = 1.0
+# A processor that lost the lock (its session ended) tries again only this much later: one
+# standing by elsewhere, whose session may be sound, takes it first.
+STOOD_DOWN_S = 2.0
+# A processor whose start failed tries again after 1 s, then 2, 4, ... up to 30.
+LEAD_RETRY_S, LEAD_RETRY_MAX_S = 1.0, 30.0
+
+
+def _nothing() -> None:
+    pass
 
 
 @dataclass
@@ -153,7 +161,10 @@ class Runtime:
         return _posthog_target(self.settings, project, self.config_for(project.id))
 
     def relay_running(self) -> bool:
-        return any(task.get_name() == "relay" and not task.done() for task in self._tasks)
+        return self._running("relay")
+
+    def _running(self, name: str) -> bool:
+        return any(task.get_name() == name and not task.done() for task in self._tasks)
 
     def start(self) -> None:
         """Start background work on the running loop (the in-process processor)."""
@@ -161,7 +172,7 @@ class Runtime:
             if self.inline_lead is None:
                 self.start_workers()
             else:
-                self._spawn("lead", self._lead_then_work())
+                self.spawn_lead()
         if self.changes is not None:
             # Workers in other processes: hear which persons changed, for the cache and streams.
             self._spawn("changes", self.changes.listen(self._changed))
@@ -171,55 +182,95 @@ class Runtime:
         """`usertrail serve` runs the processor in a process beside this one."""
         return isinstance(self.changes, ServingNotices)
 
-    async def _lead_then_work(self, retry_s: float = 1.0) -> None:
-        """The processor in-process: once it leads. A failed start is tried again, as
-        `serve` starts its processor process again."""
-        while True:
-            try:
-                await self.lead()
-            except Exception:  # the database is away (the relay's first cursor)
-                log.exception("processor_lead_failed")
-                await asyncio.sleep(retry_s)
-            else:
-                break
-        self.start_workers()
+    def spawn_lead(self, idle_poll: float = 1.0, on_lead: Callable[[], None] = _nothing) -> None:
+        """`serve`'s processor (in a process of its own, or in the server's) and a standalone
+        worker's, without the bus: lead_and_work, stopped by `close`."""
+        self._spawn("lead", self.lead_and_work(idle_poll, on_lead))
 
-    async def lead(self, poll_s: float = STANDBY_POLL_S) -> None:
-        """`serve`'s processor (in a process of its own, listening to its servers; or in the
-        server's, `inline_lead`, as a standalone `usertrail worker`'s): return once it holds
-        the database's processor lock. Until then (another `serve` or worker on this data
-        directory processes, the events captured here too, from the log) it stands by: its
-        servers answer from the store, uncached, and each slice the other stores wakes their
-        live streams (EVERYONE). When that one ends, however it ends, this one takes the lock
-        and carries on from the cursor the other committed with its last slice: nothing lost,
-        nothing twice. On PostgreSQL too: all appends commit in seq order (SqlEventLog
-        `ordered`, dialect.lock_raw_log), so the one processor following the log by seq
-        passes none."""
+    async def lead_and_work(self, idle_poll: float, on_lead: Callable[[], None]) -> None:
+        """Lead (`lead`), then work (`start_workers`, `on_lead`) while this process holds the
+        processor lock; when it is lost (on PostgreSQL: its session ended, a restart or a
+        terminated backend), stand down, give the others a head start, and lead again. A
+        failed start (the database away, at the relay's first cursor) is tried again, after
+        longer and longer waits, as `serve` starts its processor process again."""
+        after_s = 0.0
+        while True:
+            for retry_s in _backoff(LEAD_RETRY_S, LEAD_RETRY_MAX_S):
+                try:
+                    await self.lead(not_before_s=after_s)
+                    break
+                except Exception:  # the database is away (the relay's first cursor)
+                    log.exception("processor_lead_failed", retry_in_s=retry_s)
+                    await asyncio.sleep(retry_s)
+            on_lead()
+            await self._work_while_leading(idle_poll)
+            after_s = STOOD_DOWN_S
+
+    async def _work_while_leading(self, idle_poll: float) -> None:
+        """The processor and what follows it, until this process's lock is lost: looked at
+        every LEAD_CHECK_S, and before each slice by the processor, which then ends."""
+        notices = self._lead_notices()
+        before = len(self._tasks)
+        self.start_workers(idle_poll)
+        # An erasure sent to a `serve` standing by reaches its own servers only (its processor
+        # tells nobody else): this one's servers learn of it from the tombstones.
+        self._spawn("erasures", _everyone_when_moved(notices, self.store.erasures, ERASURES_POLL_S))
+        work = self._tasks[before:]
+        processing = work[0]
+        try:
+            while not processing.done() and await notices.lock.confirmed():
+                await asyncio.wait([processing], timeout=LEAD_CHECK_S)
+        finally:
+            for task in work:
+                task.cancel()
+            await asyncio.gather(*work, return_exceptions=True)
+            self._tasks = [task for task in self._tasks if task not in work]
+        log.warning(
+            "processor_stood_down",
+            reason="its processor lock's database session ended",
+            data_dir=str(self.settings.data_dir),
+        )
+        notices.stand_by()
+
+    def _lead_notices(self) -> ProcessorNotices | InlineLead:
         notices = self.changes if isinstance(self.changes, ProcessorNotices) else self.inline_lead
         assert notices is not None
+        return notices
+
+    async def lead(self, poll_s: float = STANDBY_POLL_S, not_before_s: float = 0.0) -> None:
+        """`serve`'s processor (in a process of its own, listening to its servers; or in the
+        server's, `inline_lead`, as a standalone `usertrail worker`'s): return once it holds
+        the database's processor lock (tried `not_before_s` from now). Until then (another
+        `serve` or worker on this database processes, the events captured here too, from the
+        log) it stands by: its servers answer from the store, uncached, and each slice the
+        other stores wakes their live streams (EVERYONE). When that one ends, however it
+        ends, this one takes the lock and carries on from the cursor the other committed
+        with its last slice: nothing lost, nothing twice. On PostgreSQL too: all appends
+        commit in seq order (SqlEventLog `ordered`, dialect.lock_raw_log), so the one
+        processor following the log by seq passes none."""
+        notices = self._lead_notices()
         if self.relay is not None:
             # Before the servers first hear from this process, which makes them ready: on a
             # new database the relay's cursor starts at the end of the log, and set later it
             # would pass by what clients sent as soon as the server answered ready.
             await self.relay.start()
-        if isinstance(notices, ProcessorNotices):  # woken by, and telling, serve
-            self._spawn("notices", notices.listen(self._changed))
-        if not notices.try_lead():
+        if isinstance(notices, ProcessorNotices) and not self._running("notices"):
+            self._spawn("notices", notices.listen(self._changed))  # woken by, telling, serve
+        if not_before_s or not await notices.try_lead():
+            pid = notices.leader_pid()
             log.warning(
                 "processor_standing_by",
                 reason="another usertrail serve or worker processes this database",
-                serve_pid=notices.leader_pid(),
+                serve_pid=pid,
+                holder=None if pid else "not known here: on another data directory or host",
                 data_dir=str(self.settings.data_dir),
             )
             notices.stand_by()
             cursor = partial(self.store.cursor, PROCESSOR_CURSOR)
-            await _everyone_when_moved(notices, cursor, poll_s, until=notices.try_lead)
+            until = _not_before(not_before_s, notices.try_lead)
+            await _everyone_when_moved(notices, cursor, poll_s, until=until)
             log.warning("processor_took_over", data_dir=str(self.settings.data_dir))
             notices.publish([EVERYONE])  # what the other stored since the last look
-        # An erasure sent to a `serve` standing by reaches its own servers only (its processor
-        # tells nobody else): this one's servers learn of it from the tombstones.
-        erased = _everyone_when_moved(notices, self.store.erasures, ERASURES_POLL_S)
-        self._spawn("erasures", erased)
 
     def processor_standby(self) -> int | None:
         """This server's processor stands by: the pid of the `serve` whose processor runs
@@ -315,17 +366,23 @@ class Runtime:
         self.engine.dispose()
 
 
+async def _never() -> bool:
+    return False
+
+
 async def _everyone_when_moved(
     notices: ProcessorNotices | InlineLead,
     read: Callable[[], Awaitable[object]],
     poll_s: float,
-    until: Callable[[], bool] = lambda: False,
+    until: Callable[[], Awaitable[bool]] = _never,
 ) -> None:
     """Tell this processor's servers that anyone may have changed (EVERYONE) whenever `read`
     gives another answer than the last time, every `poll_s`, until `until()`."""
     seen: object = None
-    while not until():
+    while True:
         try:
+            if await until():
+                return
             now = await read()
         except Exception:  # the database is away: look again at the next turn
             log.warning("processor_watch_failed", exc_info=True)
@@ -334,6 +391,26 @@ async def _everyone_when_moved(
                 notices.publish([EVERYONE])
             seen = now
         await asyncio.sleep(poll_s)
+
+
+def _not_before(
+    delay_s: float, attempt: Callable[[], Awaitable[bool]]
+) -> Callable[[], Awaitable[bool]]:
+    """`attempt`, but False without trying it until `delay_s` from now."""
+    start = time.monotonic()
+
+    async def attempt_when_due() -> bool:
+        return time.monotonic() - start >= delay_s and await attempt()
+
+    return attempt_when_due
+
+
+def _backoff(first_s: float, most_s: float) -> Iterator[float]:
+    """Waits that double from `first_s`, up to `most_s`, for ever."""
+    wait_s = first_s
+    while True:
+        yield wait_s
+        wait_s = min(wait_s * 2, most_s)
 
 
 def _leading(lock: LeaderLock) -> Callable[[], Awaitable[bool]]:
@@ -400,7 +477,7 @@ def build_runtime(
         ordered=bus is None,  # without the bus, a processor follows the log by seq
     )
     store = SqlDerivedStore(writer, engine)
-    local = _local_notices(settings, side, notice_fds) if bus is None else None
+    local = _local_notices(settings, side, notice_fds, write_engine) if bus is None else None
     changes: Notices | None = local or remote
     feed: EventFeed = LogFeed(event_log, store) if bus is None else _bus_feed(settings, bus)
     overlap = engine.dialect.name != "sqlite"  # see Processor.drain
@@ -458,7 +535,9 @@ def build_runtime(
         purges=privacy_store,
     )
     forget = _forgetter(cache, live, changes)
-    inline_lead = _inline_lead(settings, side, bus, cache, forget)
+    inline_lead = _inline_lead(settings, side, bus, cache, forget, write_engine)
+    if (lead := local if isinstance(local, ProcessorNotices) else inline_lead) is not None:
+        processor.leading = lead.lock.still_held
     # A slice's firings and sink lines commit with it: the senders look right after.
     processor.listeners.extend((lambda _events: actions.wake(), lambda _events: sinks.wake()))
     runtime = Runtime(
@@ -605,13 +684,15 @@ def _bus(settings: Settings) -> tuple[RedisStreamBus | None, RedisChangeNotices 
     return bus, RedisChangeNotices(settings.bus_url, f"{settings.bus_prefix}:changes")
 
 
-def _local_notices(settings: Settings, side: Side | None, fds: Sequence[int]) -> Notices | None:
+def _local_notices(
+    settings: Settings, side: Side | None, fds: Sequence[int], engine: Engine
+) -> Notices | None:
     if side is None:
         return None
     if side == "serving":
         [fd] = fds
         return ServingNotices(fd)
-    lock = ProcessorLock(processor_lock(settings.data_dir, settings.sqlalchemy_url()), os.getppid())
+    lock = _processor_lock(settings, engine, os.getppid())
     return ProcessorNotices(fds, lock, linger_s=settings.processor_linger_ms / 1000)
 
 
@@ -624,12 +705,22 @@ def _autocheckpoint(side: Side | None) -> int:
     return AUTOCHECKPOINT_PAGES * (SERVER_AUTOCHECKPOINT_FACTOR if side == "serving" else 1)
 
 
+def _processor_lock(settings: Settings, engine: Engine, server_pid: int) -> ProcessorLock:
+    """The file lock in the data directory, and on PostgreSQL the database's too: processes
+    on one database with different data directories see none of each other's files."""
+    path = processor_lock(settings.data_dir, settings.sqlalchemy_url())
+    postgres = engine.dialect.name == "postgresql"
+    database = LeaderLock(engine, "usertrail:processor") if postgres else None
+    return ProcessorLock(path, server_pid, database)
+
+
 def _inline_lead(
     settings: Settings,
     side: Side | None,
     bus: RedisStreamBus | None,
     cache: ContextCache,
     forget: Callable[[Sequence[PersonId]], None],
+    engine: Engine,
 ) -> InlineLead | None:
     """`serve` with its processor in-process, or a standalone `usertrail worker`, follows the
     log by seq, as the split one does: one processor per database, under the same lock (a
@@ -637,8 +728,7 @@ def _inline_lead(
     with USERTRAIL_ROLE=ingest in its environment, and a server of another role never leads."""
     if side is not None or bus is not None:
         return None
-    path = processor_lock(settings.data_dir, settings.sqlalchemy_url())
-    return InlineLead(ProcessorLock(path, os.getpid()), cache.bypass, forget)
+    return InlineLead(_processor_lock(settings, engine, os.getpid()), cache.bypass, forget)
 
 
 def _reconciler(

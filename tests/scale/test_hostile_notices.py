@@ -21,12 +21,12 @@ from tests.factories import make_event, make_raw
 from tests.services.test_context_cache import context_for, group_identify, inputs_for
 from usertrail.adapters.local_notices import (
     MAX_DATAGRAM,
-    ProcessorLock,
     ProcessorNotices,
     ServingNotices,
     channels,
 )
 from usertrail.adapters.notice_wire import decode_notice, encode_notices
+from usertrail.adapters.processor_lock import ProcessorLock
 from usertrail.adapters.redis_changes import NOTICE_BYTES_MAX, RedisChangeNotices
 from usertrail.core.context.build import ContextOptions
 from usertrail.model.event import EVERYONE, Changed, Event, PersonId

@@ -24,12 +24,12 @@ from tests.scale.test_serve_processes import child_of, children
 from tests.services.test_context_cache import context_for
 from usertrail.adapters.local_notices import (
     CHANGED,
-    ProcessorLock,
     ProcessorNotices,
     ServingNotices,
     _chunks,
     channels,
 )
+from usertrail.adapters.processor_lock import ProcessorLock
 from usertrail.core.context.build import ContextOptions
 from usertrail.model.event import EVERYONE, Changed, Event, PersonId
 from usertrail.services.context_cache import ContextCache
@@ -113,13 +113,13 @@ async def test_a_second_processor_on_one_database_stands_by_until_the_first_ends
     try:
         assert first.leading
         assert not second.leading
-        assert not second.try_lead()
+        assert not await second.try_lead()
         # Its server hears that it stands by, and whose processor runs (the lock file's pid:
         # the process beside which the holder runs, this test's parent here).
         assert await asyncio.wait_for(standing.get(), 10) == (True, "standby")
         assert serving.leader_pid == os.getppid()
         await first.aclose()  # the first ends: the lock is free
-        assert second.try_lead()
+        assert await second.try_lead()
         assert await asyncio.wait_for(standing.get(), 10) == (False, "running")  # at once
         assert serving.leader_pid is None
     finally:

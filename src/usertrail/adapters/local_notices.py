@@ -11,12 +11,14 @@ children and hands down (`channels`, inherited file descriptors). They have no n
 user can bind one first (squat it: the processor could not start, or wakes went to the
 squatter) nor send to one. They were abstract names, which have no file permissions. `serve`
 keeps every end open for the life of the deployment, so a restarted processor or server takes
-over the same sockets, with what was queued meanwhile. A file lock in the data directory
-keeps one processor per database: a second `serve` on the same data directory (SQLite, or
-PostgreSQL without the bus) has its processor stand by, answering its servers' hellos with
-STANDBY and the first server's pid, which the lock file holds, until that lock is free, and
-then take over (wiring.Runtime.lead); a processor in its server's process, or a standalone
-`usertrail worker` (InlineLead), takes the same lock and stands by the same way.
+over the same sockets, with what was queued meanwhile. The processor lock (processor_lock: a
+file lock in the data directory, and on PostgreSQL one in the database too) keeps one
+processor per database: a second `serve` on the same database (SQLite, or PostgreSQL without
+the bus) has its processor stand by, answering its servers' hellos with STANDBY and the first
+server's pid (which the lock file holds; none when the holder uses another data directory),
+until that lock is free, and then take over (wiring.Runtime.lead); a processor in its
+server's process, or a standalone `usertrail worker` (InlineLead), takes the same lock and
+stands by the same way.
 
 Wakes, hellos and answers are fire-and-forget: a lost wake costs one poll interval of the
 processor, and hellos repeat. A change notice is not lost: one that the reader's full queue
@@ -30,20 +32,17 @@ the kernel), and one from another user is dropped.
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import hashlib
 import os
 import socket
 import struct
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
-from typing import IO, Literal
+from typing import Literal
 
 import structlog
 
 from usertrail.adapters.notice_wire import Wants, decode_notice, encode_notices
-from usertrail.data_lock import open_owner_only
+from usertrail.adapters.processor_lock import ProcessorLock, pid_in
 from usertrail.model.event import EVERYONE, Changed, PersonId
 
 log = structlog.get_logger("usertrail.notices")
@@ -62,10 +61,6 @@ WAKE_LINGER_S = 0.02
 # What a server knows of its processor: nothing yet, it processes, or it stands by while
 # another `serve`'s processor follows the database.
 ProcessorState = Literal["unknown", "running", "standby"]
-
-
-class ProcessorTaken(Exception):
-    """Another processor already follows this database."""
 
 
 def supported() -> bool:
@@ -220,7 +215,7 @@ class ServingNotices:
         return self.processor != "unknown"
 
     def _heard(self, state: ProcessorState, leader: bytes = b"") -> None:
-        self.leader_pid = _pid(leader) if state == "standby" else None
+        self.leader_pid = pid_in(leader) if state == "standby" else None
         if state != self.processor:
             if "standby" in (state, self.processor):  # not at every start
                 log.info("processor_state", state=state, leader_pid=self.leader_pid)
@@ -300,12 +295,13 @@ class ProcessorNotices:
     """The processor's end: woken by serving processes, tells them all what changed.
 
     It leads (processes) only while it holds the database's processor lock: tried here and
-    again at each `try_lead`. Until then its servers hear that it stands by."""
+    again at each `try_lead`. Until then, and once it lost the lock (`lock.confirmed`, on
+    PostgreSQL), its servers hear that it stands by."""
 
     def __init__(
         self, fds: Sequence[int], lock: ProcessorLock, linger_s: float = WAKE_LINGER_S
     ) -> None:
-        self._lock = lock
+        self.lock = lock
         self._socks = [_inherited(fd) for fd in fds]
         self._changes = [_Outbox(sock) for sock in self._socks]
         self._linger_s = linger_s
@@ -315,25 +311,26 @@ class ProcessorNotices:
         self.relay_text: Callable[[], bytes] = lambda: b""
         # Quietly: its servers are ready once its listener answers them, after what must
         # come first (Runtime.lead); only a later takeover is announced at once.
-        self.try_lead(announce=False)
+        try:
+            lock.try_take()
+        except Exception:  # the database is away: Runtime.lead tries again
+            log.warning("processor_lock_failed", exc_info=True)
 
     @property
     def leading(self) -> bool:
-        return self._lock.held
+        return self.lock.held
 
-    def try_lead(self, *, announce: bool = True) -> bool:
-        """Take the processor lock if it is free; with `announce`, the servers hear it at
-        once."""
-        if self._lock.held:
+    async def try_lead(self) -> bool:
+        """Take the processor lock if it is free; the servers hear it at once."""
+        if self.lock.held:
             return True
-        if not self._lock.try_take():
+        if not await self.lock.take():
             return False
-        if announce:
-            self._broadcast(HELLO)
+        self._broadcast(HELLO)
         return True
 
     def leader_pid(self) -> int | None:
-        return self._lock.holder()
+        return self.lock.holder()
 
     def stand_by(self) -> None:
         """Tell the servers now (they ask again each second) that this one stands by."""
@@ -384,7 +381,7 @@ class ProcessorNotices:
             outbox.close()
         for sock in self._socks:
             sock.close()
-        self._lock.release()
+        self.lock.release()
 
 
 class InlineLead:
@@ -400,13 +397,13 @@ class InlineLead:
         on_standby: Callable[[bool], None],
         publish: Callable[[Sequence[PersonId]], None],
     ) -> None:
-        self._lock = lock
+        self.lock = lock
         self._on_standby = on_standby
         self.publish = publish
         self.standing_by = False
 
-    def try_lead(self) -> bool:
-        if not self._lock.try_take():
+    async def try_lead(self) -> bool:
+        if not await self.lock.take():
             return False
         if self.standing_by:
             self.standing_by = False
@@ -414,76 +411,11 @@ class InlineLead:
         return True
 
     def leader_pid(self) -> int | None:
-        return self._lock.holder()
+        return self.lock.holder()
 
     def stand_by(self) -> None:
         self.standing_by = True
         self._on_standby(True)
 
     def release(self) -> None:
-        self._lock.release()
-
-
-class ProcessorLock:
-    """The file lock that keeps one processor per database (processor_lock names it), and
-    whose it is: the pid of the server the holder processes for, which the lock file holds
-    for a second `serve`'s standby to name."""
-
-    def __init__(self, path: Path, server_pid: int) -> None:
-        self._path = path
-        self._server_pid = server_pid
-        self._file: IO[str] | None = None
-
-    @property
-    def held(self) -> bool:
-        return self._file is not None
-
-    def try_take(self) -> bool:
-        """Held (now or already), or False: another process holds it."""
-        if self._file is None:
-            try:
-                self._file = _hold(self._path, self._server_pid)
-            except ProcessorTaken:
-                return False
-        return True
-
-    def holder(self) -> int | None:
-        """The server whose processor holds the lock, as the lock file says."""
-        try:
-            return _pid(self._path.read_bytes())
-        except OSError:
-            return None
-
-    def release(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
-def processor_lock(data_dir: Path, database_url: str) -> Path:
-    """The file whose lock keeps one processor per database."""
-    digest = hashlib.sha256(database_url.encode()).hexdigest()[:24]
-    return data_dir / f"processor-{digest}.lock"
-
-
-def _hold(path: Path, server_pid: int) -> IO[str]:
-    """The lock held until the returned file is closed, or the process ends however it
-    ends; ProcessorTaken if another process (or file of this one) holds it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open_owner_only(path)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise ProcessorTaken(str(path)) from None
-    # Whose it is, for a second `serve` standing by: the server this processor runs for.
-    handle.truncate(0)
-    handle.write(f"{server_pid}\n")
-    handle.flush()
-    return handle
-
-
-def _pid(text: bytes) -> int | None:
-    """A pid as the lock file or a STANDBY datagram holds it (anything else: unknown)."""
-    digits = text.strip()
-    return int(digits) if digits.isdigit() and len(digits) <= 10 else None
+        self.lock.release()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 import structlog
@@ -36,6 +36,14 @@ FAILURES_BEFORE_ISOLATING = 3
 ALONE_ATTEMPTS = 3  # an event is dead only if it fails this often alone, a second apart
 
 
+class NotLeading(Exception):
+    """This process lost the processor lock: another may follow the log now."""
+
+
+async def _always() -> bool:
+    return True
+
+
 class Processor:
     def __init__(
         self,
@@ -56,17 +64,25 @@ class Processor:
         self._overlap = overlap
         self._wake = asyncio.Event()
         self.listeners: list[Listener] = []
+        # Asked before each slice is stored: whether this process still holds the processor
+        # lock (wiring: a PostgreSQL session's lock ends with its session). When not, the
+        # slice is not stored and run_forever returns.
+        self.leading: Callable[[], Awaitable[bool]] = _always
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run_forever(self, idle_poll: float = 1.0) -> None:
-        """Process whenever woken (or every `idle_poll` s, for writers in other processes)."""
+        """Process whenever woken (or every `idle_poll` s, for writers in other processes),
+        until this process no longer leads (`leading`)."""
         failures = 0
         while True:
             try:
                 await self.drain()
                 failures = 0
+            except NotLeading:
+                log.warning("processor_lock_lost")
+                return
             except Exception:  # keep following the log; the failing slice is retried
                 failures += 1
                 self._metrics.errors.labels("processor").inc()
@@ -106,6 +122,8 @@ class Processor:
                 if self._overlap:
                     await asyncio.sleep(0)  # the read starts now, not when derive is done
                 derived = derive(piece.events, self._config_for)
+                if not await self.leading():  # no roundtrip while its lock's session is quiet
+                    raise NotLeading
                 previous = storing
                 after = previous[2] if previous is not None else None
                 stored = asyncio.ensure_future(self._store.apply(derived, self._feed.cursor, after))

@@ -37,8 +37,15 @@ async def readyz(request: Request) -> Response:
 
 def _standby(leader: int) -> str:
     """Ready all the same: capture and reads work, the other processor processes for both."""
-    # The lock's holder: another `serve`, or a standalone `usertrail worker`.
-    other = f"the usertrail process with pid {leader}" if leader else "another usertrail process"
+    # The lock's holder: another `serve`, or a standalone `usertrail worker`. Its pid is
+    # known from the lock file in this data directory; one on another data directory or host
+    # (PostgreSQL's lock) leaves none here.
+    other = (
+        f"the usertrail process with pid {leader}"
+        if leader
+        else "another usertrail process (its pid is not known here: it uses another data "
+        "directory, or runs on another host)"
+    )
     return (
         f"{other} processes this database (the events captured here too); this server's "
         "processor stands by and takes over when that process ends. For more servers on one "

@@ -7,6 +7,8 @@ single `usertrail worker` is the deployment and the lock is always granted.
 
 from __future__ import annotations
 
+import select
+
 from sqlalchemy import Connection, Engine
 
 
@@ -45,6 +47,21 @@ class LeaderLock:
             self._conn = None
             return False
         return True
+
+    def quiet(self) -> bool:
+        """Held, and nothing heard on the lock's session since: a poll of its socket, no
+        roundtrip. An idle session is sent nothing, but a server ending it (a terminated
+        backend, a shutdown) says so and closes it, which makes the socket readable."""
+        conn = self._conn
+        if conn is None:
+            return False
+        try:
+            fd = conn.connection.driver_connection.fileno()  # type: ignore[union-attr]
+        except Exception:  # closed meanwhile: not quiet, ask (try_acquire)
+            return False
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return not poller.poll(0)
 
     def release(self) -> None:
         if self._conn is not None:
