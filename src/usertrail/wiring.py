@@ -284,7 +284,10 @@ class Runtime:
     def start_workers(self, idle_poll: float = 1.0) -> None:
         """The processor and what follows it: action deliveries and sink files (`serve`'s
         processor: once `lead` returned)."""
-        self._spawn("processor", self.processor.run_forever(idle_poll))
+        lead = self.changes if isinstance(self.changes, ProcessorNotices) else self.inline_lead
+        # Before each slice: no roundtrip while the lock's session is quiet (still_held).
+        leading = lead.lock.still_held if lead is not None else _always
+        self._spawn("processor", self.processor.run_forever(idle_poll, leading))
         self._spawn("actions", self.actions.run_forever(idle_poll))
         self._spawn("sinks", self.sinks.run_forever(idle_poll, _leading(self.sink_leader)))
         if self.reconciler is not None and self.upkeep_leader is not None:
@@ -368,6 +371,10 @@ class Runtime:
 
 async def _never() -> bool:
     return False
+
+
+async def _always() -> bool:
+    return True
 
 
 async def _everyone_when_moved(
@@ -536,8 +543,6 @@ def build_runtime(
     )
     forget = _forgetter(cache, live, changes)
     inline_lead = _inline_lead(settings, side, bus, cache, forget, write_engine)
-    if (lead := local if isinstance(local, ProcessorNotices) else inline_lead) is not None:
-        processor.leading = lead.lock.still_held
     # A slice's firings and sink lines commit with it: the senders look right after.
     processor.listeners.extend((lambda _events: actions.wake(), lambda _events: sinks.wake()))
     runtime = Runtime(

@@ -53,7 +53,7 @@ def lock_sessions(url: str) -> list[int]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            return [int(pid) for pid in conn.execute(text(LOCK_SESSIONS)).scalars()]
+            return [int(row[0]) for row in conn.execute(text(LOCK_SESSIONS)).all()]
     finally:
         engine.dispose()
 

@@ -64,21 +64,21 @@ class Processor:
         self._overlap = overlap
         self._wake = asyncio.Event()
         self.listeners: list[Listener] = []
-        # Asked before each slice is stored: whether this process still holds the processor
-        # lock (wiring: a PostgreSQL session's lock ends with its session). When not, the
-        # slice is not stored and run_forever returns.
-        self.leading: Callable[[], Awaitable[bool]] = _always
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def run_forever(self, idle_poll: float = 1.0) -> None:
+    async def run_forever(
+        self, idle_poll: float = 1.0, leading: Callable[[], Awaitable[bool]] = _always
+    ) -> None:
         """Process whenever woken (or every `idle_poll` s, for writers in other processes),
-        until this process no longer leads (`leading`)."""
+        until this process no longer leads: `leading`, asked before each slice is stored
+        (wiring: whether it still holds the processor lock, which on PostgreSQL ends with
+        its session)."""
         failures = 0
         while True:
             try:
-                await self.drain()
+                await self.drain(leading=leading)
                 failures = 0
             except NotLeading:
                 log.warning("processor_lock_lost")
@@ -96,7 +96,11 @@ class Processor:
                 await asyncio.wait_for(self._wake.wait(), timeout=idle_poll)
             self._wake.clear()
 
-    async def drain(self, on_batch: Callable[[int], None] = lambda _n: None) -> int:
+    async def drain(
+        self,
+        on_batch: Callable[[int], None] = lambda _n: None,
+        leading: Callable[[], Awaitable[bool]] = _always,
+    ) -> int:
         """Process everything the feed has now; returns how many events.
 
         Pipelined: while slice k is derived, slice k+1 is read (a reader thread) and slice
@@ -122,7 +126,7 @@ class Processor:
                 if self._overlap:
                     await asyncio.sleep(0)  # the read starts now, not when derive is done
                 derived = derive(piece.events, self._config_for)
-                if not await self.leading():  # no roundtrip while its lock's session is quiet
+                if not await leading():  # NotLeading: this slice is not stored
                     raise NotLeading
                 previous = storing
                 after = previous[2] if previous is not None else None
