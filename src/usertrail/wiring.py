@@ -511,7 +511,8 @@ def build_runtime(
     cache = ContextCache(size=settings.context_cache_size)
     if isinstance(local, ServingNotices):
         local.on_standby = cache.bypass
-        local.wants_event = cache.holds
+    if isinstance(changes, ServingNotices | RedisChangeNotices):
+        changes.wants_event = cache.holds  # the rest of a notice is read as ids
     limiter = read_limiter(settings.read_rate_per_s, settings.read_burst)
     # SQLite: one builder thread (its reads hold the GIL between rows: two builders only take
     # turns). PostgreSQL: a read waits on the server, so a few overlap.

@@ -31,6 +31,8 @@ from usertrail.adapters.redis_changes import NOTICE_BYTES_MAX, RedisChangeNotice
 from usertrail.core.context.build import ContextOptions
 from usertrail.model.event import EVERYONE, Changed, Event, PersonId
 from usertrail.services.context_cache import ContextCache
+from usertrail.settings import Settings
+from usertrail.wiring import build_runtime
 
 SURROGATE = "\ud800"
 SLOW_AND_LARGE = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
@@ -241,11 +243,14 @@ def test_a_serving_socket_decodes_whole_only_the_events_it_wants() -> None:
     assert _as_id(batch[3]) in heard
 
 
-async def _redis_round_trip(batch: list[Changed], channel: str) -> list[Changed]:
+async def _redis_round_trip(
+    batch: list[Changed], channel: str, wants: Callable[[str, str], bool] | None = None
+) -> list[Changed]:
     """`batch` published by a worker's notices, as a serving process's subscription hears it
     (after a garbage message on the channel, which must not end the subscription)."""
     sender = RedisChangeNotices(backends.REDIS_URL, channel)
     hearer = RedisChangeNotices(backends.REDIS_URL, channel)
+    hearer.wants_event = wants
     heard: list[Changed] = []
     subscribed, done = asyncio.Event(), asyncio.Event()
     marker = PersonId(project_id="p1", distinct_id="end-of-batch")
@@ -283,6 +288,40 @@ def test_hostile_changes_through_redis_all_arrive(batch: list[Changed]) -> None:
         heard = asyncio.run(_redis_round_trip(batch, f"{prefix}:changes"))
     assert heard[0] == EVERYONE  # the garbage message: every cached context dropped
     assert covered(batch, heard[1:]) == []
+
+
+def test_a_redis_subscriber_decodes_whole_only_the_events_it_wants() -> None:
+    """As `serve`'s local sockets: a context process reads whole only the events of persons
+    its cache holds, and every `$groupidentify`; the others arrive as their ids."""
+    ids = ["ünï/cødé \u202e", "😀" * 3000, "a\x00b", "/", "x" * 20_000]
+    batch: list[Changed] = [make_event(make_raw(distinct_id=i, project_id="p1")) for i in ids]
+    batch += [group_identify("acme"), PersonId(project_id="p1", distinct_id="merged/ü")]
+    wanted = {("p1", ids[0]), ("p1", ids[1])}
+    with backends.redis_prefix() as prefix:
+        heard = asyncio.run(
+            _redis_round_trip(batch, f"{prefix}:changes", lambda p, d: (p, d) in wanted)
+        )
+    assert covered(batch, heard[1:]) == []
+    assert [c for c in heard if isinstance(c, Event)] == [batch[0], batch[1], batch[5]]
+    assert [_as_id(c) in heard for c in batch[2:5]] == [True, True, True]
+
+
+def test_a_context_process_reads_notices_for_what_its_cache_holds(tmp_path: Path) -> None:
+    with backends.pg_schema_url() as url, backends.redis_prefix() as prefix:
+        settings = Settings(
+            data_dir=tmp_path,
+            database_url=url,
+            bus_url=backends.REDIS_URL,
+            bus_prefix=prefix,
+            role="context",
+            demo=False,
+        )
+        runtime = build_runtime(settings)
+        try:
+            assert isinstance(runtime.changes, RedisChangeNotices)
+            assert runtime.changes.wants_event == runtime.context.cache.holds
+        finally:
+            asyncio.run(runtime.close())
 
 
 async def _huge_id_drops_cachedcontext_for() -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import redis.asyncio as aioredis
 import structlog
 
-from usertrail.adapters.notice_wire import decode_notice, encode_notices
+from usertrail.adapters.notice_wire import Wants, decode_notice, encode_notices
 from usertrail.model.event import EVERYONE, Changed
 
 log = structlog.get_logger("usertrail.changes")
@@ -32,6 +32,9 @@ class RedisChangeNotices:
         self._channel = channel
         self._queued: list[bytes] = []
         self._sender: asyncio.Task[None] | None = None
+        # Whose new events to decode whole (a serving process: those its context cache
+        # holds); of the others only the ids are read, as `serve`'s local notices do.
+        self.wants_event: Wants | None = None
 
     def publish(self, events: Sequence[Changed]) -> None:
         """Processor listener (synchronous): send in the background, never block the slice.
@@ -62,7 +65,7 @@ class RedisChangeNotices:
                 async with self._redis.pubsub() as pubsub:
                     await pubsub.subscribe(self._channel)
                     async for message in pubsub.listen():
-                        _hand(message, deliver)
+                        _hand(message, deliver, self.wants_event)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -73,8 +76,13 @@ class RedisChangeNotices:
         await self._redis.aclose()
 
 
-def _hand(message: dict[str, object], deliver: Callable[[Sequence[Changed]], None]) -> None:
-    """A notice to `deliver`; on (re)subscribing, EVERYONE: notices sent while this process
+def _hand(
+    message: dict[str, object],
+    deliver: Callable[[Sequence[Changed]], None],
+    wants: Wants | None = None,
+) -> None:
+    """A notice to `deliver` (with `wants`: whole only the events it wants, and the
+    `$groupidentify` ones); on (re)subscribing, EVERYONE: notices sent while this process
     was not subscribed are lost, and the contexts they changed with them."""
     if message["type"] == "subscribe":
         deliver([EVERYONE])
@@ -83,6 +91,6 @@ def _hand(message: dict[str, object], deliver: Callable[[Sequence[Changed]], Non
     if message["type"] != "message" or not isinstance(data, bytes):
         return
     try:
-        deliver(decode_notice(data))
+        deliver(decode_notice(data, wants))
     except Exception:  # one bad notice must not cost the subscription (and those after it)
         log.exception("change_notice_failed")
