@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
+
 import msgspec
 import orjson
 from hypothesis import given, settings
@@ -102,3 +105,36 @@ def test_an_integer_past_a_floats_range_is_written_as_null() -> None:
     line = sink_line(SPEC, raw, unchanged)
     assert line is not None
     assert orjson.loads(line)["failure_reason"] == [None, None]  # as orjson writes an inf
+
+
+@dataclass(frozen=True)
+class Reason:
+    detail: str
+    contact: tuple[str, ...]
+
+
+class Channel(enum.Enum):
+    SUPPORT = "mail bob@corp.io"
+
+
+def test_pii_is_masked_in_any_container_a_line_can_hold() -> None:
+    """Tuples (a RawEvent built in code), dataclasses and enums, which orjson writes as JSON,
+    and the keys of objects: none of their strings passes unredacted."""
+    reason = (
+        ("mail bob@corp.io", {"bob@corp.io": "x"}),
+        Reason(detail="card 4111 1111 1111 1111", contact=("+44 20 7946 0958",)),
+        Channel.SUPPORT,
+    )
+    line = failed(input_prompt=("mail ada@example.com",), failure_reason=reason)
+    assert line is not None
+    for secret in ("example.com", "corp.io", "4111", "7946"):
+        assert secret not in line.decode()
+    record = orjson.loads(line)
+    assert record["input_prompt"] == ["mail [email]"]
+    assert record["failure_reason"][0] == ["mail [email]", {"[email]": "x"}]
+    assert record["failure_reason"][2] == "mail [email]"
+
+
+def test_a_value_no_line_can_hold_drops_the_record() -> None:
+    raw = make_raw("generation_failed", properties={"input_prompt": {1: object()}})
+    assert sink_line(SPEC, raw) is None

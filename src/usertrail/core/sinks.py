@@ -37,7 +37,8 @@ def sink_records(
 
 
 def sink_line(spec: SinkSpec, raw: RawEvent, redactor: Redactor = redact) -> bytes | None:
-    """The line for one event; None when redaction failed (fail closed)."""
+    """The line for one event; None when redaction, or writing the line, failed (fail
+    closed: an event holding a value no line can hold still gets the rest of processing)."""
     props = raw.properties
     user_data = {
         "event": raw.event,
@@ -46,23 +47,33 @@ def sink_line(spec: SinkSpec, raw: RawEvent, redactor: Redactor = redact) -> byt
     }
     try:
         redacted = _redact_values(user_data, redactor)
+        # The project: every project but the demo writes the same configured file.
+        record = {
+            "uuid": raw.uuid,
+            "project_id": raw.project_id,
+            "timestamp": raw.timestamp.isoformat(),
+            **redacted,
+        }
+        return orjson.dumps(record)
     except Exception:  # any detector failure drops the record, never leaks it
         return None
-    # The project: every project but the demo writes the same configured file.
-    record = {
-        "uuid": raw.uuid,
-        "project_id": raw.project_id,
-        "timestamp": raw.timestamp.isoformat(),
-        **redacted,
-    }
-    return orjson.dumps(record)
 
 
 def _redact_values(value: Any, redactor: Redactor) -> Any:
+    """`value` as the JSON orjson writes, every string in it redacted, keys too: whatever
+    holds them (a tuple from a RawEvent built in code, a dataclass, an enum...), no string
+    reaches the line unredacted."""
     if isinstance(value, str):
         return redactor(value)
     if isinstance(value, dict):
-        return {key: _redact_values(item, redactor) for key, item in value.items()}
-    if isinstance(value, list):
+        return {_redact_key(k, redactor): _redact_values(v, redactor) for k, v in value.items()}
+    if isinstance(value, list | tuple):
         return [_redact_values(item, redactor) for item in value]
-    return json_safe(value)  # an int past 64 bits from a body built in code: orjson refuses it
+    if value is None or isinstance(value, bool | int | float):
+        return json_safe(value)  # an int past 64 bits from a body built in code: as a float
+    # Anything else orjson writes (dataclass, enum, UUID, datetime...), as what it writes.
+    return _redact_values(orjson.loads(orjson.dumps(value)), redactor)
+
+
+def _redact_key(key: Any, redactor: Redactor) -> Any:
+    return redactor(key) if isinstance(key, str) else key  # orjson refuses the others
