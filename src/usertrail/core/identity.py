@@ -347,6 +347,6 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def _keys(value: Any) -> list[str]:
     """`$unset` is a list of keys, or an object whose keys are unset (PostHog takes both)."""
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [v for v in value if isinstance(v, str)]
     return list(_dict(value))

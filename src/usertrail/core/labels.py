@@ -135,7 +135,7 @@ def error_message(name: str, props: Mapping[str, Any]) -> str:
     if name.startswith(("$ai_", "$mcp_")):
         return _with_code(llm_error_message(name, props), props)
     exceptions = props.get("$exception_list")
-    if isinstance(exceptions, list) and exceptions and isinstance(exceptions[0], dict):
+    if isinstance(exceptions, list | tuple) and exceptions and isinstance(exceptions[0], dict):
         first = exceptions[0]
         return _with_code(_exception(first.get("type"), first.get("value")), props)
     if name == "$exception":

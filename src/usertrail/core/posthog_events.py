@@ -202,7 +202,7 @@ def _survey_answer(props: Mapping[str, Any]) -> str | None:
             (v for k, v in props.items() if k.startswith("$survey_response_") and v is not None),
             None,
         )
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         value = ", ".join(str(v) for v in value[:5])
     return _text(value)
 
@@ -357,4 +357,4 @@ def _error_text(value: Any) -> str | None:
     if isinstance(value, dict):
         inner = value.get("message") or value.get("error")
         return _error_text(inner) if inner is not value else None
-    return _text(value, ERROR_CHARS) if not isinstance(value, list) else None
+    return _text(value, ERROR_CHARS) if not isinstance(value, list | tuple) else None
