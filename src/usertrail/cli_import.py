@@ -6,14 +6,18 @@ import asyncio
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from usertrail.core.backfill import MAX_PAGE, Position
 from usertrail.errors import UsertrailError
+
+if TYPE_CHECKING:
+    from usertrail.services.backfill import Backfill
 
 import_app = typer.Typer(help="Bring history in from elsewhere.", no_args_is_help=True)
 KEY_ENV = "POSTHOG_PERSONAL_API_KEY"
@@ -55,11 +59,14 @@ def import_posthog(
     name = f"posthog:{host.rstrip('/')}:{project_id}:{project}:{start.isoformat()}:{end}"
 
     def waiting(why: str, seconds: float) -> None:
-        console.print(f"[yellow]{why}: waiting {seconds:.0f} s[/]")
+        console.print(f"[yellow]{escape(why)}: waiting {seconds:.0f} s[/]")
 
-    async def main() -> tuple[int, int]:
+    def warning(why: str) -> None:
+        console.print(f"[yellow]{escape(why)}[/]")
+
+    async def main() -> tuple[int, Backfill]:
         backfill, close = posthog_import(
-            runtime, host, project_id, key, page_size=page_size, on_wait=waiting
+            runtime, host, project_id, key, page_size=page_size, on_wait=waiting, on_warn=warning
         )
         span = ((end or datetime.now(UTC)) - start).total_seconds()
         columns = (
@@ -86,15 +93,28 @@ def import_posthog(
 
                 if resumed := await backfill.resume_point(name):
                     console.print(f"resuming after {resumed.timestamp.isoformat()}")
-                read = await backfill.run(name, project, start, end, advance)
-                return read, backfill.stored
+                return await backfill.run(name, project, start, end, advance), backfill
         finally:
             await close()
             await runtime.close()
 
     try:
-        read, stored = asyncio.run(main())
+        read, backfill = asyncio.run(main())
     except UsertrailError as exc:  # PostHog refused, or stayed away: the position is saved
-        console.print(f"[red]import stopped: {exc.detail}[/]")
+        console.print(f"[red]import stopped: {escape(exc.detail)}[/]")
         raise typer.Exit(1) from None
-    console.print(f"read {read:,} events from PostHog; {stored:,} were new to usertrail")
+    _report_skipped(console, backfill)
+    console.print(f"read {read:,} events from PostHog; {backfill.stored:,} were new to usertrail")
+
+
+def _report_skipped(console: Console, backfill: Backfill) -> None:
+    """Rows PostHog holds that capture would refuse: counted, and the first ones named."""
+    if not backfill.skipped:
+        return
+    console.print(
+        f"[yellow]skipped {backfill.skipped:,} rows that are no events usertrail takes:[/]"
+    )
+    for row in backfill.skipped_rows:
+        console.print(f"  {escape(repr(row.uuid))}: {escape(row.why)}")
+    if backfill.skipped > len(backfill.skipped_rows):
+        console.print(f"  and {backfill.skipped - len(backfill.skipped_rows):,} more")

@@ -787,12 +787,19 @@ def posthog_import(
     *,
     page_size: int,
     on_wait: Callable[[str, float], None],
+    on_warn: Callable[[str], None],
 ) -> tuple[Backfill, Callable[[], Awaitable[None]]]:
     """`usertrail import posthog`: the backfill over PostHog's query API, and its closer."""
     source = PosthogQuery(host, posthog_project, api_key)
     assert runtime.relay_state is not None
     backfill = Backfill(
-        source, runtime.ingest, runtime.relay_state, utc_now, page_size=page_size, on_wait=on_wait
+        source,
+        runtime.ingest,
+        runtime.relay_state,
+        utc_now,
+        page_size=page_size,
+        on_wait=on_wait,
+        on_warn=on_warn,
     )
     return backfill, source.aclose
 

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine
 
 from tests.factories import make_raw
 from usertrail.adapters.sql.store import count_events
-from usertrail.core.backfill import COLUMNS, events_of
+from usertrail.core.backfill import COLUMNS, read_page
 from usertrail.core.decode import parse_json
 from usertrail.errors import BadPayload
 from usertrail.model.relay import QueryAnswer
@@ -92,7 +92,7 @@ async def test_imported_big_integers_are_stored_processed_and_sunk_as_floats(
     runtime: Runtime, tmp_path: Path, database_url: str, values: list[object]
 ) -> None:
     project = runtime.default_project.id
-    events = events_of(COLUMNS, [history_row(v) for v in values])
+    events = read_page(COLUMNS, [history_row(v) for v in values]).events
 
     assert (await runtime.ingest.backfill(project, events)).accepted == len(values)
     await runtime.processor.drain()

@@ -39,8 +39,8 @@ class PosthogQuery:
             raise QueryRefused(f"HTTP {response.status_code}: {response.text[:500]}")
         try:
             return msgspec.json.decode(response.content, type=QueryAnswer)
-        except msgspec.ValidationError as exc:
-            raise QueryRefused(f"unexpected query answer: {exc}") from exc
+        except msgspec.DecodeError as exc:  # not JSON, or not of the answer's shape
+            raise QueryRefused(f"unexpected query answer: {exc}; {response.text[:200]!r}") from exc
 
     async def aclose(self) -> None:
         await self._client.aclose()

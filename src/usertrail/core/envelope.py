@@ -55,12 +55,7 @@ def to_raw_event(
     ip: str | None = None,
 ) -> RawEvent:
     """One event; `ip` as client_ip kept it (to_raw_events, the one way an ip comes in)."""
-    name = event.get("event")
-    if not isinstance(name, str) or not name:
-        raise BadPayload("event has no 'event' name")
-    distinct_id = find_distinct_id(event)
-    if distinct_id is None:
-        raise BadPayload(f"event {name[:40]!r} has no distinct_id")
+    name, distinct_id = event_identity(event)
     return RawEvent(
         project_id=project_id,
         uuid=event_uuid(event),
@@ -72,6 +67,18 @@ def to_raw_event(
         body=event,
         ip=ip,
     )
+
+
+def event_identity(event: dict[str, Any]) -> tuple[str, str]:
+    """The event's name and distinct id as capture takes them; BadPayload saying which is
+    missing, or how the id breaks the id rule (core.ids)."""
+    name = event.get("event")
+    if not isinstance(name, str) or not name:
+        raise BadPayload("event has no 'event' name")
+    distinct_id = find_distinct_id(event)
+    if distinct_id is None:
+        raise BadPayload(f"event {name[:40]!r} has no distinct_id")
+    return name, distinct_id
 
 
 REMEMBERED_IP_CHARS = 64  # longer than any address with a sane zone: parsed each time

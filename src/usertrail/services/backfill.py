@@ -9,13 +9,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Protocol
 
-from usertrail.core.backfill import Position, events_of, last_position, page_query
+from usertrail.core.backfill import Position, Skipped, page_query, read_page
 from usertrail.core.relay import backoff_s, default_rand
-from usertrail.errors import Throttled, UpstreamUnreachable
+from usertrail.errors import BadPayload, Throttled, UpstreamUnreachable
 from usertrail.model.relay import QueryAnswer
 from usertrail.services.ingest import IngestService
 
 STORE_CHUNK = 5_000  # raw-log appends per transaction: each well inside the append timeout
+SKIPPED_KEPT = 100  # rows skipped that are named at the end (all are counted)
 
 
 class QuerySource(Protocol):
@@ -43,6 +44,7 @@ class Backfill:
         max_attempts: int = 8,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         on_wait: Callable[[str, float], None] = lambda _why, _s: None,
+        on_warn: Callable[[str], None] = lambda _why: None,
     ) -> None:
         self._source = source
         self._ingest = ingest
@@ -52,11 +54,20 @@ class Backfill:
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._on_wait = on_wait
+        self._on_warn = on_warn
         self.stored = 0  # new to the raw log (the rest were there already: re-runs, overlaps)
+        self.skipped = 0  # rows that are no event capture would take: not stored
+        self.skipped_rows: list[Skipped] = []  # the first SKIPPED_KEPT of them
 
     async def resume_point(self, name: str) -> Position | None:
+        """The saved position; None when there is none, or it cannot be read (the import
+        starts again from the beginning: deduplicated by uuid, nothing is stored twice)."""
         saved = await self._cursors.import_cursor(name)
-        return Position.decode(saved) if saved else None
+        try:
+            return Position.decode(saved) if saved else None
+        except BadPayload as exc:
+            self._on_warn(f"{exc.detail}: importing again from the start (nothing twice)")
+            return None
 
     async def run(
         self,
@@ -70,22 +81,26 @@ class Backfill:
         after, total = await self.resume_point(name), 0
         while True:
             answer = await self._fetch(page_query(since, until, after, self._page_size))
-            events = events_of(answer.columns, answer.results)
-            position = last_position(events)
-            if position is None:
+            page = read_page(answer.columns, answer.results)
+            if page.end is None:
                 return total
-            await self._store(project_id, events)
-            await self._cursors.set_import_cursor(name, position.encode(), self._clock())
-            total += len(events)
-            on_page(len(events), position)
-            if len(events) < self._page_size:
+            await self._store(project_id, page.events)
+            self._skip(page.skipped)
+            await self._cursors.set_import_cursor(name, page.end.encode(), self._clock())
+            total += len(page.events)
+            on_page(len(page.events), page.end)
+            if page.rows < self._page_size:
                 return total
-            after = position
+            after = page.end
 
     async def _store(self, project_id: str, events: list[dict[str, Any]]) -> None:
         for start in range(0, len(events), STORE_CHUNK):
             result = await self._ingest.backfill(project_id, events[start : start + STORE_CHUNK])
             self.stored += result.accepted
+
+    def _skip(self, rows: list[Skipped]) -> None:
+        self.skipped += len(rows)
+        self.skipped_rows += rows[: SKIPPED_KEPT - len(self.skipped_rows)]
 
     async def _fetch(self, body: dict[str, Any]) -> QueryAnswer:
         """One page; 429 waits as long as PostHog asks, outages back off; both give up after
