@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 
 from tests.backends import REDIS_URL
 from tests.contract.test_event_log import raw
-from usertrail.adapters.redis_bus import RedisStreamBus, partition_of
+from usertrail.adapters.redis_bus import GROUP, RedisStreamBus, partition_of
+from usertrail.model.raw import RawEvent
 
 
 @pytest.fixture
@@ -91,3 +93,48 @@ async def test_trim_drops_acked_entries_and_keeps_pending_ones(bus: RedisStreamB
     await bus.ack(taken[15:])
     await bus.trim()
     assert await bus._redis.xlen(stream) == 0
+
+
+# What a stream can hold that is no event: garbage, an entry without the event field, and
+# msgpack of another shape (as another version, or anyone who can reach Redis, could write).
+NOT_EVENTS: list[dict[str, bytes]] = [
+    {"e": b"\xc1 not msgpack \xff"},
+    {"x": "ü/\x00".encode()},
+    {"e": msgspec.msgpack.encode({"uuid": "ü/\x00" * 1000, "project_id": 2**63})},
+]
+
+
+async def add_between(bus: RedisStreamBus, distinct_id: str) -> list[RawEvent]:
+    """An event, the entries that are none, and another event, on one person's stream."""
+    before, after = raw(distinct_id=distinct_id), raw(distinct_id=distinct_id)
+    await bus.publish([before])
+    stream = bus.streams[partition_of("p1", distinct_id, 4)]
+    for fields in NOT_EVENTS:
+        await bus._redis.xadd(stream, fields)  # type: ignore[arg-type]
+    await bus.publish([after])
+    return [before, after]
+
+
+async def test_an_entry_that_is_no_event_is_dead_lettered_at_once_and_the_rest_delivered(
+    bus: RedisStreamBus,
+) -> None:
+    events = await add_between(bus, "ünï/\u202e")
+    assert await consume_all(bus, "w1") == [e.uuid for e in events]
+    assert await bus._redis.xlen(bus.dead_stream) == len(NOT_EVENTS)
+    assert await bus.dead_uuids() == set()  # they name no event: none is held back
+    assert await bus.backlog() == 0
+
+
+async def test_a_reclaimed_entry_that_is_no_event_is_dead_lettered_with_no_event_lost(
+    bus: RedisStreamBus,
+) -> None:
+    """Read by a worker of a version that could not tell (and died): its heir sorts them."""
+    events = await add_between(bus, "😀" * 50)
+    await bus.ensure_groups()
+    await bus._redis.xreadgroup(GROUP, "old", dict.fromkeys(bus.streams, ">"), count=100)
+    await asyncio.sleep(0.12)
+    reclaimed = await bus.reclaim("heir", min_idle_ms=100, count=100)
+    assert [m.event.uuid for m in reclaimed] == [e.uuid for e in events]
+    await bus.ack(reclaimed)
+    assert await bus._redis.xlen(bus.dead_stream) == len(NOT_EVENTS)
+    assert await bus.backlog() == 0

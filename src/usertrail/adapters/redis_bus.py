@@ -5,17 +5,22 @@
 - Workers read with XREADGROUP in one consumer group and XACK only after the store commit.
 - Entries a dead worker read but never acked are reclaimed (XPENDING + XCLAIM) once idle;
   after `max_deliveries` attempts an entry moves to a dead-letter stream instead.
+- An entry that holds no event (garbage, or a shape another version wrote) can never be
+  processed: it goes to the dead-letter stream as soon as it is read, and takes no event
+  read with it.
 - Acked entries are trimmed (XTRIM MINID) so the streams hold only work not yet done.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections import defaultdict
 from collections.abc import Awaitable, Sequence
 from typing import Any, cast
 
 import msgspec
 import redis.asyncio as aioredis
+import structlog
 from redis.exceptions import RedisError, ResponseError
 
 from usertrail.errors import StorageUnavailable
@@ -30,6 +35,9 @@ _encode = msgspec.msgpack.Encoder(order="sorted").encode
 _decode = msgspec.msgpack.Decoder(RawEvent).decode
 GROUP = "workers"
 IDLE_CONSUMER_MS = 3_600_000
+log = structlog.get_logger("usertrail.bus")
+# An entry as read: its stream, id, fields, and how many times it was delivered.
+_Entry = tuple[str, bytes, dict[bytes, bytes], int]
 
 
 def partition_of(project_id: str, distinct_id: str, partitions: int) -> int:
@@ -92,12 +100,14 @@ class RedisStreamBus:
             count=-(-count // self.partitions),  # COUNT is per stream: about `count` in all
             block=block_ms or None,
         )
-        return [
-            _message(stream, entry_id, fields, deliveries=1)
-            for stream, entries in _pairs(reply)
-            for entry_id, fields in entries
-            if fields
-        ]
+        return await self._messages(
+            [
+                (stream, entry_id, fields, 1)
+                for stream, entries in _pairs(reply)
+                for entry_id, fields in entries
+                if fields
+            ]
+        )
 
     async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[BusMessage]:
         """Take over entries idle past `min_idle_ms` (their reader died); dead-letter the ones
@@ -122,14 +132,30 @@ class RedisStreamBus:
                 entries = await self._redis.xclaim(
                     stream, GROUP, consumer, min_idle_ms, list(retry)
                 )
-                claimed.extend(
-                    _message(stream, entry_id, fields, deliveries=retry[entry_id] + 1)
-                    for entry_id, fields in entries
-                    if fields
+                claimed += await self._messages(
+                    [(stream, i, fields, retry[i] + 1) for i, fields in entries if fields]
                 )
             if len(claimed) >= count:
                 break
         return claimed
+
+    async def _messages(self, entries: list[_Entry]) -> list[BusMessage]:
+        """The entries that hold an event; the others dead-lettered now, not after
+        `max_deliveries` (their reads failed every time, and every event read with them)."""
+        messages: list[BusMessage] = []
+        unreadable: dict[str, list[bytes]] = defaultdict(list)
+        for stream, entry_id, fields, deliveries in entries:
+            event = _event(fields)
+            if event is None:
+                unreadable[stream].append(entry_id)
+                continue
+            messages.append(
+                BusMessage(stream=stream, id=entry_id.decode(), event=event, deliveries=deliveries)
+            )
+        for stream, ids in unreadable.items():
+            log.error("bus_entry_unreadable", stream=stream, ids=[i.decode() for i in ids])
+            await self._dead_letter(stream, ids)
+        return messages
 
     async def _dead_letter(self, stream: str, message_ids: list[bytes]) -> None:
         read = self._redis.pipeline(transaction=False)
@@ -181,7 +207,9 @@ class RedisStreamBus:
         return total
 
     async def dead_letters(self) -> list[RawEvent]:
-        return [_decode(fields[b"e"]) for _id, fields in await self._redis.xrange(self.dead_stream)]
+        """The dead events (an entry dead for holding none names none)."""
+        entries = await self._redis.xrange(self.dead_stream)
+        return [event for _id, fields in entries if (event := _event(fields)) is not None]
 
     async def dead_uuids(self) -> set[tuple[str, str]]:
         """Read whole each round: dead letters are rare (poison events), and kept for a human."""
@@ -200,12 +228,11 @@ def _pairs(reply: Any) -> list[tuple[str, list[tuple[bytes, dict[bytes, bytes]]]
     return [(s.decode() if isinstance(s, bytes) else s, entries) for s, entries in items]
 
 
-def _message(
-    stream: str, entry_id: bytes, fields: dict[bytes, bytes], deliveries: int
-) -> BusMessage:
-    return BusMessage(
-        stream=stream, id=entry_id.decode(), event=_decode(fields[b"e"]), deliveries=deliveries
-    )
+def _event(fields: dict[bytes, bytes]) -> RawEvent | None:
+    try:
+        return _decode(fields[b"e"])
+    except (KeyError, msgspec.DecodeError):  # ValidationError too: the shape of another version
+        return None
 
 
 def _next_id(entry_id: bytes) -> str:
