@@ -26,6 +26,7 @@ from usertrail.client.errors import (
     RateLimited,
     Unauthorized,
     Unavailable,
+    UnexpectedAnswer,
     UsertrailError,
 )
 from usertrail.client.sync_client import Usertrail
@@ -42,6 +43,7 @@ __all__ = [
     "Retrieval",
     "Unauthorized",
     "Unavailable",
+    "UnexpectedAnswer",
     "UserContext",
     "Usertrail",
     "UsertrailError",

@@ -91,4 +91,4 @@ class AsyncUsertrail:
         )
         if answer.is_error:
             raise error_for(answer.status_code, answer.content, answer.headers.get("retry-after"))
-        return call.read(answer.content)
+        return calls.answer_of(call, answer.status_code, answer.content)

@@ -12,6 +12,7 @@ import msgspec
 import orjson
 
 from usertrail.client.answers import AccountContext, Assisted, PersonExport
+from usertrail.client.errors import UnexpectedAnswer
 from usertrail.model.context import UserContext
 from usertrail.model.privacy import ErasureReport
 from usertrail.retrieval.model import Retrieval
@@ -27,6 +28,16 @@ class Call(Generic[T]):
     read: Callable[[bytes], T]
     params: dict[str, str | int] = field(default_factory=dict)
     body: dict[str, Any] | None = None
+
+
+def answer_of(call: Call[T], status: int, body: bytes) -> T:
+    """A 2xx answer as the call reads it; UnexpectedAnswer when it cannot (not JSON, not
+    UTF-8, not of the call's shape), so the client raises only its own errors."""
+    try:
+        return call.read(body)
+    except ValueError as exc:  # msgspec.DecodeError, orjson's and UTF-8's errors are ones
+        detail = f"not the answer {call.method} {call.path} gives: {exc}; {body[:200]!r}"
+        raise UnexpectedAnswer(status, detail) from exc
 
 
 def _segment(value: str) -> str:
@@ -86,5 +97,7 @@ def delete_person(user_id: str) -> Call[ErasureReport]:
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
-    data: dict[str, Any] = orjson.loads(body)
+    data = orjson.loads(body)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
     return data

@@ -72,6 +72,10 @@ class Unavailable(UsertrailError):
     """5xx: the server or its storage is down; safe to retry later."""
 
 
+class UnexpectedAnswer(UsertrailError):
+    """A 2xx answer that is not the call's (a proxy's page, or another version's shape)."""
+
+
 _KINDS: dict[int, type[UsertrailError]] = {
     400: InvalidRequest,
     401: Unauthorized,
