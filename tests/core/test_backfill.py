@@ -200,3 +200,28 @@ def test_a_row_the_keyset_cannot_place_is_bad_payload(last: list[object]) -> Non
 def test_a_saved_position_that_cannot_be_read_is_bad_payload(saved: str) -> None:
     with pytest.raises(BadPayload, match="the saved position"):
         Position.decode(saved)
+
+
+# Any JSON in any column, including what breaks ids and encoders (NUL, lone surrogates,
+# 300-character ids, integers past 64 bits): a page, or BadPayload, never another error.
+cells = st.recursive(
+    st.none()
+    | st.booleans()
+    | big_ints
+    | st.floats(allow_nan=False)
+    | st.text(max_size=8)
+    | st.sampled_from([HOSTILE, "\x00", "\ud800", "ü/" * 150, "{", "[1]", UUID, "2026-09-02"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=10,
+)
+
+
+@given(st.lists(st.lists(cells, min_size=6, max_size=6), max_size=4))
+@settings(max_examples=300, deadline=None)
+def test_any_row_is_an_event_a_skipped_row_or_bad_payload(rows: list[list[object]]) -> None:
+    try:
+        page = read_page(list(COLUMNS), rows)
+    except BadPayload:
+        return
+    assert len(page.events) + len(page.skipped) == page.rows == len(rows)
+    assert all(encode_body(e) for e in page.events)  # the raw log takes every one
