@@ -54,6 +54,8 @@ def test_blob_parts_are_put_back_into_the_event_properties() -> None:
         ({"event": {"event": "$pageview", "distinct_id": "u"}}, CONTENT_TYPE, r"only \$ai_"),
         ({"event.properties": {}}, CONTENT_TYPE, "no 'event' part"),
         ({"event": [1, 2]}, CONTENT_TYPE, "must be a JSON object"),
+        ({"event": {"event": "$ai_span", "properties": ["ü/"]}}, CONTENT_TYPE, "JSON object"),
+        ({"event": {"event": "$ai_span", "properties": "\u0000"}}, CONTENT_TYPE, "JSON object"),
         ({"event": {"event": "$ai_span"}}, "application/json", "multipart/form-data"),
         ({"event": {"event": "$ai_span"}}, "multipart/form-data; boundary=other", "no parts"),
     ],

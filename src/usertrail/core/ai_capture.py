@@ -38,7 +38,10 @@ def ai_event(body: bytes, content_type: str) -> dict[str, Any]:
     name = event.get("event")
     if not isinstance(name, str) or not name.startswith("$ai_"):
         raise BadPayload("/i/v0/ai takes only $ai_* events")
-    return {**event, "properties": {**props, **(event.get("properties") or {})}}
+    own = event.get("properties")
+    if own is not None and not isinstance(own, dict):  # as capture refuses one
+        raise BadPayload("the event's 'properties' must be a JSON object")
+    return {**event, "properties": {**props, **(own or {})}}
 
 
 def _parts(body: bytes, content_type: str) -> dict[str, bytes]:
