@@ -288,7 +288,7 @@ def worker(
 
         try:
             # One processor per database: it stands by while another (a `serve`'s, or a
-            # worker's) holds the lock, and a failed start is tried again (Runtime.lead_and_work,
+            # worker's) holds the lock, and a failed start is tried again (services.leadership,
             # as the processor in `serve`'s process). With the bus, the consumer group shares
             # the work.
             if beside_serve or runtime.inline_lead is not None:

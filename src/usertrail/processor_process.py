@@ -6,7 +6,7 @@ rate. So `serve` starts `usertrail worker --beside-serve` and keeps it running: 
 follows the same database, is woken after each commit and tells every server which persons
 changed (adapters.local_notices: socket pairs `serve` makes and its children inherit, so
 no name another local user could take first). A second `serve` on the same data directory
-is ready too; its processor stands by until the first one's ends (Runtime.lead),
+is ready too; its processor stands by until the first one's ends (services.leadership),
 while the first one processes what both capture. With `--processes N`, N-1 more servers answer
 on the listening socket this one bound (the kernel hands each connection to one of them).
 Every child reads its stdin until end of file, so it ends with its parent, even a killed one.

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -52,7 +51,7 @@ from usertrail.demo.project import (
     loopback_url,
 )
 from usertrail.model.config import ProjectConfig, SinkSpec
-from usertrail.model.event import EVERYONE, Changed, PersonId
+from usertrail.model.event import Changed, PersonId
 from usertrail.model.project import Project
 from usertrail.observability import Metrics
 from usertrail.project_file import load_project_file
@@ -66,6 +65,7 @@ from usertrail.services.context import ContextService
 from usertrail.services.context_cache import ContextCache
 from usertrail.services.feeds import PROCESSOR_CURSOR, BusFeed, EventFeed, LogFeed
 from usertrail.services.ingest import IngestService, utc_now
+from usertrail.services.leadership import STANDBY_POLL_S, Leadership
 from usertrail.services.live import LiveUpdates
 from usertrail.services.privacy import PrivacyService
 from usertrail.services.processor import Processor
@@ -87,21 +87,8 @@ __all__ = [
 # beside itself): which side this runtime is.
 Side = Literal["serving", "processor"]
 Notices = RedisChangeNotices | ServingNotices | ProcessorNotices
-# A processor standing by tries the lock, and looks whether the other one stored a slice
-# (to wake its servers' live streams), this often.
-STANDBY_POLL_S = 0.2
-# A leading processor looks whether another `serve` on its database erased an id this often.
-ERASURES_POLL_S = 1.0
 # See _autocheckpoint.
 SERVER_AUTOCHECKPOINT_FACTOR = 8
-# A leading processor asks the database whether it still holds its processor lock this
-# often, besides a look (no roundtrip) before each slice (ProcessorLock.still_held).
-LEAD_CHECK_S = 1.0
-# A processor that lost the lock (its session ended) tries again only this much later: one
-# standing by elsewhere, whose session may be sound, takes it first.
-STOOD_DOWN_S = 2.0
-# A processor whose start failed tries again after 1 s, then 2, 4, ... up to 30.
-LEAD_RETRY_S, LEAD_RETRY_MAX_S = 1.0, 30.0
 
 
 def _nothing() -> None:
@@ -184,93 +171,34 @@ class Runtime:
 
     def spawn_lead(self, idle_poll: float = 1.0, on_lead: Callable[[], None] = _nothing) -> None:
         """`serve`'s processor (in a process of its own, or in the server's) and a standalone
-        worker's, without the bus: lead_and_work, stopped by `close`."""
-        self._spawn("lead", self.lead_and_work(idle_poll, on_lead))
+        worker's, without the bus: it leads while it holds the database's processor lock
+        (services.leadership), and works meanwhile; stopped by `close`."""
 
-    async def lead_and_work(self, idle_poll: float, on_lead: Callable[[], None]) -> None:
-        """Lead (`lead`), then work (`start_workers`, `on_lead`) while this process holds the
-        processor lock; when it is lost (on PostgreSQL: its session ended, a restart or a
-        terminated backend), stand down, give the others a head start, and lead again. A
-        failed start (the database away, at the relay's first cursor) is tried again, after
-        longer and longer waits, as `serve` starts its processor process again."""
-        after_s = 0.0
-        while True:
-            for retry_s in _backoff(LEAD_RETRY_S, LEAD_RETRY_MAX_S):
-                try:
-                    await self.lead(not_before_s=after_s)
-                    break
-                except Exception:  # the database is away (the relay's first cursor)
-                    log.exception("processor_lead_failed", retry_in_s=retry_s)
-                    await asyncio.sleep(retry_s)
+        def work() -> list[asyncio.Task[None]]:
+            before = len(self._tasks)
+            self.start_workers(idle_poll)
             on_lead()
-            await self._work_while_leading(idle_poll)
-            after_s = STOOD_DOWN_S
+            return self._tasks[before:]  # the processor first
 
-    async def _work_while_leading(self, idle_poll: float) -> None:
-        """The processor and what follows it, until this process's lock is lost: looked at
-        every LEAD_CHECK_S, and before each slice by the processor, which then ends."""
-        notices = self._lead_notices()
-        before = len(self._tasks)
-        self.start_workers(idle_poll)
-        # An erasure sent to a `serve` standing by reaches its own servers only (its processor
-        # tells nobody else): this one's servers learn of it from the tombstones.
-        self._spawn("erasures", _everyone_when_moved(notices, self.store.erasures, ERASURES_POLL_S))
-        work = self._tasks[before:]
-        processing = work[0]
-        try:
-            while not processing.done() and await notices.lock.confirmed():
-                await asyncio.wait([processing], timeout=LEAD_CHECK_S)
-        finally:
-            for task in work:
-                task.cancel()
-            await asyncio.gather(*work, return_exceptions=True)
-            self._tasks = [task for task in self._tasks if task not in work]
-        log.warning(
-            "processor_stood_down",
-            reason="its processor lock's database session ended",
-            data_dir=str(self.settings.data_dir),
-        )
-        notices.stand_by()
+        self._spawn("lead", self._leadership().run(self.lead, work))
 
-    def _lead_notices(self) -> ProcessorNotices | InlineLead:
-        notices = self.changes if isinstance(self.changes, ProcessorNotices) else self.inline_lead
-        assert notices is not None
-        return notices
+    def _leadership(self) -> Leadership:
+        lead = self.changes if isinstance(self.changes, ProcessorNotices) else self.inline_lead
+        assert lead is not None
+        cursor = partial(self.store.cursor, PROCESSOR_CURSOR)
+        return Leadership(lead, cursor, self.store.erasures, str(self.settings.data_dir))
 
-    async def lead(self, poll_s: float = STANDBY_POLL_S, not_before_s: float = 0.0) -> None:
-        """`serve`'s processor (in a process of its own, listening to its servers; or in the
-        server's, `inline_lead`, as a standalone `usertrail worker`'s): return once it holds
-        the database's processor lock (tried `not_before_s` from now). Until then (another
-        `serve` or worker on this database processes, the events captured here too, from the
-        log) it stands by: its servers answer from the store, uncached, and each slice the
-        other stores wakes their live streams (EVERYONE). When that one ends, however it
-        ends, this one takes the lock and carries on from the cursor the other committed
-        with its last slice: nothing lost, nothing twice. On PostgreSQL too: all appends
-        commit in seq order (SqlEventLog `ordered`, dialect.lock_raw_log), so the one
-        processor following the log by seq passes none."""
-        notices = self._lead_notices()
+    async def lead(self, not_before_s: float = 0.0, poll_s: float = STANDBY_POLL_S) -> None:
+        """Return once this process holds the processor lock (Leadership.take)."""
+        leadership = self._leadership()
         if self.relay is not None:
             # Before the servers first hear from this process, which makes them ready: on a
             # new database the relay's cursor starts at the end of the log, and set later it
             # would pass by what clients sent as soon as the server answered ready.
             await self.relay.start()
-        if isinstance(notices, ProcessorNotices) and not self._running("notices"):
-            self._spawn("notices", notices.listen(self._changed))  # woken by, telling, serve
-        if not_before_s or not await notices.try_lead():
-            pid = notices.leader_pid()
-            log.warning(
-                "processor_standing_by",
-                reason="another usertrail serve or worker processes this database",
-                serve_pid=pid,
-                holder=None if pid else "not known here: on another data directory or host",
-                data_dir=str(self.settings.data_dir),
-            )
-            notices.stand_by()
-            cursor = partial(self.store.cursor, PROCESSOR_CURSOR)
-            until = _not_before(not_before_s, notices.try_lead)
-            await _everyone_when_moved(notices, cursor, poll_s, until=until)
-            log.warning("processor_took_over", data_dir=str(self.settings.data_dir))
-            notices.publish([EVERYONE])  # what the other stored since the last look
+        if isinstance(leadership.lead, ProcessorNotices) and not self._running("notices"):
+            self._spawn("notices", leadership.lead.listen(self._changed))  # woken by serve
+        await leadership.take(poll_s, not_before_s)
 
     def processor_standby(self) -> int | None:
         """This server's processor stands by: the pid of the `serve` whose processor runs
@@ -285,9 +213,9 @@ class Runtime:
         """The processor and what follows it: action deliveries and sink files (`serve`'s
         processor: once `lead` returned)."""
         lead = self.changes if isinstance(self.changes, ProcessorNotices) else self.inline_lead
+        run = self.processor.run_forever
         # Before each slice: no roundtrip while the lock's session is quiet (still_held).
-        leading = lead.lock.still_held if lead is not None else _always
-        self._spawn("processor", self.processor.run_forever(idle_poll, leading))
+        self._spawn("processor", run(idle_poll, lead.lock.still_held) if lead else run(idle_poll))
         self._spawn("actions", self.actions.run_forever(idle_poll))
         self._spawn("sinks", self.sinks.run_forever(idle_poll, _leading(self.sink_leader)))
         if self.reconciler is not None and self.upkeep_leader is not None:
@@ -367,57 +295,6 @@ class Runtime:
             self.inline_lead.release()  # after the processor's tasks ended
         await asyncio.to_thread(self.writer.close)
         self.engine.dispose()
-
-
-async def _never() -> bool:
-    return False
-
-
-async def _always() -> bool:
-    return True
-
-
-async def _everyone_when_moved(
-    notices: ProcessorNotices | InlineLead,
-    read: Callable[[], Awaitable[object]],
-    poll_s: float,
-    until: Callable[[], Awaitable[bool]] = _never,
-) -> None:
-    """Tell this processor's servers that anyone may have changed (EVERYONE) whenever `read`
-    gives another answer than the last time, every `poll_s`, until `until()`."""
-    seen: object = None
-    while True:
-        try:
-            if await until():
-                return
-            now = await read()
-        except Exception:  # the database is away: look again at the next turn
-            log.warning("processor_watch_failed", exc_info=True)
-        else:
-            if seen is not None and now != seen:
-                notices.publish([EVERYONE])
-            seen = now
-        await asyncio.sleep(poll_s)
-
-
-def _not_before(
-    delay_s: float, attempt: Callable[[], Awaitable[bool]]
-) -> Callable[[], Awaitable[bool]]:
-    """`attempt`, but False without trying it until `delay_s` from now."""
-    start = time.monotonic()
-
-    async def attempt_when_due() -> bool:
-        return time.monotonic() - start >= delay_s and await attempt()
-
-    return attempt_when_due
-
-
-def _backoff(first_s: float, most_s: float) -> Iterator[float]:
-    """Waits that double from `first_s`, up to `most_s`, for ever."""
-    wait_s = first_s
-    while True:
-        yield wait_s
-        wait_s = min(wait_s * 2, most_s)
 
 
 def _leading(lock: LeaderLock) -> Callable[[], Awaitable[bool]]:

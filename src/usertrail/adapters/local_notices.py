@@ -16,7 +16,7 @@ file lock in the data directory, and on PostgreSQL one in the database too) keep
 processor per database: a second `serve` on the same database (SQLite, or PostgreSQL without
 the bus) has its processor stand by, answering its servers' hellos with STANDBY and the first
 server's pid (which the lock file holds; none when the holder uses another data directory),
-until that lock is free, and then take over (wiring.Runtime.lead); a processor in its
+until that lock is free, and then take over (services.leadership); a processor in its
 server's process, or a standalone `usertrail worker` (InlineLead), takes the same lock and
 stands by the same way.
 
@@ -387,7 +387,7 @@ class ProcessorNotices:
 class InlineLead:
     """`serve`'s processor in the serving process (USERTRAIL_PROCESSOR_PROCESS=0), or a
     standalone `usertrail worker`'s (its own server, whose pid the lock file holds): the same
-    lock as ProcessorNotices takes, and the same standby (Runtime.lead), told to this process
+    lock as ProcessorNotices takes, and the same standby (services.leadership), told to this process
     itself rather than sent to servers: its readiness, its context cache (`on_standby`: the
     other processor tells this process nothing) and its live streams (`publish`)."""
 
