@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TypeVar
 
 import msgspec
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from usertrail.adapters.sql.derived import (
     apply_derived,
@@ -151,28 +151,37 @@ def person_data(
     )
 
 
+# Built once, as adapters.sql.persons' read statements are (see there).
+_members = counter_members.c
+_SET_SIZES = (
+    select(_members.set_key, func.count(func.distinct(_members.member)))
+    .where(
+        _members.project_id == bindparam("project"),
+        _members.distinct_id.in_(bindparam("ids", expanding=True)),
+    )
+    .group_by(_members.set_key)
+)
+_c = counters.c
+_COUNTERS = select(_c.key, _c.count, _c.first_us, _c.last_us).where(
+    _c.project_id == bindparam("project"), _c.distinct_id.in_(bindparam("ids", expanding=True))
+)
+
+
 def set_sizes_of(conn: Connection, person: PersonRef) -> list[tuple[str, int]]:
     """Distinct members per set over all the person's ids: a session seen under the anonymous
     id and again after login counts once."""
-    members = counter_members.c
-    query = (
-        select(members.set_key, func.count(func.distinct(members.member)))
-        .where(
-            members.project_id == person.project_id, members.distinct_id.in_(person.distinct_ids)
-        )
-        .group_by(members.set_key)
-    )
-    return [(r[0], int(r[1])) for r in conn.execute(query)]
+    return [(r[0], int(r[1])) for r in conn.execute(_SET_SIZES, _ids(person))]
 
 
 def counters_of(conn: Connection, person: PersonRef) -> list[tuple[str, Counter]]:
-    query = select(counters.c.key, counters.c.count, counters.c.first_us, counters.c.last_us).where(
-        counters.c.project_id == person.project_id, counters.c.distinct_id.in_(person.distinct_ids)
-    )
     return [
         (r[0], Counter(count=r[1], first=from_us(r[2]), last=from_us(r[3])))
-        for r in conn.execute(query)
+        for r in conn.execute(_COUNTERS, _ids(person))
     ]
+
+
+def _ids(person: PersonRef) -> dict[str, object]:
+    return {"project": person.project_id, "ids": list(person.distinct_ids)}
 
 
 def recent_events(conn: Connection, person: PersonRef, limit: int) -> list[Event]:
