@@ -10,11 +10,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
+
+from usertrail.settings import Settings
 
 PG_URL = os.environ.get(
     "USERTRAIL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -83,3 +86,13 @@ def scale_out_env(**extra: str) -> Iterator[tuple[str, dict[str, str]]]:
                 **extra,
             },
         )
+
+
+@contextmanager
+def settings_on(backend: str, data_dir: Path) -> Iterator[Settings]:
+    """A fresh database: SQLite under `data_dir`, or a PostgreSQL schema of its own."""
+    if backend == "sqlite":
+        yield Settings(data_dir=data_dir, demo=False)
+        return
+    with pg_schema_url() as url:
+        yield Settings(database_url=url, data_dir=data_dir, demo=False)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from tests import backends
+from tests.backends import settings_on
 from tests.factories import click, make_raw, pageview
 from usertrail.core.context.build import ContextOptions
 from usertrail.errors import NotFound
@@ -127,21 +125,6 @@ async def _read(
 SEEDS = {"sqlite": 10, "postgresql": 5}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@contextmanager
-def settings_on(backend: str, data_dir: Path) -> Iterator[Settings]:
-    """A fresh database: SQLite under `data_dir`, or a PostgreSQL schema of its own."""
-    if backend == "sqlite":
-        yield Settings(data_dir=data_dir, demo=False)
-        return
-    with backends.pg_schema_url() as url:
-        yield Settings(database_url=url, data_dir=data_dir, demo=False)
-
-
 async def run_trace(settings: Settings, seed: int) -> int:
     rnd = random.Random(seed)
     runtime = build_runtime(settings)
@@ -188,9 +171,9 @@ class CountingReader:
         self._store = runtime.store
         self.reads = 0
 
-    def person_data_now(self, project_id: str, distinct_id: str, limit: int) -> Any:
-        self.reads += 1
-        return self._store.person_data_now(project_id, distinct_id, limit)
+    def persons_data_now(self, wanted: Any) -> Any:
+        self.reads += len(wanted)
+        return self._store.persons_data_now(wanted)
 
 
 async def filled(settings: Settings) -> Runtime:

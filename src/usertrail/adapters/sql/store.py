@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -95,10 +95,11 @@ class SqlDerivedStore:
         """Everything the context builder needs, read in one connection (one thread hop)."""
         return await self._read(lambda conn: person_data(conn, project_id, distinct_id, limit))
 
-    def person_data_now(self, project_id: str, distinct_id: str, limit: int) -> PersonData | None:
-        """person_data on the calling thread (the context service's builder thread)."""
+    def persons_data_now(self, wanted: Sequence[tuple[str, str, int]]) -> list[PersonData | None]:
+        """person_data of each (project, distinct id, limit), on the calling thread (the
+        context service's builder thread), in one transaction: one BEGIN for a batch."""
         with self._reader.connect() as conn:
-            return person_data(conn, project_id, distinct_id, limit)
+            return [person_data(conn, *person) for person in wanted]
 
     async def group_data(
         self, project_id: str, group: tuple[str, str], members: int, limit: int
