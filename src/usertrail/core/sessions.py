@@ -26,6 +26,15 @@ def event_order(e: Event) -> tuple[datetime, str]:
 
 def sessionize(events: Iterable[Event], timeout: timedelta = DEFAULT_TIMEOUT) -> list[SessionSpan]:
     """Sessions of one person's events, sorted by (start, id)."""
+    spans = [span(session_id, members) for session_id, members in sessions(events, timeout)]
+    return sorted(spans, key=lambda s: (s.start, s.id))
+
+
+def sessions(
+    events: Iterable[Event], timeout: timedelta = DEFAULT_TIMEOUT
+) -> list[tuple[str, list[Event]]]:
+    """Each session's id and its events in order, unsorted: what `sessionize` makes spans of
+    (a caller that wants one span need not pay for them all)."""
     ordered = sorted({e.uuid: e for e in events}.values(), key=event_order)
     groups: dict[str, list[Event]] = {}
     for session_id, members in _by_session_id(ordered).items():
@@ -33,8 +42,7 @@ def sessionize(events: Iterable[Event], timeout: timedelta = DEFAULT_TIMEOUT) ->
             groups[session_id if i == 0 else f"{session_id}/{run[0].uuid}"] = run
     for run in _runs([e for e in ordered if not e.session_id], timeout):
         groups[f"d-{run[0].uuid}"] = run
-    spans = [_span(session_id, members) for session_id, members in groups.items()]
-    return sorted(spans, key=lambda s: (s.start, s.id))
+    return list(groups.items())
 
 
 def _by_session_id(ordered: Sequence[Event]) -> dict[str, list[Event]]:
@@ -56,7 +64,8 @@ def _runs(ordered: Sequence[Event], timeout: timedelta) -> list[list[Event]]:
     return runs
 
 
-def _span(session_id: str, members: Sequence[Event]) -> SessionSpan:
+def span(session_id: str, members: Sequence[Event]) -> SessionSpan:
+    """The session of these events (in order)."""
     return SessionSpan(
         id=session_id,
         distinct_ids=tuple(sorted({e.distinct_id for e in members})),

@@ -17,7 +17,7 @@ from usertrail.core.context.snapshot import snapshot, summarize
 from usertrail.core.context.untrusted import Trusted, event_label, evidence_fragments
 from usertrail.core.patterns import PatternInput, detect_patterns
 from usertrail.core.recommendations import recommend
-from usertrail.core.sessions import sessionize
+from usertrail.core.sessions import sessions, span
 from usertrail.core.text import ordinal
 from usertrail.model.config import ProjectConfig
 from usertrail.model.context import ContextEvent, Pattern, Recommendation, UserContext, UserInfo
@@ -161,14 +161,15 @@ def with_feature_ordinals(
 def _last_session(
     events: Sequence[Event], config: ProjectConfig
 ) -> tuple[SessionSpan | None, list[Event]]:
-    spans = sessionize(events, timedelta(minutes=config.session_timeout_minutes))
+    found = sessions(events, timedelta(minutes=config.session_timeout_minutes))
     # An `$identify` sent on its own (server SDKs send it without a `$session_id`) is not a
     # session the user had: the last one with activity is.
-    active = {e.uuid for e in events if e.kind != "identify"}
-    spans = [s for s in spans if active.intersection(s.event_uuids)] or spans
-    if not spans:
+    acted = {e.uuid for e in events if e.kind != "identify"}
+    active = [(i, m) for i, m in found if any(e.uuid in acted for e in m)] or found
+    if not active:
         return None, []
-    last = max(spans, key=lambda s: (s.end, s.id))
+    # The span of the last one only: a history of many short sessions made a span of each.
+    last = span(*max(active, key=lambda s: (s[1][-1].timestamp, s[0])))
     members = set(last.event_uuids)
     return last, [e for e in events if e.uuid in members]
 
