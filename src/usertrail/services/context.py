@@ -30,7 +30,7 @@ from usertrail.services.read_limits import ReadLimiter
 # Enough history for the last session and its summary, whatever `n` the caller asked for.
 MIN_EVENTS_LOADED = 200
 # Cold builds a builder thread takes at once: their reads share one transaction, and their
-# contexts wait for the last of them (16 builds of 100 events: about 15 ms on SQLite).
+# contexts wait for the last of them (16 builds of 100 events: about 18 ms on SQLite).
 BATCH_MOST = 16
 
 Wanted = tuple[str, str, int]  # project id, distinct id, events limit
