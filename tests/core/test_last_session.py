@@ -49,7 +49,8 @@ def histories(draw: st.DrawFn) -> list[Event]:
     ):
         event = make_event(at=at, session_id=session)
         events.append(msgspec.structs.replace(event, kind="identify") if identify else event)
-    if events and draw(st.booleans()):
+    retried: bool = draw(st.booleans())
+    if events and retried:
         twice = draw(st.sampled_from(events))
         kind = draw(st.sampled_from([twice.kind, "identify"]))
         events.insert(draw(st.integers(0, len(events))), msgspec.structs.replace(twice, kind=kind))
