@@ -96,3 +96,13 @@ def settings_on(backend: str, data_dir: Path) -> Iterator[Settings]:
         return
     with pg_schema_url() as url:
         yield Settings(database_url=url, data_dir=data_dir, demo=False)
+
+
+@contextmanager
+def database_url(backend: str, sqlite_file: Path) -> Iterator[str]:
+    """A fresh database's url: SQLite at `sqlite_file`, or a PostgreSQL schema of its own."""
+    if backend == "sqlite":
+        yield f"sqlite:///{sqlite_file}"
+        return
+    with pg_schema_url() as url:
+        yield url

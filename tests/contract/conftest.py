@@ -12,11 +12,8 @@ from tests import backends
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'contract.db'}"
-    else:
-        with backends.pg_schema_url() as url:
-            yield url
+    with backends.database_url(request.param, tmp_path / "contract.db") as url:
+        yield url
 
 
 @pytest.fixture

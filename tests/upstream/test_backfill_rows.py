@@ -32,11 +32,8 @@ BROKEN: dict[int, dict[str, object]] = {
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'imported.db'}"
-    else:
-        with backends.pg_schema_url() as url:
-            yield url
+    with backends.database_url(request.param, tmp_path / "imported.db") as url:
+        yield url
 
 
 def run(data_dir: Path, posthog: StandIn, database_url: str) -> subprocess.CompletedProcess[str]:
