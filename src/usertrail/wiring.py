@@ -580,11 +580,14 @@ def _local_notices(
 
 
 def _autocheckpoint(side: Side | None) -> int:
-    """SQLite: a server beside its own processor leaves checkpoints to the processor, whose
-    commit is no client's wait. A capture commit that crossed 1,000 pages of WAL copied them
-    into the database file before its 2xx: at one connection, one request in about a hundred
-    (strace: 14 of the server's commits fsynced the database file in 5 s, 2 of the
-    processor's). Its own threshold stays, higher, should the processor not keep up."""
+    """SQLite: a server beside its own processor leaves most of the copying of the WAL into
+    the database file to the processor, whose commits are no client's wait (strace, `/e/` at
+    one connection for 5 s: the server's commits fsynced the database file 14 times, the
+    processor's 2; now 0 and 32). The server still checkpoints past its higher threshold:
+    the processor's checkpoints, with capture appending meanwhile, rarely finish, and only a
+    finished one lets the WAL start over, so it grows to that size (32 MiB). Measured
+    (docs/performance.md, fifth round): batched capture 8-30% faster; single events at one
+    connection slower while a fresh WAL file grows, about the same once it has."""
     return AUTOCHECKPOINT_PAGES * (SERVER_AUTOCHECKPOINT_FACTOR if side == "serving" else 1)
 
 
