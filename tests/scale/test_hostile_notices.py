@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from tests import backends
 from tests.factories import make_event, make_raw
+from tests.scale.test_local_notices import stop
 from tests.services.test_context_cache import context_for, group_identify, inputs_for
 from usertrail.adapters.local_notices import (
     MAX_DATAGRAM,
@@ -210,11 +211,7 @@ async def _local_round_trip(
         await asyncio.wait_for(done.wait(), 10)
         return heard
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await processor.aclose()
-        await serving.aclose()
+        await stop(tasks, processor, serving)
         lock.unlink()
 
 

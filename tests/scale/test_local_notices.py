@@ -123,11 +123,7 @@ async def test_a_second_processor_on_one_database_stands_by_until_the_first_ends
         assert await asyncio.wait_for(standing.get(), 10) == (False, "running")  # at once
         assert serving.leader_pid is None
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await second.aclose()
-        await serving.aclose()
+        await stop(tasks, second, serving)
         first_own.close()
     assert lock.stat().st_mode & 0o077 == 0  # nobody else can open it, so nor lock it
 
@@ -160,6 +156,17 @@ class Hearer:
         return any(change in notice for notice in self.heard)
 
 
+async def stop(
+    listeners: Sequence[asyncio.Task[None]], *ends: ProcessorNotices | ServingNotices
+) -> None:
+    """A test's teardown: its listeners cancelled and ended, then its sockets' ends closed."""
+    for task in listeners:
+        task.cancel()
+    await asyncio.gather(*listeners, return_exceptions=True)
+    for end in ends:
+        await end.aclose()
+
+
 async def test_notices_a_full_queue_refused_reach_the_server_as_everyone_after_them(
     tmp_path: Path,
 ) -> None:
@@ -181,10 +188,7 @@ async def test_notices_a_full_queue_refused_reach_the_server_as_everyone_after_t
         assert server.cache.get(server.key) is None
         assert not asyncio.get_running_loop().remove_writer(fd)  # paid, so unregistered
     finally:
-        listening.cancel()
-        await asyncio.gather(listening, return_exceptions=True)
-        await processor.aclose()
-        await serving.aclose()
+        await stop([listening], processor, serving)
 
 
 async def test_an_erasure_a_full_queue_refused_reaches_the_processor_and_servers_as_everyone(
@@ -208,12 +212,7 @@ async def test_an_erasure_a_full_queue_refused_reaches_the_processor_and_servers
         await asyncio.wait_for(server.everyone.wait(), 10)  # passed on by the processor
         assert server.cache.get(server.key) is None
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await processor.aclose()
-        await serving.aclose()
-        await other.aclose()
+        await stop(tasks, processor, serving, other)
 
 
 async def test_a_socket_closed_while_it_owes_everyone_calls_nothing_back(
